@@ -1,0 +1,212 @@
+"""The one small request wrapper and the response helpers the core uses instead of a framework.
+
+`Request` reads the body with a hard size limit (checked against `Content-Length` first, then while
+reading) and parses JSON strictly. Responses are plain objects that send themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+
+from ..errors import InvalidRequest
+from .types import Receive, Scope, Send
+
+__all__ = ["JSONResponse", "Request", "Response", "StreamingResponse", "route_path"]
+
+Headers = list[tuple[bytes, bytes]]
+MAX_JSON_DEPTH = 64
+
+
+def route_path(scope: Scope) -> str:
+    """The path below the mount point (Starlette's `Mount` keeps `path` and sets `root_path`)."""
+    path: str = scope.get("path", "/")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path or "/"
+
+
+class Request:
+    """An HTTP request: method, path below the mount, headers, and a size-limited body."""
+
+    __slots__ = ("_body", "_headers", "method", "path", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive, path: str | None = None) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.method: str = scope["method"]
+        self.path = route_path(scope) if path is None else path
+        self._headers: dict[str, str] | None = None
+        self._body: bytes | None = None
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Lower-cased header names to latin-1 decoded values (repeated headers: the last)."""
+        if self._headers is None:
+            self._headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope["headers"]}
+        return self._headers
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string's parameters (a repeated one keeps its last value)."""
+        return dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
+
+    def bearer_token(self) -> str | None:
+        """The token of an `Authorization: Bearer ...` header, or `None`."""
+        value = self.headers.get("authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
+
+    async def body(self, limit: int) -> bytes:
+        """The whole body; `InvalidRequest(413)` as soon as it is known to exceed `limit` bytes."""
+        if self._body is not None:
+            return self._body
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise InvalidRequest("invalid Content-Length header", status=400)
+            if int(declared) > limit:
+                raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidRequest("client disconnected", status=400)
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self, limit: int) -> Any:
+        """The body parsed as JSON (UTF-8, depth-limited); `InvalidRequest` if it is not."""
+        ctype = self.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+        if ctype not in ("application/json", "") and not ctype.endswith("+json"):
+            raise InvalidRequest("content type must be application/json", status=415)
+        raw = await self.body(limit)
+        try:
+            text = raw.decode("utf-8")
+            if _nesting_depth(text) > MAX_JSON_DEPTH:
+                raise ValueError("too deep")
+            return json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise InvalidRequest("invalid json body") from None
+
+
+def _too_large(limit: int) -> InvalidRequest:
+    return InvalidRequest(f"request body is larger than {limit} bytes", status=413)
+
+
+def _nesting_depth(text: str) -> int:
+    """Upper bound of JSON nesting, counted before parsing so deep input never reaches `json`."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+class Response:
+    """A complete response: status, headers and a body sent in one message."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self,
+        body: bytes = b"",
+        status: int = 200,
+        headers: Iterable[tuple[bytes, bytes]] = (),
+        media_type: str | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers: Headers = list(headers)
+        if media_type is not None:
+            self.headers.append((b"content-type", media_type.encode("latin-1")))
+
+    async def __call__(self, send: Send) -> None:
+        headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+class JSONResponse(Response):
+    """A compact JSON body with `application/json` and `Cache-Control: no-store`."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, data: Any, status: int = 200, headers: Iterable[tuple[bytes, bytes]] = ()
+    ) -> None:
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        super().__init__(body, status, [*headers, (b"cache-control", b"no-store")], "application/json")
+
+
+class StreamingResponse:
+    """A response whose body comes from an async iterator, sent chunk by chunk as it is produced.
+
+    When the client disconnects, the iterator is cancelled (and its `finally` blocks run), so an
+    upstream request behind it is closed at once.
+    """
+
+    __slots__ = ("chunks", "headers", "status")
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        status: int = 200,
+        headers: Iterable[tuple[bytes, bytes]] = (),
+        media_type: str = "text/event-stream",
+    ) -> None:
+        self.chunks = chunks
+        self.status = status
+        self.headers: Headers = [*headers, (b"content-type", media_type.encode("latin-1"))]
+
+    async def __call__(self, send: Send, receive: Receive) -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def watch_disconnect() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch_disconnect)
+            try:
+                await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+                async for chunk in self.chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            finally:
+                aclose = getattr(self.chunks, "aclose", None)
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+            tg.cancel_scope.cancel()

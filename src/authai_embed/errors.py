@@ -1,0 +1,77 @@
+"""The one exception hierarchy of authai_embed.
+
+Every error the library raises on purpose is an `AuthAIError`. The ASGI layer turns them into
+wire answers in exactly one place (`asgi/errors.py`); messages never contain a token or secret.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthAIError",
+    "ConfigError",
+    "InvalidRequest",
+    "NotFound",
+    "StoreError",
+    "Unauthorized",
+    "UpstreamError",
+]
+
+
+class AuthAIError(Exception):
+    """Base class of every error authai_embed raises on purpose."""
+
+
+class ConfigError(AuthAIError):
+    """The library was configured wrongly; the message says how to fix it."""
+
+
+class StoreError(AuthAIError):
+    """The credential store failed or could not be reached (answered as 503)."""
+
+
+class UpstreamError(AuthAIError):
+    """The provider answered with an error or could not be reached.
+
+    `status` is the HTTP status to answer with (the upstream's own, or 502/504 when it could not be
+    reached); `code` is the provider's machine-readable code when it gave one; `retry_after` is in
+    seconds, for usage limits.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+class InvalidRequest(AuthAIError):
+    """The caller sent something we refuse; answered as a 4xx naming the parameter at fault."""
+
+    def __init__(self, message: str, *, param: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.status = status
+
+
+class NotFound(AuthAIError):
+    """The named thing (a pending login, a route) does not exist."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(AuthAIError):
+    """Any authentication failure. It carries no detail on purpose: every cause looks the same."""
+
+    def __init__(self) -> None:
+        super().__init__("unauthorized")

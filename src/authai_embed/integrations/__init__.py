@@ -1,0 +1,1 @@
+"""Framework glue (Starlette/FastAPI, Django). The only place that may import a framework."""

@@ -1,0 +1,1 @@
+"""Sign-in providers behind the `Provider` protocol."""

@@ -1,0 +1,265 @@
+"""Configuration: `Secrets` (keys, never logged) and `Settings` (everything else).
+
+Both are pydantic models because this is where user-given data enters. Secrets are validated at
+startup: a weak, short or reused key stops the app with a message that says how to make a good
+one, instead of failing later or, worse, working insecurely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets as _random
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._b64 import b64url_encode
+from .errors import ConfigError
+
+__all__ = ["OpenAIUpstream", "Secrets", "Settings", "SigningKey"]
+
+MIN_SECRET_BYTES = 32
+_HOW_TO = "generate one with `authai-embed secrets` (or `openssl rand -hex 32`)"
+_KID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+_ORIGINATOR_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$")
+
+
+def _decode_secret(name: str, text: str) -> bytes:
+    """Decode one hex secret and refuse it when it is short or obviously not random."""
+    text = text.strip()
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be hex; {_HOW_TO}") from None
+    if len(raw) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{name} must be at least {MIN_SECRET_BYTES} bytes of hex "
+            f"({2 * MIN_SECRET_BYTES} hex characters); {_HOW_TO}"
+        )
+    if len(set(raw)) < len(raw) // 4:
+        raise ConfigError(f"{name} looks like a placeholder, not random bytes; {_HOW_TO}")
+    return raw
+
+
+def _derive_kid(secret: bytes) -> str:
+    """A short, stable key id that names the key without revealing it."""
+    return b64url_encode(hashlib.sha256(b"authai-embed kid\x00" + secret).digest()[:6])
+
+
+class SigningKey(BaseModel):
+    """One HS256 signing key and its key id (the JWT header's `kid`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kid: str
+    secret: bytes = Field(repr=False)
+
+
+class Secrets(BaseModel):
+    """The server-side secrets: JWT signing keys and the identity key.
+
+    The first JWT key signs new sessions; every key verifies, so a new key can be put in front and
+    the old one kept until its sessions expire. The identity key derives the opaque user ids and
+    must differ from every JWT key. None of these decrypt a stored record: record keys live only
+    in the users' JWTs.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    jwt_keys: tuple[SigningKey, ...] = Field(repr=False)
+    identity_key: bytes = Field(repr=False)
+
+    @field_validator("jwt_keys")
+    @classmethod
+    def _check_jwt_keys(cls, keys: tuple[SigningKey, ...]) -> tuple[SigningKey, ...]:
+        if not keys:
+            raise ValueError("at least one JWT signing key is required")
+        if len({k.kid for k in keys}) != len(keys):
+            raise ValueError("JWT key ids must be unique")
+        if len({k.secret for k in keys}) != len(keys):
+            raise ValueError("the same JWT key is listed twice")
+        for key in keys:
+            if len(key.secret) < MIN_SECRET_BYTES:
+                raise ValueError(f"JWT keys must be at least {MIN_SECRET_BYTES} bytes")
+        return keys
+
+    @classmethod
+    def from_hex(cls, jwt_secrets: str | Sequence[str], identity_secret: str) -> Secrets:
+        """Build from hex strings. `jwt_secrets` is one key or several (first signs).
+
+        A key may carry an explicit id as `kid:hex`; otherwise its id is derived from the key.
+        Raises `ConfigError` with a how-to when a key is missing, short, weak or reused.
+        """
+        items = [jwt_secrets] if isinstance(jwt_secrets, str) else list(jwt_secrets)
+        parts = [p.strip() for item in items for p in item.split(",") if p.strip()]
+        if not parts:
+            raise ConfigError(f"AUTH_AI_JWT_SECRET is not set; {_HOW_TO}")
+        keys: list[SigningKey] = []
+        for part in parts:
+            kid, sep, hex_text = part.rpartition(":")
+            if sep and not _KID_RE.match(kid):
+                raise ConfigError("a JWT key id (before ':') may only use A-Z a-z 0-9 _ . -")
+            secret = _decode_secret("AUTH_AI_JWT_SECRET", hex_text)
+            keys.append(SigningKey(kid=kid if sep else _derive_kid(secret), secret=secret))
+        if not identity_secret or not identity_secret.strip():
+            raise ConfigError(f"AUTH_AI_IDENTITY_SECRET is not set; {_HOW_TO}")
+        identity = _decode_secret("AUTH_AI_IDENTITY_SECRET", identity_secret)
+        if any(k.secret == identity for k in keys):
+            raise ConfigError(
+                f"AUTH_AI_IDENTITY_SECRET must differ from every JWT key; {_HOW_TO}"
+            )
+        try:
+            return cls(jwt_keys=tuple(keys), identity_key=identity)
+        except ValidationError as exc:
+            first = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"AUTH_AI_JWT_SECRET: {first}; {_HOW_TO}") from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        """Read `AUTH_AI_JWT_SECRET` (comma-separated, first signs) and `AUTH_AI_IDENTITY_SECRET`."""
+        env = os.environ if environ is None else environ
+        return cls.from_hex(env.get("AUTH_AI_JWT_SECRET", ""), env.get("AUTH_AI_IDENTITY_SECRET", ""))
+
+    @classmethod
+    def generate(cls) -> Secrets:
+        """Fresh random secrets, for tests and the offline demo (sessions end with the process)."""
+        return cls.from_hex(_random.token_hex(32), _random.token_hex(32))
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The key that signs new sessions (the first one)."""
+        return self.jwt_keys[0]
+
+
+class OpenAIUpstream(BaseModel):
+    """Where the ChatGPT (Codex) provider talks to. Defaults are the real servers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str = "https://auth.openai.com"
+    client_id: str = "app_EMoamEEZ73f0CkXaXp7hrann"
+    api_base: str = "https://chatgpt.com/backend-api/codex"
+    user_agent: str = "codex_cli_rs/0.63.0"
+    client_version: str = "0.63.0"
+
+    @field_validator("issuer", "api_base")
+    @classmethod
+    def _strip_slash(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return url.rstrip("/")
+
+    @property
+    def verification_url(self) -> str:
+        """The page where the user types the code (not returned by the API; the CLI derives it)."""
+        return f"{self.issuer}/codex/device"
+
+
+Seconds = Annotated[int, Field(gt=0)]
+
+
+class Settings(BaseModel):
+    """Everything configurable that is not a secret. Pass fields as keyword arguments to
+    `mount_authai`/`AuthAI`, or read them from the environment with `Settings.from_env()`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    originator: str = "authai_embed"
+    """Your app's name, sent as the `originator` header (shown on the provider's consent screen)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Cross-origin callers allowed by CORS, echoed exactly; same-origin needs nothing here."""
+    providers: tuple[str, ...] = ("openai",)
+    """Provider ids this mount offers, in display order."""
+    token_ttl: Seconds = 14 * 24 * 3600
+    """Lifetime of a session JWT, in seconds."""
+    jwt_leeway: Annotated[int, Field(ge=0, le=300)] = 30
+    """Clock skew tolerated when checking `exp`/`iat`, in seconds."""
+    record_grace: Seconds = 7 * 24 * 3600
+    """How long a record outlives its longest JWT before the sweep may delete it, in seconds."""
+    login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
+    """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    """Largest request body accepted on `/v1/*` (413 beyond); `/auth/*` bodies are capped at 16 KiB."""
+    app_id: str | None = None
+    """Tenant id for multi-tenant use; `None` for the usual single app."""
+    db_url: str = "sqlite:///authai.db"
+    """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
+    openai: OpenAIUpstream = OpenAIUpstream()
+    """ChatGPT (Codex) endpoints and client id."""
+
+    @field_validator("originator")
+    @classmethod
+    def _check_originator(cls, value: str) -> str:
+        if not _ORIGINATOR_RE.match(value):
+            raise ValueError("originator must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if origin == "*":
+                raise ValueError("'*' is not allowed: list each origin (scheme://host[:port])")
+            if not _ORIGIN_RE.match(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return origins
+
+    @field_validator("providers")
+    @classmethod
+    def _check_providers(cls, providers: tuple[str, ...]) -> tuple[str, ...]:
+        if not providers:
+            raise ValueError("at least one provider is required")
+        return providers
+
+    @classmethod
+    def build(cls, **overrides: Any) -> Settings:
+        """Validate keyword settings, raising `ConfigError` with every problem spelled out."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+            raise ConfigError(f"invalid authai_embed settings: {problems}") from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read `AUTH_AI_*` variables (see docs/configuration.md); keyword overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+
+        def csv(name: str) -> tuple[str, ...]:
+            return tuple(p.strip() for p in env[name].split(",") if p.strip())
+
+        simple = {
+            "AUTH_AI_ORIGINATOR": "originator",
+            "AUTH_AI_DB_URL": "db_url",
+            "AUTH_AI_APP_ID": "app_id",
+        }
+        for var, field in simple.items():
+            if env.get(var):
+                values[field] = env[var]
+        for var, field in {
+            "AUTH_AI_TOKEN_TTL": "token_ttl",
+            "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
+        }.items():
+            if env.get(var):
+                values[field] = env[var]
+        if env.get("AUTH_AI_ALLOWED_ORIGINS"):
+            values["allowed_origins"] = csv("AUTH_AI_ALLOWED_ORIGINS")
+        if env.get("AUTH_AI_PROVIDERS"):
+            values["providers"] = csv("AUTH_AI_PROVIDERS")
+        openai: dict[str, str] = {}
+        if env.get("AUTH_AI_OPENAI_ISSUER"):
+            openai["issuer"] = env["AUTH_AI_OPENAI_ISSUER"]
+        if env.get("AUTH_AI_OPENAI_API_BASE"):
+            openai["api_base"] = env["AUTH_AI_OPENAI_API_BASE"]
+        if openai:
+            values["openai"] = openai
+        values.update(overrides)
+        return cls.build(**values)

@@ -1,0 +1,124 @@
+"""The storage seam: what a credential store holds and the small async protocol it speaks.
+
+A store keeps only ciphertext and planning metadata. Record keys live in users' JWTs; pending
+logins are stored under the hash of their session id and sealed under a key derived from it, so a
+database dump alone yields no provider token, no device code and no session JWT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = ["AuthStore", "LoginStatus", "PendingLogin", "Record"]
+
+LoginStatus = Literal["pending", "complete", "expired", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One user's sealed provider credentials.
+
+    `version` is bumped by every write, for compare-and-swap. `access_expires_at` is kept in the
+    clear so refreshes can be planned without decrypting. `expires_at` is when the sweep may delete
+    the record. Times are Unix seconds.
+    """
+
+    id: str
+    app_id: str | None
+    provider: str
+    account_id_hash: str
+    iv: bytes
+    blob: bytes
+    version: int
+    access_expires_at: float | None
+    created_at: float
+    updated_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLogin:
+    """A device-code sign-in in progress, visible to every process that shares the store.
+
+    `id` is the SHA-256 of the session id handed to the browser, never the session id itself.
+    `iv`/`blob` seal (under a key derived from the session id) the provider's device state and,
+    once complete, the session JWT. `version` is bumped by every write, for compare-and-swap:
+    only the process that wins the swap asks the provider, so concurrent polls make one record.
+    """
+
+    id: str
+    app_id: str | None
+    provider: str
+    iv: bytes
+    blob: bytes
+    status: LoginStatus
+    error: str | None
+    interval: float
+    next_poll_at: float
+    expires_at: float
+    created_at: float
+    version: int
+
+
+@runtime_checkable
+class AuthStore(Protocol):
+    """What `AuthAI` needs from a store. Every method is safe to call concurrently.
+
+    Implementations raise `StoreError` when the backing store fails or cannot be reached.
+    """
+
+    async def open(self) -> None:
+        """Connect and run pending schema migrations. Called once at startup; idempotent."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...
+
+    async def put_record(self, record: Record) -> None:
+        """Insert `record`, replacing any record with the same `(app_id, account_id_hash)`.
+
+        Replacing is how a new sign-in supersedes the old one: the old record id disappears, so
+        every older JWT of that account stops working.
+        """
+        ...
+
+    async def get_record(self, record_id: str) -> Record | None:
+        """The record with this id, or `None`."""
+        ...
+
+    async def swap_record(self, record: Record, expected_version: int) -> bool:
+        """Write `record` (its `version` must be `expected_version + 1`) only if the stored version
+        is still `expected_version`. Return whether it was written."""
+        ...
+
+    async def delete_record(self, record_id: str) -> bool:
+        """Delete a record; return whether it existed."""
+        ...
+
+    async def put_pending(self, login: PendingLogin) -> None:
+        """Insert a new pending login."""
+        ...
+
+    async def get_pending(self, login_id: str) -> PendingLogin | None:
+        """The pending login with this id, or `None`."""
+        ...
+
+    async def swap_pending(self, login: PendingLogin, expected_version: int) -> bool:
+        """Compare-and-swap a pending login, like `swap_record`."""
+        ...
+
+    async def acquire_lease(self, name: str, owner: str, until: float, now: float) -> bool:
+        """Take the named lease for `owner` until `until`, if it is free or expired at `now`
+        (or already held by `owner`). Return whether `owner` holds it now."""
+        ...
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up if `owner` holds it."""
+        ...
+
+    async def sweep(self, now: float) -> int:
+        """Delete pending logins and records whose `expires_at` is past, and expired leases.
+        Return how many rows went."""
+        ...

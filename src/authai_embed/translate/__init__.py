@@ -1,0 +1,1 @@
+"""Chat Completions ⇄ Responses translation and SSE framing."""
