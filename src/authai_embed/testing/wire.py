@@ -1,0 +1,72 @@
+"""The error shapes the emulated servers answer with, and reading OAuth-style parameters.
+
+Two shapes, as the real auth server uses both:
+- OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` (device-code endpoints,
+  refresh token rejections);
+- RFC 6749's flat `{"error": "<code>", "error_description": "..."}` (the OAuth token endpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import parse_qsl
+
+from authai_embed.asgi.http import JSONResponse, Request
+from authai_embed.errors import InvalidRequest
+
+__all__ = ["oauth_error", "openai_error", "read_params"]
+
+MAX_FIELDS = 32
+
+
+def openai_error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    error_type: str = "invalid_request_error",
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> JSONResponse:
+    """An error in OpenAI's envelope."""
+    error = {"message": message, "type": error_type, "param": None, "code": code}
+    return JSONResponse({"error": error}, status, headers)
+
+
+def oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    """An error in the OAuth 2.0 token endpoint's shape (RFC 6749 section 5.2)."""
+    return JSONResponse({"error": error, "error_description": description}, status)
+
+
+async def read_params(request: Request, limit: int) -> dict[str, str]:
+    """The parameters of a form-encoded or JSON body, as strings.
+
+    Raises `InvalidRequest` for another content type, a repeated or non-string parameter, or a
+    body that does not parse.
+    """
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        data = await request.json(limit)
+        if not isinstance(data, dict):
+            raise InvalidRequest("the JSON body must be an object")
+        if not all(isinstance(v, str) for v in data.values()):
+            raise InvalidRequest("every parameter must be a string")
+        return dict(data)
+    if ctype != "application/x-www-form-urlencoded":
+        raise InvalidRequest(
+            "content type must be application/x-www-form-urlencoded or application/json",
+            status=415,
+        )
+    raw = await request.body(limit)
+    try:
+        pairs = parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("invalid form body") from None
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise InvalidRequest("a parameter must not be repeated")
+    return params
