@@ -1,7 +1,58 @@
-"""authai_embed: "Sign in with ChatGPT" for any ASGI app."""
+"""authai_embed: "Sign in with ChatGPT" for any ASGI app.
+
+Mount it with one line, let users sign in with their own subscription, and call the provider
+from your backend with the official `openai` SDK, in-process.
+"""
 
 from __future__ import annotations
 
 from ._version import __version__
+from .asgi.app import AuthAI, WhoAmI
+from .clock import Clock, SystemClock
+from .credentials import Credentials
+from .errors import (
+    AuthAIError,
+    ConfigError,
+    InvalidRequest,
+    NotFound,
+    StoreError,
+    Unauthorized,
+    UpstreamError,
+)
+from .mount import mount_authai
+from .providers.base import DevicePoll, DeviceStart, Provider
+from .settings import OpenAIUpstream, Secrets, Settings, SigningKey
+from .stores.base import AuthStore, PendingLogin, Record
+from .stores.memory import MemoryStore
+from .stores.sqlite import SQLiteStore
+from .stores.url import store_from_url
 
-__all__ = ["__version__"]
+__all__ = [
+    "AuthAI",
+    "AuthAIError",
+    "AuthStore",
+    "Clock",
+    "ConfigError",
+    "Credentials",
+    "DevicePoll",
+    "DeviceStart",
+    "InvalidRequest",
+    "MemoryStore",
+    "NotFound",
+    "OpenAIUpstream",
+    "PendingLogin",
+    "Provider",
+    "Record",
+    "SQLiteStore",
+    "Secrets",
+    "Settings",
+    "SigningKey",
+    "StoreError",
+    "SystemClock",
+    "Unauthorized",
+    "UpstreamError",
+    "WhoAmI",
+    "__version__",
+    "mount_authai",
+    "store_from_url",
+]

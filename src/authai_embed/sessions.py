@@ -68,7 +68,9 @@ class SessionSigner:
         if app_id is not None:
             claims["app"] = app_id
         signing = self._secrets.signing_key
-        token = jwt.encode(claims, signing.secret, algorithm=_ALGORITHM, headers={"kid": signing.kid})
+        token = jwt.encode(
+            claims, signing.secret, algorithm=_ALGORITHM, headers={"kid": signing.kid}
+        )
         return token, exp
 
     def verify(self, token: str) -> SessionClaims:

@@ -25,7 +25,9 @@ MIN_SECRET_BYTES = 32
 _HOW_TO = "generate one with `authai-embed secrets` (or `openssl rand -hex 32`)"
 _KID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _ORIGINATOR_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$")
+_ORIGIN_RE = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$"
+)
 
 
 def _decode_secret(name: str, text: str) -> bytes:
@@ -78,10 +80,10 @@ class Secrets(BaseModel):
     def _check_jwt_keys(cls, keys: tuple[SigningKey, ...]) -> tuple[SigningKey, ...]:
         if not keys:
             raise ValueError("at least one JWT signing key is required")
-        if len({k.kid for k in keys}) != len(keys):
-            raise ValueError("JWT key ids must be unique")
         if len({k.secret for k in keys}) != len(keys):
             raise ValueError("the same JWT key is listed twice")
+        if len({k.kid for k in keys}) != len(keys):
+            raise ValueError("JWT key ids must be unique")
         for key in keys:
             if len(key.secret) < MIN_SECRET_BYTES:
                 raise ValueError(f"JWT keys must be at least {MIN_SECRET_BYTES} bytes")
@@ -109,9 +111,7 @@ class Secrets(BaseModel):
             raise ConfigError(f"AUTH_AI_IDENTITY_SECRET is not set; {_HOW_TO}")
         identity = _decode_secret("AUTH_AI_IDENTITY_SECRET", identity_secret)
         if any(k.secret == identity for k in keys):
-            raise ConfigError(
-                f"AUTH_AI_IDENTITY_SECRET must differ from every JWT key; {_HOW_TO}"
-            )
+            raise ConfigError(f"AUTH_AI_IDENTITY_SECRET must differ from every JWT key; {_HOW_TO}")
         try:
             return cls(jwt_keys=tuple(keys), identity_key=identity)
         except ValidationError as exc:
@@ -120,9 +120,12 @@ class Secrets(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
-        """Read `AUTH_AI_JWT_SECRET` (comma-separated, first signs) and `AUTH_AI_IDENTITY_SECRET`."""
+        """Read `AUTH_AI_JWT_SECRET` (comma-separated, first signs) and
+        `AUTH_AI_IDENTITY_SECRET`."""
         env = os.environ if environ is None else environ
-        return cls.from_hex(env.get("AUTH_AI_JWT_SECRET", ""), env.get("AUTH_AI_IDENTITY_SECRET", ""))
+        return cls.from_hex(
+            env.get("AUTH_AI_JWT_SECRET", ""), env.get("AUTH_AI_IDENTITY_SECRET", "")
+        )
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -183,7 +186,7 @@ class Settings(BaseModel):
     login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
     """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
-    """Largest request body accepted on `/v1/*` (413 beyond); `/auth/*` bodies are capped at 16 KiB."""
+    """Largest request body accepted on `/v1/*` (413 beyond); `/auth/*` bodies stop at 16 KiB."""
     app_id: str | None = None
     """Tenant id for multi-tenant use; `None` for the usual single app."""
     db_url: str = "sqlite:///authai.db"

@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import Unauthorized
 
-__all__ = ["KEY_BYTES", "NONCE_BYTES", "Sealed", "associated_data", "new_key", "open_sealed", "seal"]
+__all__ = [
+    "KEY_BYTES",
+    "NONCE_BYTES",
+    "Sealed",
+    "associated_data",
+    "new_key",
+    "open_sealed",
+    "seal",
+]
 
 KEY_BYTES = 32
 NONCE_BYTES = 12

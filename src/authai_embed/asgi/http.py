@@ -13,7 +13,8 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from ..errors import InvalidRequest
+from authai_embed.errors import InvalidRequest
+
 from .types import Receive, Scope, Send
 
 __all__ = ["JSONResponse", "Request", "Response", "StreamingResponse", "route_path"]
@@ -48,7 +49,9 @@ class Request:
     def headers(self) -> Mapping[str, str]:
         """Lower-cased header names to latin-1 decoded values (repeated headers: the last)."""
         if self._headers is None:
-            self._headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope["headers"]}
+            self._headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope["headers"]
+            }
         return self._headers
 
     @property
@@ -92,7 +95,9 @@ class Request:
 
     async def json(self, limit: int) -> Any:
         """The body parsed as JSON (UTF-8, depth-limited); `InvalidRequest` if it is not."""
-        ctype = self.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+        ctype = (
+            self.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+        )
         if ctype not in ("application/json", "") and not ctype.endswith("+json"):
             raise InvalidRequest("content type must be application/json", status=415)
         raw = await self.body(limit)
@@ -152,7 +157,7 @@ class Response:
         if media_type is not None:
             self.headers.append((b"content-type", media_type.encode("latin-1")))
 
-    async def __call__(self, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
@@ -167,7 +172,16 @@ class JSONResponse(Response):
         self, data: Any, status: int = 200, headers: Iterable[tuple[bytes, bytes]] = ()
     ) -> None:
         body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-        super().__init__(body, status, [*headers, (b"cache-control", b"no-store")], "application/json")
+        super().__init__(
+            body, status, [*headers, (b"cache-control", b"no-store")], "application/json"
+        )
+
+    @classmethod
+    def from_bytes(cls, body: bytes, status: int = 200) -> JSONResponse:
+        """A response whose JSON body is already encoded (constant answers)."""
+        response = cls(None, status)
+        response.body = body
+        return response
 
 
 class StreamingResponse:
@@ -190,7 +204,7 @@ class StreamingResponse:
         self.status = status
         self.headers: Headers = [*headers, (b"content-type", media_type.encode("latin-1"))]
 
-    async def __call__(self, send: Send, receive: Receive) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with anyio.create_task_group() as tg:
 
             async def watch_disconnect() -> None:
@@ -200,7 +214,9 @@ class StreamingResponse:
 
             tg.start_soon(watch_disconnect)
             try:
-                await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+                await send(
+                    {"type": "http.response.start", "status": self.status, "headers": self.headers}
+                )
                 async for chunk in self.chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..credentials import Credentials
+from authai_embed.credentials import Credentials
 
 __all__ = ["DevicePoll", "DeviceStart", "PollStatus", "Provider"]
 

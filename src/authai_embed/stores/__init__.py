@@ -3,5 +3,16 @@
 from __future__ import annotations
 
 from .base import AuthStore, LoginStatus, PendingLogin, Record
+from .memory import MemoryStore
+from .sqlite import SQLiteStore
+from .url import store_from_url
 
-__all__ = ["AuthStore", "LoginStatus", "PendingLogin", "Record"]
+__all__ = [
+    "AuthStore",
+    "LoginStatus",
+    "MemoryStore",
+    "PendingLogin",
+    "Record",
+    "SQLiteStore",
+    "store_from_url",
+]

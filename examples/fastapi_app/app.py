@@ -1,0 +1,75 @@
+"""The authai_embed demo: a FastAPI app with "Sign in with ChatGPT", fully offline.
+
+Run `python examples/fastapi_app/app.py` and open http://127.0.0.1:8000. The ChatGPT sign-in
+page is the bundled upstream emulator, mounted at /emulator; the backend reaches it in-process.
+Set AUTH_AI_JWT_SECRET / AUTH_AI_IDENTITY_SECRET to keep sessions across restarts (otherwise
+fresh secrets are made at each start and earlier sessions end).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Header, HTTPException
+from fastapi.responses import FileResponse
+
+from authai_embed import Secrets, SQLiteStore, Unauthorized, mount_authai
+from authai_embed.testing import Emulator
+
+HERE = Path(__file__).resolve().parent
+HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
+PORT = int(os.environ.get("DEMO_PORT", "8000"))
+ISSUER = f"http://{HOST}:{PORT}/emulator"
+
+
+def _secrets() -> Secrets:
+    if os.environ.get("AUTH_AI_JWT_SECRET"):
+        return Secrets.from_env()
+    logging.getLogger("demo").warning("demo: fresh secrets for this run (sessions end on restart)")
+    return Secrets.generate()
+
+
+def create_app(db_path: str | os.PathLike[str] = HERE / "demo.db") -> FastAPI:
+    """The host app: its own page and /api/me, the emulator, and authai at /authai."""
+    app = FastAPI(title="authai_embed demo")
+    # A faster poll interval than the real server's 5 s keeps the demo snappy.
+    emulator = Emulator(issuer=ISSUER, interval="2")
+    app.mount("/emulator", emulator)
+    authai = mount_authai(
+        app,
+        store=SQLiteStore(db_path),
+        secrets=_secrets(),
+        originator="authai-demo",
+        openai={"issuer": ISSUER},
+        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator)),
+    )
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(HERE / "static" / "index.html")
+
+    @app.get("/api/me")
+    async def me(authorization: str = Header("")) -> dict[str, str]:
+        """Who is signed in, as the host backend sees it (never the provider's tokens)."""
+        try:
+            user = await authai.whoami(authorization.removeprefix("Bearer ").strip())
+        except Unauthorized:
+            raise HTTPException(401, "sign in first") from None
+        name = authai.providers[user.provider].display_name
+        return {"user_id": user.user_id, "provider": user.provider, "provider_name": name}
+
+    app.state.authai = authai
+    app.state.emulator = emulator
+    return app
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    print(f"authai_embed demo: open http://{HOST}:{PORT}  (Ctrl+C to stop)")
+    uvicorn.run(app, host=HOST, port=PORT, log_level="info")

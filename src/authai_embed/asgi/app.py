@@ -1,0 +1,274 @@
+"""`AuthAI`: the ASGI application that is the whole mount, and the object the host app keeps.
+
+It owns the settings, the store, the providers and one shared `httpx.AsyncClient`. Mounted under
+a framework (`mount_authai`), it serves paths relative to the mount; wrapped around another ASGI
+app (`AuthAI.wrap`), it serves its prefix and hands everything else to that app.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from authai_embed.clock import Clock, SystemClock
+from authai_embed.errors import AuthAIError, ConfigError
+from authai_embed.lifecycle import Lifecycle
+from authai_embed.logins import LoginBroker
+from authai_embed.providers.base import Provider
+from authai_embed.providers.registry import build_providers
+from authai_embed.sessions import SessionSigner
+from authai_embed.settings import Secrets, Settings
+from authai_embed.stores.base import AuthStore
+from authai_embed.stores.url import store_from_url
+
+from .auth_routes import AuthRoutes
+from .cors import Cors
+from .errors import auth_error_response, unsupported_endpoint, v1_error_response
+from .http import JSONResponse, Request, Response, StreamingResponse, route_path
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["AuthAI", "WhoAmI"]
+
+logger = logging.getLogger("authai_embed.app")
+
+_UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WhoAmI:
+    """Who a session JWT belongs to: the opaque user id, the provider, the JWT's expiry (Unix s)."""
+
+    user_id: str
+    provider: str
+    expires_at: int
+
+
+class AuthAI:
+    """The authai_embed mount: OAuth broker, vault and (soon) OpenAI-compatible proxy.
+
+    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
+    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
+    `http_client` to route upstream calls through your own client (tests pass the emulator's
+    transport); it is then yours to close.
+    """
+
+    def __init__(
+        self,
+        *,
+        secrets: Secrets,
+        store: AuthStore | None = None,
+        settings: Settings | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> None:
+        if not isinstance(secrets, Secrets):
+            raise ConfigError("secrets must be a Secrets (e.g. Secrets.from_env())")
+        if settings is not None and options:
+            settings = Settings.build(**{**settings.model_dump(), **options})
+        self.settings: Settings = settings if settings is not None else Settings.build(**options)
+        self.secrets = secrets
+        self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._owns_http = http_client is None
+        self.http: httpx.AsyncClient = http_client or httpx.AsyncClient(
+            timeout=_UPSTREAM_TIMEOUT, follow_redirects=False
+        )
+        self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
+        signer = SessionSigner(
+            secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
+        )
+        self.lifecycle = Lifecycle(
+            store=self.store,
+            signer=signer,
+            secrets=secrets,
+            settings=self.settings,
+            clock=self.clock,
+        )
+        self.logins = LoginBroker(
+            store=self.store,
+            providers=self.providers,
+            lifecycle=self.lifecycle,
+            settings=self.settings,
+            clock=self.clock,
+        )
+        self._auth_routes = AuthRoutes(
+            logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
+        )
+        self._cors = Cors(self.settings.allowed_origins)
+        self._started = False
+        self._start_lock = anyio.Lock()
+        self._fallback: ASGIApp | None = None
+        self._prefix = ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Open the store (running migrations). Idempotent; also done lazily on first request."""
+        async with self._start_lock:
+            if not self._started:
+                await self.store.open()
+                self._started = True
+
+    async def shutdown(self) -> None:
+        """Close the store and the upstream client (if we made it). Idempotent."""
+        async with self._start_lock:
+            if self._started:
+                await self.store.close()
+                self._started = False
+            if self._owns_http and not self.http.is_closed:
+                await self.http.aclose()
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[AuthAI]:
+        """`async with authai.lifespan():` runs startup, then shutdown on exit."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    # -- the host's in-process API -------------------------------------------------------------
+
+    async def whoami(self, jwt: str | None) -> WhoAmI:
+        """The user behind a session JWT. Raises `Unauthorized` for any invalid session."""
+        await self._ensure_started()
+        session = await self.lifecycle.open_session(jwt)
+        return WhoAmI(session.user_id, session.record.provider, session.claims.expires_at)
+
+    async def revoke(self, jwt: str | None) -> None:
+        """Sign the user out everywhere: delete their record. Raises `Unauthorized` if invalid."""
+        await self._ensure_started()
+        await self.lifecycle.revoke(jwt)
+
+    def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
+        """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
+        which is then the ASGI application to run (Django, or any ASGI stack)."""
+        if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+            raise ConfigError("prefix must start with '/' and not end with it, e.g. '/authai'")
+        self._fallback, self._prefix = app, prefix
+        return self
+
+    # -- ASGI ----------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            if self._fallback is not None:
+                await self._lifespan_with_fallback(scope, receive, send)
+            else:
+                await self._lifespan(receive, send)
+            return
+        path = route_path(scope)
+        if self._fallback is not None:
+            if path != self._prefix and not path.startswith(self._prefix + "/"):
+                await self._fallback(scope, receive, send)
+                return
+            path = path[len(self._prefix) :] or "/"
+        if kind != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        await self._ensure_started()
+        await self._handle(scope, Request(scope, receive, path), send)
+
+    async def _ensure_started(self) -> None:
+        if not self._started:
+            await self.startup()
+
+    async def _handle(self, scope: Scope, request: Request, send: Send) -> None:
+        started = time.perf_counter()
+        origin = request.headers.get("origin")
+        response: Response | StreamingResponse
+        if self._cors.is_preflight(request.method, request.headers):
+            if self._cors.allowed(origin):
+                response = Response(b"", 204, self._cors.preflight_headers(origin))
+            else:
+                response = JSONResponse({"error": "origin not allowed"}, 403)
+        else:
+            is_v1 = request.path == "/v1" or request.path.startswith("/v1/")
+            try:
+                response = await self._route(request, is_v1)
+            except Exception as exc:  # every error is answered; errors.py logs unexpected ones
+                response = v1_error_response(exc) if is_v1 else auth_error_response(exc)
+            response.headers.extend(self._cors.response_headers(origin))
+        await response(scope, request.receive, send)
+        logger.info(
+            "%s %s %d %.1fms",
+            request.method,
+            _loggable(request.path),
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
+        if is_v1:
+            return unsupported_endpoint(request.path[4:])
+        matched = self._auth_routes.match(request.path)
+        if matched is None:
+            return JSONResponse({"error": "not found"}, 404)
+        method, handler = matched
+        if request.method != method and not (method == "GET" and request.method == "HEAD"):
+            return JSONResponse({"error": "method not allowed"}, 405, [(b"allow", method.encode())])
+        return await handler(request)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _lifespan_with_fallback(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the wrapped app's lifespan with ours folded in; apps that refuse lifespan
+        (Django raises before reading a message) get ours alone."""
+        assert self._fallback is not None
+        received = False
+
+        async def receive_tracked() -> Message:
+            nonlocal received
+            received = True
+            return await receive()
+
+        async def send_folded(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
+                    return
+            elif message["type"] == "lifespan.shutdown.complete":
+                await self.shutdown()
+            await send(message)
+
+        try:
+            await self._fallback(scope, receive_tracked, send_folded)
+        except Exception:
+            if received:
+                raise
+            await self._lifespan(receive, send)
+
+
+def _loggable(path: str) -> str:
+    # A session id is a bearer secret for its login: never log it.
+    return "/auth/poll/…" if path.startswith("/auth/poll/") else path[:200]
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, AuthAIError):
+        return str(exc)  # our messages name the problem and never carry secrets
+    return f"authai_embed startup failed: {type(exc).__name__}"

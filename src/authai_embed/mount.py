@@ -1,0 +1,44 @@
+"""`mount_authai`: the one line a host app writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .asgi.app import AuthAI
+from .asgi.types import ASGIApp
+from .errors import ConfigError
+from .integrations.starlette import is_starlette_like, mount_on_starlette
+from .settings import Secrets
+from .stores.base import AuthStore
+
+__all__ = ["mount_authai"]
+
+
+def mount_authai(
+    app: Any,
+    *,
+    secrets: Secrets,
+    store: AuthStore | None = None,
+    path: str = "/authai",
+    **settings: Any,
+) -> AuthAI:
+    """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
+
+    - FastAPI / Starlette: mounted in place (`app.mount`) with the lifespan wired; keep serving
+      `app`.
+    - Any other ASGI app (Django's `get_asgi_application()`, ...): the returned `AuthAI` wraps it
+      and IS the application to serve: `application = mount_authai(django_app, ...)`.
+
+    `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). Raises
+    `ConfigError` for bad settings or secrets.
+    """
+    if not path.startswith("/") or path.endswith("/") or len(path) < 2:
+        raise ConfigError("path must start with '/' and not end with it, e.g. '/authai'")
+    authai = AuthAI(secrets=secrets, store=store, **settings)
+    if is_starlette_like(app):
+        mount_on_starlette(app, authai, path)
+        return authai
+    if not callable(app):
+        raise ConfigError("mount_authai needs an ASGI application (FastAPI, Starlette, Django...)")
+    asgi_app: ASGIApp = app
+    return authai.wrap(asgi_app, path)

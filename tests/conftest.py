@@ -1,0 +1,122 @@
+"""Shared fixtures: a manual clock, the upstream emulator, an `AuthAI` wired to it, a host app
+mounting it, and a signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from authai_embed import AuthAI, AuthStore, MemoryStore, Secrets, SQLiteStore, mount_authai
+from authai_embed.testing import Emulator, ManualClock
+
+ISSUER = "http://auth.emulator.test"
+START = 1_800_000_000.0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def emulator(clock: ManualClock) -> Emulator:
+    return Emulator(clock=clock, issuer=ISSUER)
+
+
+@pytest.fixture
+def secrets_() -> Secrets:
+    return Secrets.generate()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> AuthStore:
+    if request.param == "memory":
+        return MemoryStore()
+    return SQLiteStore(tmp_path / "authai.db")
+
+
+@dataclass
+class Harness:
+    """A host FastAPI app with authai mounted at /authai, a client for it, and the pieces."""
+
+    app: FastAPI
+    authai: AuthAI
+    client: httpx.AsyncClient
+    emulator: Emulator
+    clock: ManualClock
+    store: AuthStore
+    secrets: Secrets
+
+    async def sign_in(self, account: str | None = None) -> str:
+        """The whole browser-side flow: start, approve at the emulator, poll until complete."""
+        started = (await self.client.post("/authai/auth/start", json={"provider": "openai"})).json()
+        self.emulator.approve(started["userCode"], account=account)
+        self.clock.advance(started["pollIntervalMs"] / 1000)
+        polled = (await self.client.get(f"/authai/auth/poll/{started['sessionId']}")).json()
+        assert polled["status"] == "complete", polled
+        jwt: str = polled["jwt"]
+        return jwt
+
+
+def make_authai(
+    *, emulator: Emulator, store: AuthStore, secrets: Secrets, clock: ManualClock, **options: object
+) -> AuthAI:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))
+    return AuthAI(
+        secrets=secrets,
+        store=store,
+        http_client=http,
+        clock=clock,
+        openai={"issuer": ISSUER},
+        **options,
+    )
+
+
+HarnessFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def make_harness(
+    emulator: Emulator, store: AuthStore, secrets_: Secrets, clock: ManualClock
+) -> AsyncIterator[HarnessFactory]:
+    made: list[Harness] = []
+
+    async def factory(*, store: AuthStore = store, **options: object) -> Harness:
+        app = FastAPI()
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))
+        authai = mount_authai(
+            app,
+            store=store,
+            secrets=secrets_,
+            http_client=http,
+            clock=clock,
+            openai={"issuer": ISSUER},
+            **options,
+        )
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://app.test"
+        )
+        harness = Harness(app, authai, client, emulator, clock, store, secrets_)
+        made.append(harness)
+        return harness
+
+    yield factory
+    for harness in made:
+        await harness.client.aclose()
+        await harness.authai.shutdown()
+        await harness.authai.http.aclose()
+
+
+@pytest.fixture
+async def harness(make_harness: HarnessFactory) -> Harness:
+    return await make_harness()
