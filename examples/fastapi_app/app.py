@@ -22,7 +22,6 @@ from authai_embed.testing import Emulator
 HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
-ISSUER = f"http://{HOST}:{PORT}/emulator"
 
 
 def _secrets() -> Secrets:
@@ -32,19 +31,27 @@ def _secrets() -> Secrets:
     return Secrets.generate()
 
 
-def create_app(db_path: str | os.PathLike[str] = HERE / "demo.db") -> FastAPI:
-    """The host app: its own page and /api/me, the emulator, and authai at /authai."""
+def create_app(
+    db_path: str | os.PathLike[str] = HERE / "demo.db", *, host: str = HOST, port: int = PORT
+) -> FastAPI:
+    """The host app: its own page and /api/me, the emulator, and authai at /authai.
+
+    `host`/`port` are where the app is served: the emulator's sign-in page lives there.
+    """
+    issuer = f"http://{host}:{port}/emulator"
     app = FastAPI(title="authai_embed demo")
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
-    emulator = Emulator(issuer=ISSUER, interval="2")
+    emulator = Emulator(issuer=issuer, interval="2")
     app.mount("/emulator", emulator)
     authai = mount_authai(
         app,
         store=SQLiteStore(db_path),
         secrets=_secrets(),
         originator="authai-demo",
-        openai={"issuer": ISSUER},
-        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator)),
+        openai={"issuer": issuer},
+        http_client=httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=emulator, root_path="/emulator")
+        ),
     )
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,87 @@
+"""The FastAPI example served by uvicorn on loopback, driven over real HTTP as a browser would:
+start, open the emulator's sign-in page, submit the code, poll, ask the backend who we are,
+sign out."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import socket
+from pathlib import Path
+from types import ModuleType
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi_app" / "app.py"
+
+
+def load_example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("authai_example_fastapi", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def listening_socket() -> socket.socket:
+    """A loopback socket already listening, so clients can connect before uvicorn accepts."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path) -> None:
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    app = load_example().create_app(tmp_path / "demo.db", host="127.0.0.1", port=port)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        try:
+            with anyio.fail_after(30):
+                await _browse(f"http://127.0.0.1:{port}")
+        finally:
+            server.should_exit = True
+    sock.close()
+
+
+async def _browse(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
+        page = await browser.get("/")
+        assert "Sign in with ChatGPT" in page.text
+
+        started = (await browser.post("/authai/auth/start", json={"provider": "openai"})).json()
+        assert started["verificationUrl"] == f"{base}/emulator/codex/device"
+        sign_in_page = await browser.get(started["verificationUrl"])
+        assert sign_in_page.status_code == 200
+        action = re.search(r'<form method="post" action="([^"]+)"', sign_in_page.text)
+        assert action is not None
+        approved = await browser.post(
+            action.group(1), data={"user_code": started["userCode"], "action": "approve"}
+        )
+        assert approved.status_code == 200
+
+        with anyio.fail_after(15):
+            while True:
+                await anyio.sleep(started["pollIntervalMs"] / 1000)
+                polled = (await browser.get(f"/authai/auth/poll/{started['sessionId']}")).json()
+                if polled["status"] != "pending":
+                    break
+        assert polled["status"] == "complete"
+        auth = {"Authorization": f"Bearer {polled['jwt']}"}
+
+        me = await browser.get("/api/me", headers=auth)
+        assert me.status_code == 200
+        assert me.json()["provider"] == "openai"
+        who = await browser.get("/authai/auth/whoami", headers=auth)
+        assert who.json()["user"]["id"] == me.json()["user_id"]
+
+        assert (await browser.post("/authai/auth/revoke", headers=auth)).status_code == 204
+        assert (await browser.get("/api/me", headers=auth)).status_code == 401
