@@ -214,3 +214,22 @@ async def test_slow_down_raises_the_poll_interval(harness: Harness) -> None:
     harness.clock.advance(5)
     harness.emulator.approve(started["userCode"])
     assert (await harness.client.get(url)).json()["status"] == "complete"
+
+
+async def test_a_completed_login_gives_its_jwt_only_for_a_short_pickup_window(
+    harness: Harness,
+) -> None:
+    from authai_embed.logins import PICKUP_WINDOW
+
+    started = (await harness.client.post("/authai/auth/start", json={})).json()
+    url = f"/authai/auth/poll/{started['sessionId']}"
+    harness.emulator.approve(started["userCode"])
+    harness.clock.advance(5)
+    jwt = (await harness.client.get(url)).json()["jwt"]
+    harness.clock.advance(PICKUP_WINDOW - 1)
+    assert (await harness.client.get(url)).json() == {"status": "complete", "jwt": jwt}
+    harness.clock.advance(2)
+    gone = await harness.client.get(url)
+    assert gone.status_code == 404
+    assert jwt not in gone.text
+    assert (await harness.store.sweep(harness.clock.now())) >= 1

@@ -33,6 +33,9 @@ logger = logging.getLogger("authai_embed.logins")
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _MIN_INTERVAL = 1.0
 _SLOW_DOWN_STEP = 5.0
+PICKUP_WINDOW = 120.0
+"""Seconds a completed login keeps answering with its JWT. The session id travels in a URL path,
+which proxies and access logs may record, so the JWT is not left retrievable for long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +134,14 @@ class LoginBroker:
         login = await self._store.get_pending(login_id)
         if login is None or login.app_id != self._settings.app_id:
             raise NotFound("session not found")
+        now = self._clock.now()
+        if login.status == "complete" and now >= login.expires_at:
+            raise NotFound("session not found")
         payload = self._open(key, login)
         if login.status == "complete":
             return PollAnswer("complete", jwt=payload["jwt"])
         if login.status != "pending":
             return PollAnswer(login.status, error=login.error)
-        now = self._clock.now()
         if now >= login.expires_at:
             await self._finish(login, key, payload, status="expired")
             return PollAnswer("expired")
@@ -181,7 +186,10 @@ class LoginBroker:
             return await self._finish(login, key, payload, status="error", error=message)
         jwt, _exp = await self._lifecycle.create_session(result.credentials)
         logger.info("device login complete provider=%s", login.provider)
-        return await self._finish(login, key, {"state": {}, "jwt": jwt}, status="complete")
+        pickup_until = min(login.expires_at, self._clock.now() + PICKUP_WINDOW)
+        return await self._finish(
+            login, key, {"state": {}, "jwt": jwt}, status="complete", expires_at=pickup_until
+        )
 
     async def _finish(
         self,
@@ -191,6 +199,7 @@ class LoginBroker:
         *,
         status: LoginStatus,
         error: str | None = None,
+        expires_at: float | None = None,
     ) -> PollAnswer:
         """Record a final status. A lost swap means another poll finished first: report its
         outcome instead, so every poll of one login sees the same answer."""
@@ -201,6 +210,7 @@ class LoginBroker:
             blob=sealed.blob,
             status=status,
             error=error,
+            expires_at=login.expires_at if expires_at is None else expires_at,
             version=login.version + 1,
         )
         if await self._store.swap_pending(done, login.version):
