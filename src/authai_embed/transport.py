@@ -1,0 +1,153 @@
+"""A streaming in-process httpx transport for ASGI apps.
+
+`httpx.ASGITransport` runs the app to completion and buffers the whole body before it returns, so
+a streamed completion would reach the caller all at once. This transport returns the response as
+soon as the app sends its headers and hands each body chunk over as it is sent, with a small
+bounded queue for backpressure. Closing the response early tells the app the client went away
+(`http.disconnect`) and cancels it, so an upstream request behind it is closed at once.
+
+It runs the app in an asyncio task, so it needs an asyncio event loop (the `openai` SDK's default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from .asgi.types import ASGIApp, Message
+
+__all__ = ["StreamingASGITransport"]
+
+_END = object()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """The body of one response, read from the app's `send` calls."""
+
+    def __init__(
+        self, queue: asyncio.Queue[Any], task: asyncio.Task[None], disconnected: asyncio.Event
+    ) -> None:
+        self._queue = queue
+        self._task = task
+        self._disconnected = disconnected
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            item = await self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    async def aclose(self) -> None:
+        self._disconnected.set()
+        if not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class StreamingASGITransport(httpx.AsyncBaseTransport):
+    """Send httpx requests straight into an ASGI app, streaming the response body.
+
+    `root_path` is passed in the scope (for apps mounted under a prefix); `max_chunks` bounds how
+    many body chunks may wait for the reader before the app's `send` blocks.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        root_path: str = "",
+        client: tuple[str, int] = ("127.0.0.1", 0),
+        max_chunks: int = 32,
+    ) -> None:
+        self.app = app
+        self.root_path = root_path
+        self.client = client
+        self.max_chunks = max_chunks
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": url.scheme,
+            "path": self.root_path + url.path,
+            "raw_path": self.root_path.encode() + url.raw_path.split(b"?", 1)[0],
+            "query_string": url.query,
+            "root_path": self.root_path,
+            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+            "client": self.client,
+            "state": {},
+        }
+        body = request.stream
+        assert isinstance(body, httpx.AsyncByteStream)
+        chunks = body.__aiter__()
+        queue: asyncio.Queue[Any] = asyncio.Queue(self.max_chunks)
+        started: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        disconnected = asyncio.Event()
+        request_done = False
+        response_done = False
+
+        async def receive() -> Message:
+            nonlocal request_done
+            if not request_done:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    request_done = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.request", "body": chunk, "more_body": True}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal response_done
+            if message["type"] == "http.response.start":
+                if not started.done():
+                    started.set_result(message)
+            elif message["type"] == "http.response.body" and not response_done:
+                data = message.get("body", b"")
+                if data:
+                    await queue.put(bytes(data))
+                if not message.get("more_body", False):
+                    response_done = True
+                    await queue.put(_END)
+
+        async def run() -> None:
+            try:
+                await self.app(scope, receive, send)
+            except Exception as exc:
+                if not started.done():
+                    started.set_exception(exc)
+                elif not response_done:
+                    await queue.put(exc)
+                return
+            if not started.done():
+                started.set_exception(RuntimeError("the ASGI app returned without a response"))
+            elif not response_done:
+                await queue.put(_END)
+
+        task = asyncio.create_task(run())
+        try:
+            start = await started
+        except BaseException:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+        return httpx.Response(
+            status_code=start["status"],
+            headers=start.get("headers", []),
+            stream=_ResponseStream(queue, task, disconnected),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
