@@ -2,24 +2,44 @@
 
 `open_session` verifies the JWT, loads the record and decrypts it; any failure is the same
 `Unauthorized`. `create_session` seals new credentials under a fresh key into a new record (which
-replaces the account's previous one) and issues the JWT that carries the key.
+replaces the account's previous one) and issues the JWT that carries the key. `usable_session`
+also refreshes the tokens when they are close to expiry.
+
+Refresh tokens are single-use, so at most one refresh per record runs at a time: an in-process
+lock per record, then a store lease for other processes and hosts. Whoever waited re-reads the
+record and uses the winner's tokens; it never spends the refresh token again. The new tokens are
+sealed under the same key (the JWT's) with a new nonce and written with compare-and-swap. A
+refresh the provider rejects deletes the record: the user must sign in again.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from secrets import token_hex, token_urlsafe
+
+import anyio
 
 from .clock import Clock
 from .credentials import Credentials
-from .errors import Unauthorized
+from .errors import StoreError, Unauthorized
 from .identity import user_id
+from .providers.base import Provider
 from .sessions import SessionClaims, SessionSigner
 from .settings import Secrets, Settings
 from .stores.base import AuthStore, Record
 from .vault import Sealed, new_key, open_sealed, seal
 
-__all__ = ["Lifecycle", "Session"]
+__all__ = ["REFRESH_MARGIN", "Lifecycle", "Session"]
+
+logger = logging.getLogger("authai_embed.lifecycle")
+
+REFRESH_MARGIN = 300.0
+"""Refresh when the access token has less than this many seconds left."""
+LEASE_SECONDS = 30.0
+_LEASE_WAIT = 40.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +56,29 @@ class Session:
         return self.record.account_id_hash
 
 
+class _RecordLocks:
+    """One `anyio.Lock` per record id, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (anyio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class Lifecycle:
     """Owns the path between JWTs, stored records and decrypted credentials."""
-
-    __slots__ = ("_clock", "_secrets", "_settings", "_signer", "_store")
 
     def __init__(
         self,
@@ -49,18 +88,22 @@ class Lifecycle:
         secrets: Secrets,
         settings: Settings,
         clock: Clock,
+        providers: Mapping[str, Provider],
     ) -> None:
         self._store = store
         self._signer = signer
         self._secrets = secrets
         self._settings = settings
         self._clock = clock
+        self._providers = providers
+        self._locks = _RecordLocks()
+        self._owner = token_hex(8)
 
     async def create_session(self, credentials: Credentials) -> tuple[str, int]:
         """Store `credentials` in a new record sealed under a fresh key; return (JWT, exp)."""
         now = self._clock.now()
         key = new_key()
-        record_id = secrets.token_urlsafe(16)
+        record_id = token_urlsafe(16)
         sealed = seal(
             key, credentials.to_plaintext(), record_id=record_id, provider=credentials.provider
         )
@@ -95,6 +138,9 @@ class Lifecycle:
         claims = self._signer.verify(token)
         if claims.app_id != self._settings.app_id:
             raise Unauthorized()
+        return await self._load(claims)
+
+    async def _load(self, claims: SessionClaims) -> Session:
         record = await self._store.get_record(claims.record_id)
         if record is None or record.provider != claims.provider or record.app_id != claims.app_id:
             raise Unauthorized()
@@ -108,6 +154,85 @@ class Lifecycle:
         if credentials.provider != claims.provider:
             raise Unauthorized()
         return Session(claims=claims, record=record, credentials=credentials)
+
+    async def usable_session(self, token: str | None) -> Session:
+        """`open_session`, then refresh the tokens first if they expire within the margin."""
+        session = await self.open_session(token)
+        if self._due(session.credentials):
+            session = await self.refresh(session)
+        return session
+
+    def _due(self, credentials: Credentials) -> bool:
+        expires = credentials.expires_at
+        return expires is not None and expires - self._clock.now() < REFRESH_MARGIN
+
+    async def refresh(self, session: Session, *, force: bool = False) -> Session:
+        """Refresh the session's tokens once, across every task and process.
+
+        `force` refreshes even when the tokens look valid (the provider answered 401), unless
+        someone else has refreshed since `session` was read. Raises `Unauthorized` when the
+        provider rejects the refresh token (the record is deleted).
+        """
+        async with self._locks.hold(session.record.id):
+            current = await self._load(session.claims)
+            if current.record.version != session.record.version:
+                return current  # refreshed meanwhile: use the winner's tokens
+            if not force and not self._due(current.credentials):
+                return current
+            lease = f"refresh:{current.record.id}"
+            winner = await self._take_lease(lease, current)
+            if winner is not None:
+                return winner
+            try:
+                return await self._refresh_locked(current)
+            finally:
+                await self._store.release_lease(lease, self._owner)
+
+    async def _take_lease(self, lease: str, current: Session) -> Session | None:
+        """Hold the lease (return None), or return the tokens another process refreshed."""
+        delay = 0.02
+        with anyio.move_on_after(_LEASE_WAIT):
+            while True:
+                now = self._clock.now()
+                if await self._store.acquire_lease(lease, self._owner, now + LEASE_SECONDS, now):
+                    latest = await self._load(current.claims)
+                    if latest.record.version != current.record.version:
+                        await self._store.release_lease(lease, self._owner)
+                        return latest
+                    return None
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                latest = await self._load(current.claims)
+                if latest.record.version != current.record.version:
+                    return latest
+        raise StoreError("could not take the refresh lease in time; try again")
+
+    async def _refresh_locked(self, current: Session) -> Session:
+        record = current.record
+        provider = self._providers.get(record.provider)
+        if provider is None:
+            raise Unauthorized()
+        try:
+            fresh = await provider.refresh(current.credentials)
+        except Unauthorized:
+            logger.info("refresh rejected by the provider; the record is deleted")
+            await self._store.delete_record(record.id)
+            raise
+        sealed = seal(
+            current.claims.key, fresh.to_plaintext(), record_id=record.id, provider=record.provider
+        )
+        updated = replace(
+            record,
+            iv=sealed.iv,
+            blob=sealed.blob,
+            version=record.version + 1,
+            access_expires_at=fresh.expires_at,
+            updated_at=self._clock.now(),
+        )
+        if not await self._store.swap_record(updated, record.version):
+            return await self._load(current.claims)  # pragma: no cover - the lease prevents this
+        logger.info("tokens refreshed provider=%s", record.provider)
+        return Session(claims=current.claims, record=updated, credentials=fresh)
 
     async def revoke(self, token: str | None) -> None:
         """Delete the session's record: every JWT for it stops working everywhere at once."""

@@ -91,6 +91,7 @@ class AuthAI:
             secrets=secrets,
             settings=self.settings,
             clock=self.clock,
+            providers=self.providers,
         )
         self.logins = LoginBroker(
             store=self.store,

@@ -1,0 +1,104 @@
+"""Refresh when due, once per record however many callers, re-sealed in place; rejection ends
+the session cleanly."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from authai_embed import Unauthorized
+from authai_embed.lifecycle import REFRESH_MARGIN, Session
+
+from .conftest import Harness, HarnessFactory
+
+pytestmark = pytest.mark.anyio
+
+
+async def _expire_soon(harness: Harness) -> None:
+    harness.clock.advance(3600 - REFRESH_MARGIN + 1)
+
+
+async def test_fresh_tokens_are_not_refreshed(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    session = await harness.authai.lifecycle.usable_session(jwt)
+    assert session.record.version == 1
+    assert harness.emulator.stats.refreshes == 0
+
+
+async def test_tokens_near_expiry_are_refreshed_and_resealed_in_place(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    before = await harness.authai.lifecycle.open_session(jwt)
+    await _expire_soon(harness)
+    after = await harness.authai.lifecycle.usable_session(jwt)
+    assert harness.emulator.stats.refreshes == 1
+    assert after.record.id == before.record.id
+    assert after.record.version == before.record.version + 1
+    assert after.record.iv != before.record.iv
+    assert after.credentials.access != before.credentials.access
+    assert after.credentials.refresh != before.credentials.refresh
+    assert harness.emulator.check_access_token(after.credentials.access) is not None
+    # The same JWT opens the re-sealed record; the user id is unchanged.
+    again = await harness.authai.lifecycle.open_session(jwt)
+    assert again.credentials == after.credentials
+    assert again.user_id == before.user_id
+
+
+async def test_concurrent_callers_cause_one_refresh_and_share_its_tokens(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    await _expire_soon(harness)
+    results: list[Session] = []
+
+    async def call() -> None:
+        results.append(await harness.authai.lifecycle.usable_session(jwt))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(25):
+            tg.start_soon(call)
+    assert harness.emulator.stats.refreshes == 1
+    assert harness.emulator.stats.rejected_refreshes == 0
+    assert len({s.credentials.access for s in results}) == 1
+
+
+async def test_two_authai_instances_on_one_store_refresh_once(
+    harness: Harness, make_harness: HarnessFactory
+) -> None:
+    other = await make_harness()  # a second "process": its own AuthAI, locks and lease owner id
+    jwt = await harness.sign_in()
+    await _expire_soon(harness)
+    results: list[Session] = []
+
+    async def call(h: Harness) -> None:
+        results.append(await h.authai.lifecycle.usable_session(jwt))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(call, harness if i % 2 else other)
+    assert harness.emulator.stats.refreshes == 1
+    assert len({s.credentials.access for s in results}) == 1
+
+
+async def test_forced_refresh_after_a_401_is_skipped_if_someone_already_refreshed(
+    harness: Harness,
+) -> None:
+    jwt = await harness.sign_in()
+    stale = await harness.authai.lifecycle.open_session(jwt)
+    first = await harness.authai.lifecycle.refresh(stale, force=True)
+    second = await harness.authai.lifecycle.refresh(stale, force=True)
+    assert harness.emulator.stats.refreshes == 1
+    assert second.credentials == first.credentials
+
+
+async def test_a_rejected_refresh_deletes_the_record_and_is_the_uniform_401(
+    harness: Harness,
+) -> None:
+    jwt = await harness.sign_in()
+    session = await harness.authai.lifecycle.open_session(jwt)
+    harness.emulator.revoke_account(harness.emulator.default_account.account_id)
+    await _expire_soon(harness)
+    with pytest.raises(Unauthorized):
+        await harness.authai.lifecycle.usable_session(jwt)
+    assert await harness.store.get_record(session.record.id) is None
+    response = await harness.client.get(
+        "/authai/auth/whoami", headers={"Authorization": f"Bearer {jwt}"}
+    )
+    assert (response.status_code, response.content) == (401, b'{"error":"unauthorized"}')
