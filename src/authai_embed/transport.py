@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
 from .asgi.types import ASGIApp, Message
 
-__all__ = ["StreamingASGITransport"]
+__all__ = ["StreamingASGITransport", "ThreadedASGITransport"]
 
 _END = object()
 
@@ -150,4 +150,64 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
             headers=start.get("headers", []),
             stream=_ResponseStream(queue, task, disconnected),
             extensions={"http_version": b"HTTP/1.1"},
+        )
+
+
+class _ThreadedStream(httpx.SyncByteStream):
+    """A streamed body read, chunk by chunk, from an event loop running in another thread."""
+
+    def __init__(self, response: httpx.Response, loop: asyncio.AbstractEventLoop) -> None:
+        self._response = response
+        self._loop = loop
+        self._chunks = response.aiter_raw()
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            future = asyncio.run_coroutine_threadsafe(_next_chunk(self._chunks), self._loop)
+            chunk = future.result()
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._response.aclose(), self._loop).result()
+
+
+async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await chunks.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+class ThreadedASGITransport(httpx.BaseTransport):
+    """A sync httpx transport for code running in a worker thread while the ASGI app lives on an
+    event loop in another thread (a sync view in an async server). Each call is handed to that
+    loop; the body streams back chunk by chunk. Calling it from the loop's own thread would
+    deadlock, so that raises `RuntimeError` instead."""
+
+    def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
+        self._inner = StreamingASGITransport(app, **options)
+        self._loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            raise RuntimeError("the sync client cannot run on the app's event loop thread")
+        body = request.read()
+        forwarded = httpx.Request(
+            request.method, request.url, headers=request.headers, content=body
+        )
+        future = asyncio.run_coroutine_threadsafe(
+            self._inner.handle_async_request(forwarded), self._loop
+        )
+        response = future.result()
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_ThreadedStream(response, self._loop),
+            extensions=response.extensions,
         )

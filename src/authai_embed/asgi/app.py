@@ -7,16 +7,18 @@ app (`AuthAI.wrap`), it serves its prefix and hands everything else to that app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
+from authai_embed import client
 from authai_embed.clock import Clock, SystemClock
 from authai_embed.errors import AuthAIError, ConfigError
 from authai_embed.lifecycle import Lifecycle
@@ -33,6 +35,9 @@ from .cors import Cors
 from .errors import auth_error_response, unsupported_endpoint, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
 from .types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["AuthAI", "WhoAmI"]
 
@@ -108,6 +113,7 @@ class AuthAI:
         self._start_lock = anyio.Lock()
         self._fallback: ASGIApp | None = None
         self._prefix = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -117,6 +123,7 @@ class AuthAI:
             if not self._started:
                 await self.store.open()
                 self._started = True
+                self._loop = asyncio.get_running_loop()
 
     async def shutdown(self) -> None:
         """Close the store and the upstream client (if we made it). Idempotent."""
@@ -149,6 +156,18 @@ class AuthAI:
         await self._ensure_started()
         await self.lifecycle.revoke(jwt)
 
+    def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
+        """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
+        hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
+        return client.async_openai_client(self._serve_mount, jwt, **options)
+
+    def openai_client(self, jwt: str, **options: Any) -> openai.OpenAI:
+        """A sync `openai.OpenAI` for user `jwt`, for sync code in a worker thread while the app
+        serves on its event loop (a sync Django view under an ASGI server, say)."""
+        if self._loop is None or self._loop.is_closed():
+            raise ConfigError("the sync client needs the app started (its event loop running)")
+        return client.openai_client(self._serve_mount, jwt, self._loop, **options)
+
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
         which is then the ASGI application to run (Django, or any ASGI stack)."""
@@ -160,8 +179,7 @@ class AuthAI:
     # -- ASGI ----------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "lifespan":
+        if scope["type"] == "lifespan":
             if self._fallback is not None:
                 await self._lifespan_with_fallback(scope, receive, send)
             else:
@@ -173,7 +191,14 @@ class AuthAI:
                 await self._fallback(scope, receive, send)
                 return
             path = path[len(self._prefix) :] or "/"
-        if kind != "http":
+        await self._serve(scope, receive, send, path)
+
+    async def _serve_mount(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry at the mount itself (in-process clients), skipping any wrap prefix."""
+        await self._serve(scope, receive, send, route_path(scope))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
         await self._ensure_started()
