@@ -233,3 +233,14 @@ async def test_a_completed_login_gives_its_jwt_only_for_a_short_pickup_window(
     assert gone.status_code == 404
     assert jwt not in gone.text
     assert (await harness.store.sweep(harness.clock.now())) >= 1
+
+
+async def test_sweep_removes_expired_logins_and_records(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    await harness.client.post("/authai/auth/start", json={})
+    assert await harness.authai.sweep() == 0
+    settings = harness.authai.settings
+    harness.clock.advance(settings.token_ttl + settings.record_grace + 1)
+    assert await harness.authai.sweep() >= 3  # the record and both pending logins
+    response = await harness.client.get("/authai/auth/whoami", headers=_bearer(jwt))
+    assert response.status_code == 401

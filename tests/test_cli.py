@@ -32,3 +32,29 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+def test_store_migrate_then_doctor(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    db = Path(str(tmp_path)) / "cli.db"
+    assert main(["store", "migrate", "--db", f"sqlite:///{db}"]) == 0
+    assert "schema_version: 1" in capsys.readouterr().out
+    assert main(["store", "doctor", "--db", f"sqlite:///{db}"]) == 0
+    out = capsys.readouterr().out
+    assert "records: 0" in out
+    assert "status: ok" in out
+
+
+def test_store_doctor_on_a_broken_file_fails_cleanly(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    db = Path(str(tmp_path)) / "junk.db"
+    db.write_bytes(b"this is not a database, secret-ish content" * 100)
+    assert main(["store", "doctor", "--db", f"sqlite:///{db}"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open SQLite store" in err
+    assert "secret-ish" not in err
+    assert "Traceback" not in err

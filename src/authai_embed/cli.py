@@ -7,6 +7,8 @@ import secrets
 import sys
 from collections.abc import Sequence
 
+import anyio
+
 from ._version import __version__
 
 __all__ = ["main"]
@@ -28,6 +30,40 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_store(args: argparse.Namespace) -> int:
+    from authai_embed.errors import AuthAIError
+    from authai_embed.settings import Settings
+    from authai_embed.stores.url import store_from_url
+
+    url = args.db or Settings.from_env().db_url
+
+    async def run() -> dict[str, object]:
+        store = store_from_url(url)
+        await store.open()  # runs pending migrations
+        try:
+            report: dict[str, object] = {"store": type(store).__name__}
+            version = getattr(store, "schema_version", None)
+            if version is not None:
+                report["schema_version"] = await version()
+            counts = getattr(store, "counts", None)
+            if args.action == "doctor" and counts is not None:
+                report.update(await counts())
+            return report
+        finally:
+            await store.close()
+
+    try:
+        report = anyio.run(run)
+    except AuthAIError as exc:
+        print(f"authai-embed store {args.action}: {exc}", file=sys.stderr)
+        return 1
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    if args.action == "doctor":
+        print("status: ok")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -40,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["env", "shell"], default="shell", help="'shell' adds 'export'"
     )
     make.set_defaults(func=_cmd_secrets)
+    store = sub.add_parser("store", help="migrate or check the credential store")
+    store.add_argument("action", choices=["migrate", "doctor"])
+    store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
+    store.set_defaults(func=_cmd_store)
     return parser
 
 

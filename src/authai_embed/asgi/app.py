@@ -156,6 +156,14 @@ class AuthAI:
         await self._ensure_started()
         await self.lifecycle.revoke(jwt)
 
+    async def sweep(self) -> int:
+        """Delete expired pending sign-ins, records past their grace period and stale leases;
+        return how many went. Call it from a periodic job (any process; it is idempotent)."""
+        await self._ensure_started()
+        removed = await self.store.sweep(self.clock.now())
+        logger.info("sweep removed %d expired entries", removed)
+        return removed
+
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
