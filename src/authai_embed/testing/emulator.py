@@ -18,6 +18,7 @@ from authai_embed.errors import InvalidRequest
 
 from .accounts import Account
 from .auth_state import CODEX_CLIENT_ID, AuthKnobs, AuthState, AuthStats, DeviceAuthorization
+from .codex_backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
 from .device_page import DevicePage
 from .oauth_token import TokenEndpoint
 from .openai_auth import DeviceFlow
@@ -76,6 +77,10 @@ class Emulator:
         self.route("POST", "/codex/device", self.device_page.submit)
         self.route("POST", "/oauth/token", self.oauth.token)
         self.route("POST", "/oauth/revoke", self.oauth.revoke)
+        # The model side (ChatGPT's Codex backend): scripts, knobs, stats on `emulator.codex`.
+        self.codex = CodexBackend(self.auth, self.oauth.check_access_token)
+        self.route("POST", RESPONSES_PATH, self.codex.responses)
+        self.route("GET", MODELS_PATH, self.codex.models)
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Serve `method path` (path below the mount point) with `handler`."""

@@ -1,0 +1,72 @@
+"""The emulated Codex backend's live settings, its counters, and the record of what it was sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CodexKnobs", "CodexStats", "RecordedRequest"]
+
+
+@dataclass(slots=True)
+class CodexKnobs:
+    """Live settings of the emulated model backend; a test may change them at any time."""
+
+    chunk_size: int = 8
+    """Characters per `output_text.delta` (and per reasoning and arguments delta)."""
+    event_delay: float = 0.0
+    """Seconds slept (`anyio.sleep`) after each SSE event is sent; 0 sends them back to back."""
+    first_byte_delay: float = 0.0
+    """Seconds between the response headers and the first SSE event (time to first token)."""
+    usage_limit_reached: bool = False
+    """On: every model call answers 429 `usage_limit_reached` until it is switched off again."""
+    usage_limit_resets_in: int = 3600
+    """Seconds until the usage limit resets, as the 429 body and the `x-codex-*` headers say."""
+    primary_used_percent: float = 12.0
+    """The 5-hour window's use, sent as `x-codex-primary-used-percent` on normal answers."""
+    secondary_used_percent: float = 4.0
+    """The weekly window's use, sent as `x-codex-secondary-used-percent` on normal answers."""
+    require_client_headers: bool = True
+    """Reject calls without `OpenAI-Beta: responses=experimental` or an `originator` (400).
+
+    Stricter than the real backend is known to be; it proves the app sends what the Codex CLI
+    sends. Switch it off to test a client that omits them.
+    """
+    max_body: int = 16 * 1024 * 1024
+    """Largest request body accepted (images travel inline as data URLs)."""
+
+
+@dataclass(slots=True)
+class RecordedRequest:
+    """One call to the model backend as it arrived (every header but `Authorization`)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    """The parsed JSON body; `None` for a GET or a body that did not parse."""
+    status: int = 0
+    """The status answered (200 for a stream, even one scripted to fail inside)."""
+
+
+@dataclass(slots=True)
+class CodexStats:
+    """Counters for tests: what was asked, how each stream ended."""
+
+    requests: int = 0
+    """Calls to `/responses`, accepted or not."""
+    rejected: int = 0
+    """Calls to `/responses` answered with an HTTP error before any stream."""
+    model_lists: int = 0
+    """Calls to `/models`."""
+    streams: int = 0
+    """Streams started (the generator began producing events)."""
+    completed_streams: int = 0
+    """Streams the server ran to their scripted end (including scripted failures and cuts)."""
+    cancelled_streams: int = 0
+    """Streams that stopped early because the client went away or cancelled the request."""
+    open_streams: int = 0
+    """Streams producing events right now."""
+    events: list[str] = field(default_factory=list)
+    """The `type` of every SSE event sent, all streams together, in order."""
