@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from authai_embed import AuthAI, AuthStore, MemoryStore, Secrets, SQLiteStore, mount_authai
 from authai_embed.testing import Emulator, ManualClock
+from authai_embed.transport import StreamingASGITransport
 
 ISSUER = "http://auth.emulator.test"
 START = 1_800_000_000.0
@@ -68,18 +69,12 @@ class Harness:
         return jwt
 
 
-def make_authai(
-    *, emulator: Emulator, store: AuthStore, secrets: Secrets, clock: ManualClock, **options: object
-) -> AuthAI:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))
-    return AuthAI(
-        secrets=secrets,
-        store=store,
-        http_client=http,
-        clock=clock,
-        openai={"issuer": ISSUER},
-        **options,
-    )
+UPSTREAM = {"issuer": ISSUER, "api_base": f"{ISSUER}/backend-api/codex"}
+
+
+def emulator_client(emulator: Emulator) -> httpx.AsyncClient:
+    """AuthAI's upstream client, reaching the emulator in-process and streaming."""
+    return httpx.AsyncClient(transport=StreamingASGITransport(emulator))
 
 
 HarnessFactory = Callable[..., Awaitable[Harness]]
@@ -93,14 +88,13 @@ async def make_harness(
 
     async def factory(*, store: AuthStore = store, **options: object) -> Harness:
         app = FastAPI()
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))
         authai = mount_authai(
             app,
             store=store,
             secrets=secrets_,
-            http_client=http,
+            http_client=emulator_client(emulator),
             clock=clock,
-            openai={"issuer": ISSUER},
+            openai=UPSTREAM,
             **options,
         )
         client = httpx.AsyncClient(

@@ -72,7 +72,7 @@ async def test_root_path_is_passed_for_mounted_apps() -> None:
     app.go_on.set()
     transport = StreamingASGITransport(app, root_path="/authai")
     client = httpx.AsyncClient(transport=transport, base_url="http://in.process")
-    response = await client.get("/v1/models")
+    response = await client.get("/authai/v1/models")
     assert response.content == b"firstsecond"
     assert app.scope["root_path"] == "/authai"
     assert app.scope["path"] == "/authai/v1/models"

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse
 
 from authai_embed import Secrets, SQLiteStore, Unauthorized, mount_authai
 from authai_embed.testing import Emulator
+from authai_embed.transport import StreamingASGITransport
 
 HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
@@ -48,9 +49,9 @@ def create_app(
         store=SQLiteStore(db_path),
         secrets=_secrets(),
         originator="authai-demo",
-        openai={"issuer": issuer},
+        openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
         http_client=httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=emulator, root_path="/emulator")
+            transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),
     )
 

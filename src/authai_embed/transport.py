@@ -55,7 +55,9 @@ class _ResponseStream(httpx.AsyncByteStream):
 class StreamingASGITransport(httpx.AsyncBaseTransport):
     """Send httpx requests straight into an ASGI app, streaming the response body.
 
-    `root_path` is passed in the scope (for apps mounted under a prefix); `max_chunks` bounds how
+    `root_path` is passed in the scope, as `httpx.ASGITransport` does: for an app that lives under
+    a prefix which the request URLs include (`/emulator/...` with `root_path="/emulator"`).
+    `max_chunks` bounds how
     many body chunks may wait for the reader before the app's `send` blocks.
     """
 
@@ -80,8 +82,8 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
             "http_version": "1.1",
             "method": request.method,
             "scheme": url.scheme,
-            "path": self.root_path + url.path,
-            "raw_path": self.root_path.encode() + url.raw_path.split(b"?", 1)[0],
+            "path": url.path,
+            "raw_path": url.raw_path.split(b"?", 1)[0],
             "query_string": url.query,
             "root_path": self.root_path,
             "headers": [(k.lower(), v) for k, v in request.headers.raw],
