@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI, Header, HTTPException
-from fastapi.responses import FileResponse
+import openai
+from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.responses import FileResponse, StreamingResponse
 
 from authai_embed import Secrets, SQLiteStore, Unauthorized, mount_authai
 from authai_embed.testing import Emulator
@@ -68,6 +70,31 @@ def create_app(
             raise HTTPException(401, "sign in first") from None
         name = authai.providers[user.provider].display_name
         return {"user_id": user.user_id, "provider": user.provider, "provider_name": name}
+
+    @app.post("/api/chat")
+    async def chat(request: Request, authorization: str = Header("")) -> StreamingResponse:
+        """Stream the model's reply as plain text, paid for by the signed-in user's plan."""
+        body = await request.json()
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(messages, list) or not messages:
+            raise HTTPException(400, "messages must be a non-empty list")
+        client = authai.async_openai_client(authorization.removeprefix("Bearer ").strip())
+        try:
+            stream = await client.chat.completions.create(
+                model="gpt-5.4", messages=messages, stream=True
+            )
+        except openai.AuthenticationError:
+            raise HTTPException(401, "sign in first") from None
+        except openai.APIStatusError as exc:
+            raise HTTPException(exc.status_code, exc.message) from None
+
+        async def text() -> AsyncIterator[str]:
+            async with stream:
+                async for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+
+        return StreamingResponse(text(), media_type="text/plain; charset=utf-8")
 
     app.state.authai = authai
     app.state.emulator = emulator

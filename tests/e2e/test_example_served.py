@@ -83,5 +83,11 @@ async def _browse(base: str) -> None:
         who = await browser.get("/authai/auth/whoami", headers=auth)
         assert who.json()["user"]["id"] == me.json()["user_id"]
 
+        reply = await browser.post(
+            "/api/chat", headers=auth, json={"messages": [{"role": "user", "content": "ping"}]}
+        )
+        assert reply.status_code == 200
+        assert reply.text == "Echo: ping"
+
         assert (await browser.post("/authai/auth/revoke", headers=auth)).status_code == 204
         assert (await browser.get("/api/me", headers=auth)).status_code == 401

@@ -24,6 +24,7 @@ from authai_embed.errors import AuthAIError, ConfigError
 from authai_embed.lifecycle import Lifecycle
 from authai_embed.logins import LoginBroker
 from authai_embed.providers.base import Provider
+from authai_embed.providers.codex import CodexBackend
 from authai_embed.providers.registry import build_providers
 from authai_embed.sessions import SessionSigner
 from authai_embed.settings import Secrets, Settings
@@ -32,8 +33,9 @@ from authai_embed.stores.url import store_from_url
 
 from .auth_routes import AuthRoutes
 from .cors import Cors
-from .errors import auth_error_response, unsupported_endpoint, v1_error_response
+from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
+from .proxy_routes import ProxyRoutes
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ class WhoAmI:
 
 
 class AuthAI:
-    """The authai_embed mount: OAuth broker, vault and (soon) OpenAI-compatible proxy.
+    """The authai_embed mount: OAuth broker, vault and OpenAI-compatible proxy.
 
     Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
     `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
@@ -107,6 +109,17 @@ class AuthAI:
         )
         self._auth_routes = AuthRoutes(
             logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
+        )
+        self._proxy = ProxyRoutes(
+            lifecycle=self.lifecycle,
+            codex=CodexBackend(
+                self.settings.openai,
+                self.http,
+                originator=self.settings.originator,
+                clock=self.clock,
+            ),
+            settings=self.settings,
+            clock=self.clock,
         )
         self._cors = Cors(self.settings.allowed_origins)
         self._started = False
@@ -243,7 +256,7 @@ class AuthAI:
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
         if is_v1:
-            return unsupported_endpoint(request.path[4:])
+            return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
         if matched is None:
             return JSONResponse({"error": "not found"}, 404)

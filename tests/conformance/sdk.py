@@ -1,0 +1,109 @@
+"""One face for the four ways a backend reaches the proxy with the official `openai` SDK:
+async or sync, in-process or over a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import openai
+import uvicorn
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from tests.conftest import Harness
+
+MODES = ["async-inprocess", "sync-inprocess", "async-http", "sync-http"]
+T = TypeVar("T")
+
+
+class SDK:
+    """Calls the SDK the same way whatever the mode; sync clients run in a worker thread."""
+
+    def __init__(self, client: openai.AsyncOpenAI | openai.OpenAI) -> None:
+        self.client = client
+
+    async def _call(self, fn: Callable[[], T] | Callable[[], Any]) -> Any:
+        if isinstance(self.client, openai.AsyncOpenAI):
+            return await fn()
+        return await anyio.to_thread.run_sync(fn)
+
+    async def create(self, **kwargs: Any) -> ChatCompletion:
+        """A non-streamed chat completion."""
+        result: ChatCompletion = await self._call(
+            lambda: self.client.chat.completions.create(**kwargs)
+        )
+        return result
+
+    async def stream(self, **kwargs: Any) -> list[ChatCompletionChunk]:
+        """A streamed chat completion, read to the end."""
+        if isinstance(self.client, openai.AsyncOpenAI):
+            stream = await self.client.chat.completions.create(stream=True, **kwargs)
+            return [chunk async for chunk in stream]
+        client = self.client
+
+        def read() -> list[ChatCompletionChunk]:
+            return list(client.chat.completions.create(stream=True, **kwargs))
+
+        return await anyio.to_thread.run_sync(read)
+
+    async def models(self) -> list[str]:
+        """The model ids `/v1/models` lists."""
+        if isinstance(self.client, openai.AsyncOpenAI):
+            return [m.id async for m in self.client.models.list()]
+        client = self.client
+        return await anyio.to_thread.run_sync(lambda: [m.id for m in client.models.list()])
+
+    async def embeddings(self) -> Any:
+        """An endpoint the proxy does not serve."""
+        return await self._call(
+            lambda: self.client.embeddings.create(model="text-embedding-3-small", input="x")
+        )
+
+
+@asynccontextmanager
+async def served(harness: Harness) -> AsyncIterator[str]:
+    """Serve the harness's host app with uvicorn on a loopback socket; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(harness.app, log_level="warning", lifespan="off"))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+    sock.close()
+
+
+@asynccontextmanager
+async def sdk_for(mode: str, harness: Harness, jwt: str) -> AsyncIterator[SDK]:
+    """An `SDK` for `mode`, signed in as `jwt`; its client is closed on exit."""
+    async with AsyncExitStack() as stack:
+        client: openai.AsyncOpenAI | openai.OpenAI
+        if mode == "async-inprocess":
+            client = harness.authai.async_openai_client(jwt)
+        elif mode == "sync-inprocess":
+            await harness.authai.startup()  # the sync bridge needs the app's loop known
+            client = harness.authai.openai_client(jwt)
+        else:
+            base = await stack.enter_async_context(served(harness))
+            options: dict[str, Any] = {
+                "api_key": jwt,
+                "base_url": f"{base}/authai/v1",
+                "max_retries": 0,
+            }
+            client = (
+                openai.AsyncOpenAI(**options) if mode == "async-http" else openai.OpenAI(**options)
+            )
+        try:
+            yield SDK(client)
+        finally:
+            if isinstance(client, openai.AsyncOpenAI):
+                await client.close()
+            else:
+                await anyio.to_thread.run_sync(client.close)
