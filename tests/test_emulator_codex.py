@@ -31,16 +31,6 @@ Event = tuple[str, Any]
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    return Emulator(clock=clock, issuer=ISSUER)
-
-
-@pytest.fixture
 async def client(emulator: Emulator) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=emulator)
     async with httpx.AsyncClient(transport=transport, base_url=API) as http:

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,51 +64,32 @@ MIGRATIONS: Sequence[str] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_RECORD_COLUMNS = (
-    "id, app_id, provider, account_id_hash, iv, blob, version, access_expires_at, "
-    "created_at, updated_at, expires_at"
-)
-_PENDING_COLUMNS = (
-    "id, app_id, provider, iv, blob, status, error, interval, next_poll_at, expires_at, "
-    "created_at, version"
-)
+_RECORD_FIELDS = tuple(f.name for f in fields(Record))
+_PENDING_FIELDS = tuple(f.name for f in fields(PendingLogin))
+_RECORD_COLUMNS = ", ".join(_RECORD_FIELDS)
+_PENDING_COLUMNS = ", ".join(_PENDING_FIELDS)
+_BLOBS = frozenset({"iv", "blob"})
 
 
-def _app(app_id: str | None) -> str:
-    return "" if app_id is None else app_id
-
-
-def _record(row: Any) -> Record:
-    return Record(
-        id=row[0],
-        app_id=row[1] or None,
-        provider=row[2],
-        account_id_hash=row[3],
-        iv=bytes(row[4]),
-        blob=bytes(row[5]),
-        version=row[6],
-        access_expires_at=row[7],
-        created_at=row[8],
-        updated_at=row[9],
-        expires_at=row[10],
+def _params(row: Record | PendingLogin, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of `row` in column order; `app_id` None is stored as '' (for UNIQUE)."""
+    return tuple(
+        ("" if getattr(row, n) is None else getattr(row, n)) if n == "app_id" else getattr(row, n)
+        for n in names
     )
 
 
-def _pending(row: Any) -> PendingLogin:
-    return PendingLogin(
-        id=row[0],
-        app_id=row[1] or None,
-        provider=row[2],
-        iv=bytes(row[3]),
-        blob=bytes(row[4]),
-        status=row[5],
-        error=row[6],
-        interval=row[7],
-        next_poll_at=row[8],
-        expires_at=row[9],
-        created_at=row[10],
-        version=row[11],
-    )
+def _from_row(cls: type[T], names: tuple[str, ...], row: Any) -> T:
+    """Rebuild a dataclass from a row selected in `names` order."""
+    values: dict[str, Any] = dict(zip(names, row, strict=True))
+    values["app_id"] = values["app_id"] or None
+    for name in _BLOBS:
+        values[name] = bytes(values[name])
+    return cls(**values)
+
+
+def _marks(names: tuple[str, ...]) -> str:
+    return ",".join("?" * len(names))
 
 
 def _check_version(new: int, expected: int) -> None:
@@ -213,23 +195,11 @@ class SQLiteStore:
         def put(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "DELETE FROM records WHERE app_id = ? AND account_id_hash = ?",
-                (_app(record.app_id), record.account_id_hash),
+                ("" if record.app_id is None else record.app_id, record.account_id_hash),
             )
             conn.execute(
-                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
-                (
-                    record.id,
-                    _app(record.app_id),
-                    record.provider,
-                    record.account_id_hash,
-                    record.iv,
-                    record.blob,
-                    record.version,
-                    record.access_expires_at,
-                    record.created_at,
-                    record.updated_at,
-                    record.expires_at,
-                ),
+                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({_marks(_RECORD_FIELDS)})",  # noqa: S608
+                _params(record, _RECORD_FIELDS),
             )
 
         await self._run("put_record", lambda c: self._write(c, put))
@@ -242,7 +212,7 @@ class SQLiteStore:
                 f"SELECT {_RECORD_COLUMNS} FROM records WHERE id = ?",  # noqa: S608
                 (record_id,),
             ).fetchone()
-            return None if row is None else _record(row)
+            return None if row is None else _from_row(Record, _RECORD_FIELDS, row)
 
         return await self._run("get_record", get)
 
@@ -285,21 +255,8 @@ class SQLiteStore:
         def put(conn: sqlite3.Connection) -> None:
             conn.execute(
                 f"INSERT OR REPLACE INTO pending_logins ({_PENDING_COLUMNS}) "  # noqa: S608
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    login.id,
-                    _app(login.app_id),
-                    login.provider,
-                    login.iv,
-                    login.blob,
-                    login.status,
-                    login.error,
-                    login.interval,
-                    login.next_poll_at,
-                    login.expires_at,
-                    login.created_at,
-                    login.version,
-                ),
+                f"VALUES ({_marks(_PENDING_FIELDS)})",
+                _params(login, _PENDING_FIELDS),
             )
 
         await self._run("put_pending", lambda c: self._write(c, put))
@@ -312,7 +269,7 @@ class SQLiteStore:
                 f"SELECT {_PENDING_COLUMNS} FROM pending_logins WHERE id = ?",  # noqa: S608
                 (login_id,),
             ).fetchone()
-            return None if row is None else _pending(row)
+            return None if row is None else _from_row(PendingLogin, _PENDING_FIELDS, row)
 
         return await self._run("get_pending", get)
 
