@@ -14,7 +14,6 @@ refresh the provider rejects deletes the record: the user must sign in again.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from .clock import Clock
 from .credentials import Credentials
 from .errors import StoreError, Unauthorized
 from .identity import user_id
+from .logs import get_logger
 from .providers.base import Provider
 from .sessions import SessionClaims, SessionSigner
 from .settings import Secrets, Settings
@@ -34,7 +34,7 @@ from .vault import Sealed, new_key, open_sealed, seal
 
 __all__ = ["REFRESH_MARGIN", "Lifecycle", "Session"]
 
-logger = logging.getLogger("authai_embed.lifecycle")
+logger = get_logger("lifecycle")
 
 REFRESH_MARGIN = 300.0
 """Refresh when the access token has less than this many seconds left."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from typing import Any
 from .clock import Clock
 from .errors import NotFound, UpstreamError
 from .lifecycle import Lifecycle
+from .logs import get_logger
 from .providers.base import Provider
 from .settings import Settings
 from .stores.base import AuthStore, LoginStatus, PendingLogin
@@ -28,7 +28,7 @@ from .vault import Sealed, open_sealed, seal
 
 __all__ = ["LoginBroker", "PollAnswer", "StartedLogin"]
 
-logger = logging.getLogger("authai_embed.logins")
+logger = get_logger("logins")
 
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _MIN_INTERVAL = 1.0

@@ -8,7 +8,6 @@ app (`AuthAI.wrap`), it serves its prefix and hands everything else to that app.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from authai_embed.clock import Clock, SystemClock
 from authai_embed.errors import AuthAIError, ConfigError
 from authai_embed.lifecycle import Lifecycle
 from authai_embed.logins import LoginBroker
+from authai_embed.logs import get_logger
 from authai_embed.providers.base import Provider
 from authai_embed.providers.codex import CodexBackend
 from authai_embed.providers.registry import build_providers
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AuthAI", "WhoAmI"]
 
-logger = logging.getLogger("authai_embed.app")
+logger = get_logger("app")
 
 _UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 

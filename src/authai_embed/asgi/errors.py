@@ -7,8 +7,6 @@ failures are byte-for-byte identical whatever the cause.
 
 from __future__ import annotations
 
-import logging
-
 from authai_embed.errors import (
     AuthAIError,
     InvalidRequest,
@@ -17,6 +15,7 @@ from authai_embed.errors import (
     Unauthorized,
     UpstreamError,
 )
+from authai_embed.logs import get_logger
 
 from .http import JSONResponse
 
@@ -28,7 +27,7 @@ __all__ = [
     "v1_error_response",
 ]
 
-logger = logging.getLogger("authai_embed.asgi")
+logger = get_logger("asgi")
 
 _STORE_DOWN = "the credential store is unavailable; try again shortly"
 _INTERNAL = "internal error"

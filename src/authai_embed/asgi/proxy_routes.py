@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +21,7 @@ import httpx
 from authai_embed.clock import Clock
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.lifecycle import Lifecycle, Session
+from authai_embed.logs import get_logger
 from authai_embed.providers.codex import CodexBackend, UpstreamUnauthorized
 from authai_embed.settings import Settings
 from authai_embed.translate.chat_to_responses import chat_to_responses
@@ -37,7 +37,7 @@ from .http import JSONResponse, Request, Response, StreamingResponse
 
 __all__ = ["ProxyRoutes"]
 
-logger = logging.getLogger("authai_embed.proxy")
+logger = get_logger("proxy")
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 MODEL_CREATED = 1_735_689_600  # the catalog has no dates; a fixed, plausible `created`
