@@ -227,3 +227,11 @@ async def test_reasoning_summaries_are_opt_in(harness: Harness) -> None:
     sent = harness.emulator.codex.last_request().body
     assert sent["reasoning"]["summary"] == "auto"
     assert "reasoning.encrypted_content" in sent["include"]
+
+
+async def test_a_revoked_account_gets_the_uniform_401_on_v1(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    harness.emulator.revoke_account(harness.emulator.default_account.account_id)
+    for method, path in (("GET", "/authai/v1/models"), ("POST", "/authai/v1/chat/completions")):
+        response = await harness.client.request(method, path, headers=bearer(jwt), json=CHAT)
+        assert (response.status_code, response.content) == (401, V1_UNAUTHORIZED)

@@ -85,7 +85,10 @@ class ProxyRoutes:
             models = await self._codex.list_models(session.credentials)
         except UpstreamUnauthorized:
             session = await self._lifecycle.refresh(session, force=True)
-            models = await self._codex.list_models(session.credentials)
+            try:
+                models = await self._codex.list_models(session.credentials)
+            except UpstreamUnauthorized:
+                raise Unauthorized() from None
         data = [
             {"id": m["slug"], "object": "model", "created": MODEL_CREATED, "owned_by": "openai"}
             for m in models
