@@ -148,3 +148,24 @@ def test_every_forged_or_malformed_token_is_unauthorized(keys: Secrets, clock: M
         with pytest.raises(Unauthorized):
             s.verify(token)
         assert name  # the loop covers each variant by name in failure output
+
+
+def test_a_cached_verification_still_expires(keys: Secrets, clock: ManualClock) -> None:
+    s = signer(keys, clock, ttl=60)
+    token, _ = s.issue(record_id="r1", key=KEY, provider="openai")
+    assert s.verify(token).record_id == "r1"
+    assert s.verify(token).record_id == "r1"  # from the cache
+    clock.advance(60 + 31)
+    with pytest.raises(Unauthorized):
+        s.verify(token)
+
+
+def test_a_tampered_copy_of_a_cached_token_is_still_checked(
+    keys: Secrets, clock: ManualClock
+) -> None:
+    s = signer(keys, clock)
+    token, _ = s.issue(record_id="r1", key=KEY, provider="openai")
+    s.verify(token)
+    head, payload, sig = token.split(".")
+    with pytest.raises(Unauthorized):
+        s.verify(f"{head}.{payload}.{sig[:-2]}AA")
