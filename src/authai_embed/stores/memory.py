@@ -1,17 +1,33 @@
-"""`MemoryStore`: the store for tests and single-process demos. Nothing survives the process."""
+"""`MemoryStore`: the store for tests and single-process demos. Nothing survives the process.
+
+It mirrors `SQLiteStore` rule for rule (the shared suite in `tests/test_stores.py` holds both to
+it): an empty `app_id` is the default tenant like `None`, a swap never changes a row's identity
+columns, a version that is not `expected_version + 1` is a `ValueError`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from authai_embed.errors import StoreError
+
 from .base import PendingLogin, Record
 
 __all__ = ["MemoryStore"]
+
+# What a compare-and-swap may not change: the row's identity, fixed when it was first put.
+_RECORD_IDENTITY = ("app_id", "provider", "account_id_hash", "created_at")
+_PENDING_IDENTITY = ("app_id", "provider", "created_at")
 
 
 def _check_version(new: int, expected: int) -> None:
     if new != expected + 1:
         raise ValueError("the written version must be expected_version + 1")
+
+
+def _default_tenant(app_id: str | None) -> str | None:
+    """'' and None are the same tenant (SQLite stores both as '' for its UNIQUE index)."""
+    return app_id or None
 
 
 class MemoryStore:
@@ -31,11 +47,17 @@ class MemoryStore:
         """Nothing to release; the data stays until the object is dropped."""
 
     async def put_record(self, record: Record) -> None:
-        """Insert, replacing the account's previous record."""
+        """Insert, replacing the account's previous record.
+
+        Raises `StoreError` if `record.id` already belongs to another account, as a database's
+        primary key would.
+        """
+        record = replace(record, app_id=_default_tenant(record.app_id))
         account = (record.app_id, record.account_id_hash)
-        old = self._by_account.pop(account, None)
-        if old is not None:
-            self._records.pop(old, None)
+        same_id = self._records.get(record.id)
+        if same_id is not None and (same_id.app_id, same_id.account_id_hash) != account:
+            raise StoreError("MemoryStore put_record failed: the record id is already taken")
+        self._drop_record(self._by_account.get(account))
         self._records[record.id] = record
         self._by_account[account] = record.id
 
@@ -44,44 +66,43 @@ class MemoryStore:
         return self._records.get(record_id)
 
     async def swap_record(self, record: Record, expected_version: int) -> bool:
-        """Compare-and-swap on `version`."""
+        """Compare-and-swap on `version`.
+
+        Only the sealed blob, version and times are written; the identity columns keep their
+        stored values. Raises `ValueError` unless `record.version == expected_version + 1`.
+        """
         _check_version(record.version, expected_version)
         current = self._records.get(record.id)
         if current is None or current.version != expected_version:
             return False
-        # The identity columns never change through a swap.
-        self._records[record.id] = replace(
-            record,
-            app_id=current.app_id,
-            account_id_hash=current.account_id_hash,
-            provider=current.provider,
-            created_at=current.created_at,
-        )
+        kept = {name: getattr(current, name) for name in _RECORD_IDENTITY}
+        self._records[record.id] = replace(record, **kept)
         return True
 
     async def delete_record(self, record_id: str) -> bool:
         """Delete; return whether it existed."""
-        record = self._records.pop(record_id, None)
-        if record is None:
-            return False
-        self._by_account.pop((record.app_id, record.account_id_hash), None)
-        return True
+        return self._drop_record(record_id)
 
     async def put_pending(self, login: PendingLogin) -> None:
         """Insert a pending login (an existing id is overwritten)."""
-        self._pending[login.id] = login
+        self._pending[login.id] = replace(login, app_id=_default_tenant(login.app_id))
 
     async def get_pending(self, login_id: str) -> PendingLogin | None:
         """The pending login, or `None`."""
         return self._pending.get(login_id)
 
     async def swap_pending(self, login: PendingLogin, expected_version: int) -> bool:
-        """Compare-and-swap on `version`."""
+        """Compare-and-swap on `version`.
+
+        The identity columns keep their stored values. Raises `ValueError` unless
+        `login.version == expected_version + 1`.
+        """
         _check_version(login.version, expected_version)
         current = self._pending.get(login.id)
         if current is None or current.version != expected_version:
             return False
-        self._pending[login.id] = login
+        kept = {name: getattr(current, name) for name in _PENDING_IDENTITY}
+        self._pending[login.id] = replace(login, **kept)
         return True
 
     async def acquire_lease(self, name: str, owner: str, until: float, now: float) -> bool:
@@ -99,14 +120,18 @@ class MemoryStore:
             del self._leases[name]
 
     async def sweep(self, now: float) -> int:
-        """Delete what has expired; return how many entries went."""
+        """Delete what has expired; return how many entries went.
+
+        Records and pending logins go when `expires_at < now`; a lease goes when `until <= now`,
+        the moment another owner could take it.
+        """
         gone = 0
-        for record in [r for r in self._records.values() if r.expires_at < now]:
-            gone += await self.delete_record(record.id)
-        for login_id in [k for k, v in self._pending.items() if v.expires_at < now]:
+        for record_id in [k for k, r in self._records.items() if r.expires_at < now]:
+            gone += self._drop_record(record_id)
+        for login_id in [k for k, p in self._pending.items() if p.expires_at < now]:
             del self._pending[login_id]
             gone += 1
-        for name in [k for k, (_, until) in self._leases.items() if until < now]:
+        for name in [k for k, (_, until) in self._leases.items() if until <= now]:
             del self._leases[name]
             gone += 1
         return gone
@@ -118,3 +143,11 @@ class MemoryStore:
             "pending_logins": len(self._pending),
             "leases": len(self._leases),
         }
+
+    def _drop_record(self, record_id: str | None) -> bool:
+        """Remove a record and its account index entry (synchronous, so callers stay atomic)."""
+        record = self._records.pop(record_id, None) if record_id is not None else None
+        if record is None:
+            return False
+        self._by_account.pop((record.app_id, record.account_id_hash), None)
+        return True

@@ -3,15 +3,17 @@
 Every call runs in a worker thread (`anyio.to_thread`), never on the event loop. The file is in
 WAL mode with a busy timeout; every write is a `BEGIN IMMEDIATE` transaction, so concurrent
 writers from several processes queue instead of failing. The schema is versioned with
-`PRAGMA user_version` and migrated on `open()`.
+`PRAGMA user_version` and migrated on `open()`, inside a `BEGIN IMMEDIATE` too, so two processes
+opening one file at once migrate it exactly once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,57 +28,59 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 T = TypeVar("T")
 
-MIGRATIONS: Sequence[str] = (
-    # 1: records, pending logins, leases.
-    """
-    CREATE TABLE records (
-        id TEXT PRIMARY KEY,
-        app_id TEXT NOT NULL DEFAULT '',
-        provider TEXT NOT NULL,
-        account_id_hash TEXT NOT NULL,
-        iv BLOB NOT NULL,
-        blob BLOB NOT NULL,
-        version INTEGER NOT NULL,
-        access_expires_at REAL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        expires_at REAL NOT NULL,
-        UNIQUE (app_id, account_id_hash)
-    );
-    CREATE INDEX records_expires_at ON records (expires_at);
-    CREATE TABLE pending_logins (
-        id TEXT PRIMARY KEY,
-        app_id TEXT NOT NULL DEFAULT '',
-        provider TEXT NOT NULL,
-        iv BLOB NOT NULL,
-        blob BLOB NOT NULL,
-        status TEXT NOT NULL,
-        error TEXT,
-        interval REAL NOT NULL,
-        next_poll_at REAL NOT NULL,
-        expires_at REAL NOT NULL,
-        created_at REAL NOT NULL,
-        version INTEGER NOT NULL
-    );
-    CREATE INDEX pending_logins_expires_at ON pending_logins (expires_at);
-    CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
-    """,
+# Migration n (1-based) is MIGRATIONS[n - 1]: its statements, run in one transaction that also
+# sets `PRAGMA user_version = n`. Only ever append; a released step never changes.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: records, pending logins, leases.
+        """CREATE TABLE records (
+            id TEXT PRIMARY KEY,
+            app_id TEXT NOT NULL DEFAULT '',
+            provider TEXT NOT NULL,
+            account_id_hash TEXT NOT NULL,
+            iv BLOB NOT NULL,
+            blob BLOB NOT NULL,
+            version INTEGER NOT NULL,
+            access_expires_at REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            UNIQUE (app_id, account_id_hash)
+        )""",
+        "CREATE INDEX records_expires_at ON records (expires_at)",
+        """CREATE TABLE pending_logins (
+            id TEXT PRIMARY KEY,
+            app_id TEXT NOT NULL DEFAULT '',
+            provider TEXT NOT NULL,
+            iv BLOB NOT NULL,
+            blob BLOB NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            interval REAL NOT NULL,
+            next_poll_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            created_at REAL NOT NULL,
+            version INTEGER NOT NULL
+        )""",
+        "CREATE INDEX pending_logins_expires_at ON pending_logins (expires_at)",
+        "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+_MEMORY = ":memory:"
 _RECORD_FIELDS = tuple(f.name for f in fields(Record))
 _PENDING_FIELDS = tuple(f.name for f in fields(PendingLogin))
-_RECORD_COLUMNS = ", ".join(_RECORD_FIELDS)
-_PENDING_COLUMNS = ", ".join(_PENDING_FIELDS)
+# A compare-and-swap writes every other column; these keep the values of the first put.
+_IDENTITY = frozenset({"id", "app_id", "provider", "account_id_hash", "created_at"})
+_RECORD_SWAPPED = tuple(n for n in _RECORD_FIELDS if n not in _IDENTITY)
+_PENDING_SWAPPED = tuple(n for n in _PENDING_FIELDS if n not in _IDENTITY)
 _BLOBS = frozenset({"iv", "blob"})
 
 
-def _params(row: Record | PendingLogin, names: tuple[str, ...]) -> tuple[Any, ...]:
-    """The values of `row` in column order; `app_id` None is stored as '' (for UNIQUE)."""
-    return tuple(
-        ("" if getattr(row, n) is None else getattr(row, n)) if n == "app_id" else getattr(row, n)
-        for n in names
-    )
+def _value(row: Record | PendingLogin, name: str) -> Any:
+    """A column value; `app_id` None is stored as '' so the UNIQUE index treats it as a value."""
+    value = getattr(row, name)
+    return "" if name == "app_id" and value is None else value
 
 
 def _from_row(cls: type[T], names: tuple[str, ...], row: Any) -> T:
@@ -88,8 +92,8 @@ def _from_row(cls: type[T], names: tuple[str, ...], row: Any) -> T:
     return cls(**values)
 
 
-def _marks(names: tuple[str, ...]) -> str:
-    return ",".join("?" * len(names))
+def _insert(table: str, names: tuple[str, ...], verb: str = "INSERT") -> str:
+    return f"{verb} INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})"
 
 
 def _check_version(new: int, expected: int) -> None:
@@ -97,67 +101,113 @@ def _check_version(new: int, expected: int) -> None:
         raise ValueError("the written version must be expected_version + 1")
 
 
+def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` in `BEGIN IMMEDIATE`: the write lock is taken first (waiting up to the busy
+    timeout), so a transaction never fails half-way because another process wrote meanwhile."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 class SQLiteStore:
     """Credential store in one SQLite file (`":memory:"` for a throwaway one)."""
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
-        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
+        self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
+        # One connection shared by the worker threads; the lock makes its use one at a time.
         self._lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------
 
-    async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        # SQLite's messages name tables and columns, never bound values, so no row data leaks.
+        cause = f"{type(exc).__name__}: {exc}"
+        if what == "open":
+            return StoreError(f"cannot open SQLite store {self.path}: {cause}")
+        return StoreError(f"SQLite store {self.path}: {what} failed: {cause}")
+
+    async def _call(
+        self, what: str, work: Callable[[sqlite3.Connection], T], *, write: bool = True
+    ) -> T:
+        """Run `work` on the connection in a worker thread (in a write transaction if `write`)."""
+
         def call() -> T:
             with self._lock:
-                if self._conn is None:
-                    raise StoreError(f"SQLiteStore({self.path}) is not open: call open() first")
+                conn = self._conn
+                if conn is None:
+                    raise StoreError(f"SQLite store {self.path} is not open: call open() first")
                 try:
-                    return fn(self._conn)
+                    return _transaction(conn, work) if write else work(conn)
                 except sqlite3.Error as exc:
-                    if self._conn.in_transaction:
-                        self._conn.rollback()
-                    kind = type(exc).__name__
-                    raise StoreError(f"SQLite {what} failed on {self.path}: {kind}") from None
+                    raise self._error(what, exc) from exc
 
         return await anyio.to_thread.run_sync(call)
 
-    @staticmethod
-    def _write(conn: sqlite3.Connection, statements: Callable[[sqlite3.Connection], T]) -> T:
-        conn.execute("BEGIN IMMEDIATE")
+    def _connect(self) -> sqlite3.Connection:
         try:
-            result = statements(conn)
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=self.busy_timeout,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._error("open", exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            if str(self.path) != _MEMORY:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(
+                        f"SQLite store {self.path}: WAL journal mode is unavailable (got {mode!r});"
+                        " put the file on a local filesystem"
+                    )
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _transaction(conn, self._migrate)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error("open", exc) from exc
         except BaseException:
-            conn.rollback()
+            conn.close()
             raise
-        conn.commit()
-        return result
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Apply the migrations the file lacks (inside `_connect`'s `BEGIN IMMEDIATE`)."""
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"SQLite store {self.path} has schema version {current}, newer than the "
+                f"{SCHEMA_VERSION} this authai_embed knows: upgrade authai_embed"
+            )
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open the file (creating it), set WAL and timeouts, run pending migrations."""
+        """Open the file (creating it), set WAL and timeouts, run pending migrations.
+
+        Idempotent. Raises `StoreError` if the file cannot be opened or its schema is newer than
+        this version of authai_embed.
+        """
 
         def connect() -> None:
             with self._lock:
-                if self._conn is not None:
-                    return
-                try:
-                    conn = sqlite3.connect(
-                        str(self.path),
-                        timeout=self.busy_timeout,
-                        isolation_level=None,
-                        check_same_thread=False,
-                    )
-                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                    if str(self.path) != ":memory:":
-                        conn.execute("PRAGMA journal_mode = WAL")
-                    conn.execute("PRAGMA synchronous = NORMAL")
-                    conn.execute("PRAGMA foreign_keys = ON")
-                    self._write(conn, _migrate)
-                except sqlite3.Error as exc:
-                    kind = type(exc).__name__
-                    raise StoreError(f"cannot open SQLite store {self.path}: {kind}") from None
-                self._conn = conn
+                if self._conn is None:
+                    self._conn = self._connect()
 
         await anyio.to_thread.run_sync(connect)
 
@@ -166,16 +216,18 @@ class SQLiteStore:
 
         def disconnect() -> None:
             with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
+                conn, self._conn = self._conn, None
+                if conn is not None:
+                    conn.close()
 
         await anyio.to_thread.run_sync(disconnect)
 
     async def schema_version(self) -> int:
         """The schema version of the open file."""
-        return await self._run(
-            "schema check", lambda c: int(c.execute("PRAGMA user_version").fetchone()[0])
+        return await self._call(
+            "schema_version",
+            lambda c: int(c.execute("PRAGMA user_version").fetchone()[0]),
+            write=False,
         )
 
     async def counts(self) -> dict[str, int]:
@@ -185,7 +237,7 @@ class SQLiteStore:
             tables = ("records", "pending_logins", "leases")
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # noqa: S608
 
-        return await self._run("count", count)
+        return await self._call("counts", count, write=False)
 
     # -- records --------------------------------------------------------------------------
 
@@ -195,49 +247,26 @@ class SQLiteStore:
         def put(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "DELETE FROM records WHERE app_id = ? AND account_id_hash = ?",
-                ("" if record.app_id is None else record.app_id, record.account_id_hash),
+                (_value(record, "app_id"), record.account_id_hash),
             )
             conn.execute(
-                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES ({_marks(_RECORD_FIELDS)})",  # noqa: S608
-                _params(record, _RECORD_FIELDS),
+                _insert("records", _RECORD_FIELDS),
+                [_value(record, n) for n in _RECORD_FIELDS],
             )
 
-        await self._run("put_record", lambda c: self._write(c, put))
+        await self._call("put_record", put)
 
     async def get_record(self, record_id: str) -> Record | None:
         """The record, or `None`."""
-
-        def get(conn: sqlite3.Connection) -> Record | None:
-            row = conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM records WHERE id = ?",  # noqa: S608
-                (record_id,),
-            ).fetchone()
-            return None if row is None else _from_row(Record, _RECORD_FIELDS, row)
-
-        return await self._run("get_record", get)
+        return await self._get("get_record", Record, "records", _RECORD_FIELDS, record_id)
 
     async def swap_record(self, record: Record, expected_version: int) -> bool:
-        """Compare-and-swap the sealed blob and timestamps on `version`."""
+        """Compare-and-swap the sealed blob and timestamps on `version`.
+
+        Raises `ValueError` unless `record.version == expected_version + 1`.
+        """
         _check_version(record.version, expected_version)
-
-        def swap(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE records SET iv = ?, blob = ?, version = ?, access_expires_at = ?, "
-                "updated_at = ?, expires_at = ? WHERE id = ? AND version = ?",
-                (
-                    record.iv,
-                    record.blob,
-                    record.version,
-                    record.access_expires_at,
-                    record.updated_at,
-                    record.expires_at,
-                    record.id,
-                    expected_version,
-                ),
-            )
-            return cursor.rowcount == 1
-
-        return await self._run("swap_record", lambda c: self._write(c, swap))
+        return await self._swap("swap_record", "records", _RECORD_SWAPPED, record, expected_version)
 
     async def delete_record(self, record_id: str) -> bool:
         """Delete; return whether it existed."""
@@ -245,7 +274,7 @@ class SQLiteStore:
         def delete(conn: sqlite3.Connection) -> bool:
             return conn.execute("DELETE FROM records WHERE id = ?", (record_id,)).rowcount == 1
 
-        return await self._run("delete_record", lambda c: self._write(c, delete))
+        return await self._call("delete_record", delete)
 
     # -- pending logins -------------------------------------------------------------------
 
@@ -254,49 +283,55 @@ class SQLiteStore:
 
         def put(conn: sqlite3.Connection) -> None:
             conn.execute(
-                f"INSERT OR REPLACE INTO pending_logins ({_PENDING_COLUMNS}) "  # noqa: S608
-                f"VALUES ({_marks(_PENDING_FIELDS)})",
-                _params(login, _PENDING_FIELDS),
+                _insert("pending_logins", _PENDING_FIELDS, "INSERT OR REPLACE"),
+                [_value(login, n) for n in _PENDING_FIELDS],
             )
 
-        await self._run("put_pending", lambda c: self._write(c, put))
+        await self._call("put_pending", put)
 
     async def get_pending(self, login_id: str) -> PendingLogin | None:
         """The pending login, or `None`."""
-
-        def get(conn: sqlite3.Connection) -> PendingLogin | None:
-            row = conn.execute(
-                f"SELECT {_PENDING_COLUMNS} FROM pending_logins WHERE id = ?",  # noqa: S608
-                (login_id,),
-            ).fetchone()
-            return None if row is None else _from_row(PendingLogin, _PENDING_FIELDS, row)
-
-        return await self._run("get_pending", get)
+        return await self._get(
+            "get_pending", PendingLogin, "pending_logins", _PENDING_FIELDS, login_id
+        )
 
     async def swap_pending(self, login: PendingLogin, expected_version: int) -> bool:
-        """Compare-and-swap on `version`."""
+        """Compare-and-swap on `version`.
+
+        Raises `ValueError` unless `login.version == expected_version + 1`.
+        """
         _check_version(login.version, expected_version)
+        return await self._swap(
+            "swap_pending", "pending_logins", _PENDING_SWAPPED, login, expected_version
+        )
+
+    async def _get(
+        self, what: str, cls: type[T], table: str, names: tuple[str, ...], row_id: str
+    ) -> T | None:
+        query = f"SELECT {', '.join(names)} FROM {table} WHERE id = ?"  # noqa: S608
+
+        def get(conn: sqlite3.Connection) -> T | None:
+            row = conn.execute(query, (row_id,)).fetchone()
+            return None if row is None else _from_row(cls, names, row)
+
+        return await self._call(what, get, write=False)
+
+    async def _swap(
+        self,
+        what: str,
+        table: str,
+        names: tuple[str, ...],
+        row: Record | PendingLogin,
+        expected_version: int,
+    ) -> bool:
+        assignments = ", ".join(f"{n} = ?" for n in names)
+        query = f"UPDATE {table} SET {assignments} WHERE id = ? AND version = ?"  # noqa: S608
+        params = [*(_value(row, n) for n in names), row.id, expected_version]
 
         def swap(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE pending_logins SET iv = ?, blob = ?, status = ?, error = ?, interval = ?, "
-                "next_poll_at = ?, expires_at = ?, version = ? WHERE id = ? AND version = ?",
-                (
-                    login.iv,
-                    login.blob,
-                    login.status,
-                    login.error,
-                    login.interval,
-                    login.next_poll_at,
-                    login.expires_at,
-                    login.version,
-                    login.id,
-                    expected_version,
-                ),
-            )
-            return cursor.rowcount == 1
+            return conn.execute(query, params).rowcount == 1
 
-        return await self._run("swap_pending", lambda c: self._write(c, swap))
+        return await self._call(what, swap)
 
     # -- leases and sweeping --------------------------------------------------------------
 
@@ -312,7 +347,7 @@ class SQLiteStore:
             )
             return cursor.rowcount == 1
 
-        return await self._run("acquire_lease", lambda c: self._write(c, acquire))
+        return await self._call("acquire_lease", acquire)
 
     async def release_lease(self, name: str, owner: str) -> None:
         """Release if `owner` holds it."""
@@ -320,27 +355,19 @@ class SQLiteStore:
         def release(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
 
-        await self._run("release_lease", lambda c: self._write(c, release))
+        await self._call("release_lease", release)
 
     async def sweep(self, now: float) -> int:
-        """Delete expired records, pending logins and leases; return the number of rows."""
+        """Delete expired records, pending logins and leases; return the number of rows.
+
+        Records and pending logins go when `expires_at < now`; a lease goes when `until <= now`,
+        the moment another owner could take it.
+        """
 
         def sweep(conn: sqlite3.Connection) -> int:
             gone = conn.execute("DELETE FROM records WHERE expires_at < ?", (now,)).rowcount
             gone += conn.execute("DELETE FROM pending_logins WHERE expires_at < ?", (now,)).rowcount
-            gone += conn.execute("DELETE FROM leases WHERE until < ?", (now,)).rowcount
+            gone += conn.execute("DELETE FROM leases WHERE until <= ?", (now,)).rowcount
             return gone
 
-        return await self._run("sweep", lambda c: self._write(c, sweep))
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Apply the migrations the file lacks (inside the caller's `BEGIN IMMEDIATE`)."""
-    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if current > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError("the file's schema is newer than this authai_embed")
-    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
+        return await self._call("sweep", sweep)
