@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -165,7 +166,7 @@ class SQLiteStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             if str(self.path) != _MEMORY:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = self._enter_wal(conn)
                 if str(mode).lower() != "wal":
                     raise StoreError(
                         f"SQLite store {self.path}: WAL journal mode is unavailable (got {mode!r});"
@@ -181,6 +182,21 @@ class SQLiteStore:
             conn.close()
             raise
         return conn
+
+    def _enter_wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL. The switch needs the file to itself and SQLite does not run the busy
+        handler for it, so when another process is opening the same new file at that moment it
+        answers "locked" at once: retry (in this worker thread) until `busy_timeout` runs out."""
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)  # a worker thread, never the event loop
+            delay = min(delay * 2, 0.1)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Apply the migrations the file lacks (inside `_connect`'s `BEGIN IMMEDIATE`)."""
