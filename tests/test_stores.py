@@ -1,17 +1,21 @@
 """One behaviour suite for every credential store, then what only SQLite promises.
 
 The `store` fixture below is parametrized over the stores; every test that takes it runs
-against each. To add a store (PostgresStore, with the `postgres` extra), add its name to
-`STORE_KINDS` (with `marks=pytest.mark.postgres` so it needs the local server) and a branch in
-`make_store`; nothing else changes.
+against each. To add a store, add its name to `STORE_KINDS` and a branch in `make_store`; nothing
+else changes. The PostgreSQL store is marked `postgres`: each test gets its own schema
+(`authai_test_<hex>`), dropped afterwards, and a server that is not reachable skips the test
+unless `AUTHAI_REQUIRE_SERVICES` is set (see `tests/services.py`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import secrets
 import shutil
 import sqlite3
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from dataclasses import replace
@@ -20,6 +24,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import asyncpg
 import pytest
 
 from authai_embed.errors import ConfigError, StoreError
@@ -27,22 +32,29 @@ from authai_embed.stores import (
     AuthStore,
     MemoryStore,
     PendingLogin,
+    PostgresStore,
     Record,
     SQLiteStore,
     store_from_url,
 )
+from authai_embed.stores.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from authai_embed.stores.sqlite import SCHEMA_VERSION
+from tests.services import require_postgres
 
 NOW = 1_800_000_000.0
 # Bytes a text round trip would mangle: NUL, every byte value, invalid UTF-8.
 AWKWARD = bytes(range(256)) + b"\x00\xff\xfe\x80"
 
-# Every store the shared suite runs against. The hook for the next one:
-#   pytest.param("postgres", marks=pytest.mark.postgres),
-STORE_KINDS = ("memory", "sqlite-file", "sqlite-memory")
+# Every store the shared suite runs against.
+STORE_KINDS = (
+    "memory",
+    "sqlite-file",
+    "sqlite-memory",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+)
 
 # Stores with the maintenance extras (`counts`, used by `authai-embed store doctor`).
-ConcreteStore = MemoryStore | SQLiteStore
+ConcreteStore = MemoryStore | SQLiteStore | PostgresStore
 
 
 @pytest.fixture
@@ -58,15 +70,33 @@ def make_store(kind: str, tmp_path: Path) -> ConcreteStore:
         return SQLiteStore(tmp_path / "store.db")
     if kind == "sqlite-memory":
         return SQLiteStore(":memory:")
+    if kind == "postgres":
+        return PostgresStore(require_postgres(), schema=unique_schema())
     raise AssertionError(f"no factory for store kind {kind!r}")
+
+
+def unique_schema() -> str:
+    return f"authai_test_{secrets.token_hex(6)}"
+
+
+async def drop_schema(schema: str) -> None:
+    conn = await asyncpg.connect(require_postgres())
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConcreteStore]:
     made = make_store(request.param, tmp_path)
-    await made.open()
-    yield made
-    await made.close()
+    try:
+        await made.open()
+        yield made
+    finally:
+        await made.close()
+        if isinstance(made, PostgresStore):
+            await drop_schema(made.schema)
 
 
 def make_record(
@@ -715,6 +745,191 @@ async def test_processes_opening_a_fresh_file_at_once_migrate_it_once(tmp_path: 
         await store.close()
 
 
+# -- PostgreSQL only --------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[str]:
+    """A schema name no other test uses, dropped (with whatever was made in it) afterwards."""
+    require_postgres()
+    schema = unique_schema()
+    try:
+        yield schema
+    finally:
+        await drop_schema(schema)
+
+
+async def pg_opened(schema: str, dsn: str | None = None, **options: Any) -> PostgresStore:
+    store = PostgresStore(dsn or require_postgres(), schema=schema, **options)
+    await store.open()
+    return store
+
+
+async def pg_fetch(query: str, *args: Any) -> list[Any]:
+    """Run `query` on a connection of its own, outside any store."""
+    conn = await asyncpg.connect(require_postgres())
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def migrated_versions(schema: str) -> list[int]:
+    rows = await pg_fetch(f'SELECT version FROM "{schema}".schema_migrations ORDER BY version')  # noqa: S608
+    return [row["version"] for row in rows]
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_reopening_a_postgres_schema_migrates_nothing_and_keeps_the_data(
+    pg_schema: str,
+) -> None:
+    record = make_record(blob=AWKWARD)
+    first = await pg_opened(pg_schema)
+    await first.put_record(record)
+    await first.close()
+
+    second = await pg_opened(pg_schema)
+    try:
+        assert await second.schema_version() == PG_SCHEMA_VERSION
+        assert await second.get_record(record.id) == record
+        assert await migrated_versions(pg_schema) == list(range(1, PG_SCHEMA_VERSION + 1))
+    finally:
+        await second.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_stores_opening_a_fresh_postgres_schema_at_once_migrate_it_once(
+    pg_schema: str,
+) -> None:
+    stores = [PostgresStore(require_postgres(), schema=pg_schema, max_size=2) for _ in range(6)]
+    try:
+        async with anyio.create_task_group() as group:
+            for store in stores:
+                group.start_soon(store.open)
+        for store in stores:
+            assert await store.schema_version() == PG_SCHEMA_VERSION
+        assert await migrated_versions(pg_schema) == list(range(1, PG_SCHEMA_VERSION + 1))
+
+        # Separate pools, one database: a record put by one is swapped by exactly one of all.
+        record = make_record()
+        await stores[0].put_record(record)
+        wins: list[bytes] = []
+
+        async def contend(store: PostgresStore, blob: bytes) -> None:
+            if await store.swap_record(next_version(record, blob), expected_version=1):
+                wins.append(blob)
+
+        async with anyio.create_task_group() as group:
+            for n, store in enumerate(stores):
+                group.start_soon(contend, store, b"store %d" % n)
+        assert len(wins) == 1
+        got = await stores[-1].get_record(record.id)
+        assert got is not None
+        assert (got.version, got.blob) == (2, wins[0])
+    finally:
+        for store in stores:
+            await store.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_a_postgres_schema_newer_than_the_code_is_refused(pg_schema: str) -> None:
+    await (await pg_opened(pg_schema)).close()
+    await pg_fetch(
+        f'INSERT INTO "{pg_schema}".schema_migrations (version) VALUES ($1)',  # noqa: S608
+        PG_SCHEMA_VERSION + 1,
+    )
+    store = PostgresStore(require_postgres(), schema=pg_schema)
+    with pytest.raises(StoreError, match="newer"):
+        await store.open()
+    with pytest.raises(StoreError, match=r"call open\(\) first"):
+        await store.get_record("any")
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_postgres_errors_name_the_operation_and_server_not_the_data(pg_schema: str) -> None:
+    # Trust authentication ignores the password, so it can be one the message must not show.
+    parts = require_postgres().split("://", 1)
+    user, _, rest = parts[1].partition("@")
+    dsn = f"{parts[0]}://{user}:hunter2-password@{rest}" if rest else require_postgres()
+    store = await pg_opened(pg_schema, dsn)
+    try:
+        first = make_record(account="secret-account-hash")
+        await store.put_record(first)
+        with pytest.raises(StoreError) as taken:
+            await store.put_record(replace(first, account_id_hash="other-secret-hash"))
+        await pg_fetch(f'DROP TABLE "{pg_schema}".records')
+        with pytest.raises(StoreError) as dropped:
+            await store.get_record(first.id)
+        for failed, operation in ((taken, "put_record"), (dropped, "get_record")):
+            message = str(failed.value)
+            assert operation in message
+            assert store.server in message
+            for secret in (first.id, "secret-account-hash", "other-secret-hash", "hunter2"):
+                assert secret not in message
+        # The failed transaction was rolled back and its connection went back to the pool.
+        await store.put_pending(make_login())
+    finally:
+        await store.close()
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_postgres_server_is_a_quick_store_error() -> None:
+    store = PostgresStore("postgresql://authai:hunter2@127.0.0.1:1/authai")
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1:1") as refused:
+        await store.open()
+    assert time.monotonic() - started < 6
+    assert "open" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+    with pytest.raises(StoreError, match=r"call open\(\) first"):
+        await store.get_record("any")
+    await store.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_the_pool_reconnects_by_itself_after_its_connections_die(pg_schema: str) -> None:
+    store = await pg_opened(pg_schema, min_size=1, max_size=1)
+    try:
+        record = make_record()
+        await store.put_record(record)
+        assert await store.get_record(record.id) == record
+        # Kill the server side of the pool's connection (its application_name names the schema).
+        killed = await pg_fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            f"authai_embed:{pg_schema}",
+        )
+        assert killed
+        # A call may still meet the dead connection (and fail as a StoreError); the next one
+        # gets a fresh connection without anyone reopening the store.
+        with contextlib.suppress(StoreError):
+            await store.get_record(record.id)
+        assert await store.get_record(record.id) == record
+    finally:
+        await store.close()
+
+
+def test_postgres_schema_names_are_plain_identifiers() -> None:
+    for bad in ("", "1abc", "a-b", 'a"b', "a b", "x" * 64, "a;drop"):
+        with pytest.raises(ConfigError, match="identifier"):
+            PostgresStore("postgresql://db/x", schema=bad)
+    assert PostgresStore("postgresql://db/x", schema="Tenant_1").schema == "Tenant_1"
+
+
+@pytest.mark.anyio
+async def test_without_asyncpg_opening_says_to_install_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
+    store = PostgresStore("postgresql://db/x")
+    with pytest.raises(ConfigError, match=r"pip install 'authai-embed\[postgres\]'"):
+        await store.open()
+
+
 # -- store_from_url ---------------------------------------------------------------------------
 
 
@@ -749,12 +964,56 @@ async def test_the_sqlite_memory_url_gives_a_working_store() -> None:
     await store.close()
 
 
-@pytest.mark.parametrize("url", ["postgres://u:pw@db/authai", "postgresql://db/authai"])
-def test_postgres_urls_say_the_store_comes_with_the_extra(url: str) -> None:
-    with pytest.raises(ConfigError, match="postgres") as refused:
+@pytest.mark.parametrize(
+    ("url", "dsn", "schema"),
+    [
+        ("postgres://u:pw@db/authai", "postgres://u:pw@db/authai", "authai"),
+        ("postgresql://db:5433/authai", "postgresql://db:5433/authai", "authai"),
+        ("PostgreSQL://db/authai?schema=tenant_a", "postgresql://db/authai", "tenant_a"),
+        (
+            "postgresql://u@db/authai?sslmode=require&schema=s1",
+            "postgresql://u@db/authai?sslmode=require",
+            "s1",
+        ),
+    ],
+)
+def test_postgres_urls_make_a_postgres_store_in_the_named_schema(
+    url: str, dsn: str, schema: str
+) -> None:
+    store = store_from_url(url)
+    assert isinstance(store, PostgresStore)
+    assert (store.dsn, store.schema) == (dsn, schema)
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("postgresql://:secret@db/x?schema=bad-name", "identifier"),
+        ('postgresql://db/x?schema=a";drop', "identifier"),
+        ("postgresql://db/x?schema=a&schema=b", "more than once"),
+        ("postgresql:", "names no server"),
+    ],
+)
+def test_bad_postgres_urls_are_config_errors(url: str, hint: str) -> None:
+    with pytest.raises(ConfigError, match=hint) as refused:
         store_from_url(url)
-    assert "PostgresStore" in str(refused.value)
-    assert "pw" not in str(refused.value)
+    assert "secret" not in str(refused.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_the_postgres_url_gives_a_working_store() -> None:
+    schema = unique_schema()
+    dsn = require_postgres()
+    store = store_from_url(f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}")
+    try:
+        await store.open()
+        record = make_record(blob=AWKWARD)
+        await store.put_record(record)
+        assert await store.get_record(record.id) == record
+    finally:
+        await store.close()
+        await drop_schema(schema)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from .providers.base import DevicePoll, DeviceStart, Provider
 from .settings import OpenAIUpstream, Secrets, Settings, SigningKey
 from .stores.base import AuthStore, PendingLogin, Record
 from .stores.memory import MemoryStore
+from .stores.postgres import PostgresStore
 from .stores.sqlite import SQLiteStore
 from .stores.url import store_from_url
 
@@ -41,6 +42,7 @@ __all__ = [
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
+    "PostgresStore",
     "Provider",
     "Record",
     "SQLiteStore",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import AuthStore, LoginStatus, PendingLogin, Record
 from .memory import MemoryStore
+from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 from .url import store_from_url
 
@@ -12,6 +13,7 @@ __all__ = [
     "LoginStatus",
     "MemoryStore",
     "PendingLogin",
+    "PostgresStore",
     "Record",
     "SQLiteStore",
     "store_from_url",

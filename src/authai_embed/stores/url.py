@@ -1,21 +1,27 @@
 """`store_from_url`: pick a store from a URL such as `AUTH_AI_DB_URL`.
 
 The SQLite forms follow SQLAlchemy's: three slashes then the path, so a fourth slash makes it
-absolute. Error messages name the scheme only, never the whole URL, which may hold a password.
+absolute. PostgreSQL URLs are asyncpg's, plus an optional `schema` query parameter that is taken
+out before the rest reaches asyncpg. Error messages name the scheme only, never the whole URL,
+which may hold a password.
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authai_embed.errors import ConfigError
 
 from .base import AuthStore
 from .memory import MemoryStore
+from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
 __all__ = ["store_from_url"]
 
 _ACCEPTED = (
-    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:///:memory: or memory://"
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:///:memory:,"
+    " postgresql://user:password@host:5432/database or memory://"
 )
 
 
@@ -23,9 +29,12 @@ def store_from_url(url: str) -> AuthStore:
     """A store for `url`:
 
     - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite:///:memory:`
+    - `postgresql://user:password@host:5432/database` (or `postgres://`), with an optional
+      `?schema=name` (default `authai`); other query parameters go to asyncpg as they are.
+      The store needs the `postgres` extra when it is opened, not here.
     - `memory://` (nothing persists)
 
-    Raises `ConfigError` for anything else.
+    Raises `ConfigError` for anything else, or for a schema name that is not a plain identifier.
     """
     scheme, colon, rest = url.strip().partition(":")
     scheme = scheme.lower()
@@ -37,12 +46,8 @@ def store_from_url(url: str) -> AuthStore:
         if rest not in ("", "//"):
             raise ConfigError("the memory store URL is just memory:// (nothing after it)")
         return MemoryStore()
-    if scheme.startswith("postgres"):
-        raise ConfigError(
-            "PostgresStore is not in this version of authai_embed: it arrives with the `postgres`"
-            " extra (pip install 'authai-embed[postgres]') in a later release. On one host, use"
-            " sqlite:///authai.db meanwhile"
-        )
+    if scheme in ("postgres", "postgresql"):
+        return _postgres_store(url.strip())
     raise ConfigError(f"unsupported store URL scheme {scheme!r}: use {_ACCEPTED}")
 
 
@@ -61,3 +66,21 @@ def _sqlite_path(rest: str) -> str:
             "sqlite store URLs take no query or fragment; pass options to SQLiteStore() instead"
         )
     return path
+
+
+def _postgres_store(url: str) -> PostgresStore:
+    """A PostgresStore for a `postgres(ql)://` URL, its `schema` parameter taken out."""
+    parts = urlsplit(url)
+    if not parts.netloc and not parts.query:
+        raise ConfigError(
+            "the postgresql store URL names no server: use"
+            " postgresql://user:password@host:5432/database[?schema=authai]"
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for name, value in query if name == "schema"]
+    if len(schemas) > 1:
+        raise ConfigError("the postgresql store URL gives ?schema= more than once")
+    if not schemas:
+        return PostgresStore(url)
+    rest = urlencode([(name, value) for name, value in query if name != "schema"])
+    return PostgresStore(urlunsplit(parts._replace(query=rest)), schema=schemas[0])

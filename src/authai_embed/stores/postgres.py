@@ -1,0 +1,428 @@
+"""`PostgresStore`: the store for more than one host, on an asyncpg connection pool.
+
+It keeps SQLiteStore's rules (an empty `app_id` is the default tenant, a swap never changes a
+row's identity columns, a version that is not `expected_version + 1` is a `ValueError`). Every
+table lives in one schema (`authai` unless told otherwise). `open()` migrates it inside a
+transaction holding a `pg_advisory_xact_lock` keyed on the schema name, so hosts starting at
+once migrate it exactly once. asyncpg is imported by `open()`, so the package works without the
+`postgres` extra until a PostgresStore is opened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import fields
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import anyio
+
+from authai_embed.errors import ConfigError, StoreError
+
+from .base import PendingLogin, Record
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+
+T = TypeVar("T")
+
+# Migration n (1-based) is MIGRATIONS[n - 1]: its statements, with `{s}` standing for the quoted
+# schema, run in one transaction that also records n in schema_migrations. Only ever append.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: records, pending logins, leases.
+        """CREATE TABLE {s}.records (
+            id TEXT PRIMARY KEY,
+            app_id TEXT NOT NULL DEFAULT '',
+            provider TEXT NOT NULL,
+            account_id_hash TEXT NOT NULL,
+            iv BYTEA NOT NULL,
+            blob BYTEA NOT NULL,
+            version BIGINT NOT NULL,
+            access_expires_at DOUBLE PRECISION,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            expires_at DOUBLE PRECISION NOT NULL,
+            UNIQUE (app_id, account_id_hash)
+        )""",
+        "CREATE INDEX records_expires_at ON {s}.records (expires_at)",
+        """CREATE TABLE {s}.pending_logins (
+            id TEXT PRIMARY KEY,
+            app_id TEXT NOT NULL DEFAULT '',
+            provider TEXT NOT NULL,
+            iv BYTEA NOT NULL,
+            blob BYTEA NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            "interval" DOUBLE PRECISION NOT NULL,
+            next_poll_at DOUBLE PRECISION NOT NULL,
+            expires_at DOUBLE PRECISION NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            version BIGINT NOT NULL
+        )""",
+        "CREATE INDEX pending_logins_expires_at ON {s}.pending_logins (expires_at)",
+        """CREATE TABLE {s}.leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            until DOUBLE PRECISION NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_RECORD_FIELDS = tuple(f.name for f in fields(Record))
+_PENDING_FIELDS = tuple(f.name for f in fields(PendingLogin))
+# A compare-and-swap writes every other column; these keep the values of the first put.
+_IDENTITY = frozenset({"id", "app_id", "provider", "account_id_hash", "created_at"})
+_RECORD_SWAPPED = tuple(n for n in _RECORD_FIELDS if n not in _IDENTITY)
+_PENDING_SWAPPED = tuple(n for n in _PENDING_FIELDS if n not in _IDENTITY)
+_INSTALL_HINT = "PostgresStore needs asyncpg: pip install 'authai-embed[postgres]'"
+
+
+def _value(row: Record | PendingLogin, name: str) -> Any:
+    """A column value; `app_id` None is stored as '' so the UNIQUE index treats it as a value."""
+    value = getattr(row, name)
+    return "" if name == "app_id" and value is None else value
+
+
+def _from_row(cls: type[T], row: Any) -> T:
+    values: dict[str, Any] = dict(row.items())
+    values["app_id"] = values["app_id"] or None
+    return cls(**values)
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _check_version(new: int, expected: int) -> None:
+    if new != expected + 1:
+        raise ValueError("the written version must be expected_version + 1")
+
+
+def _describe(dsn: str) -> str:
+    """Host, port and database of `dsn`, never its user or password."""
+    parts = urlsplit(dsn)
+    hosts = parts.netloc.rpartition("@")[2] or "localhost"
+    database = parts.path.lstrip("/")
+    return f"{hosts}/{database}" if database else hosts
+
+
+class PostgresStore:
+    """Credential store in a PostgreSQL schema, shared by every host that points at it.
+
+    `dsn` is a `postgresql://` URL as asyncpg takes it. Raises `ConfigError` for a schema name
+    that is not a plain identifier. Every failure is a `StoreError` naming the operation and the
+    server (never the password, never row data); an unreachable server fails within
+    `connect_timeout` seconds. The pool reconnects by itself once the server is back; a call in
+    flight when a connection dropped fails with `StoreError` and is not retried.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "authai",
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 30.0,
+    ) -> None:
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ConfigError(
+                f"PostgresStore schema {schema!r} is not a plain identifier: use letters, digits"
+                " and underscores (at most 63), not starting with a digit"
+            )
+        self.dsn = dsn
+        self.schema = schema
+        self.min_size = min_size
+        self.max_size = max_size
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self.server = _describe(dsn)
+        self._pool: Any = None
+        self._errors: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+        self._lock = anyio.Lock()
+        s = f'"{schema}"'
+        self._records, self._pending, self._leases = (
+            f"{s}.records",
+            f"{s}.pending_logins",
+            f"{s}.leases",
+        )
+        self._migrations = f"{s}.schema_migrations"
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        # The primary message of a server error names constraints and types, never bound values
+        # (those are in `detail`, left out); connection errors name the address at most.
+        cause = getattr(exc, "message", None) or str(exc) or "no detail"
+        code = getattr(exc, "sqlstate", None)
+        kind = type(exc).__name__ + (f" {code}" if code else "")
+        if what == "open":
+            return StoreError(f"cannot open PostgreSQL store at {self.server}: {kind}: {cause}")
+        return StoreError(f"PostgreSQL store at {self.server}: {what} failed: {kind}: {cause}")
+
+    async def _run(self, what: str, work: Callable[[Any], Awaitable[T]], *, tx: bool = True) -> T:
+        """Run `work` on a pooled connection (in a transaction if `tx`)."""
+        pool = self._pool
+        if pool is None:
+            raise StoreError(f"PostgreSQL store at {self.server} is not open: call open() first")
+        try:
+            async with pool.acquire() as conn:
+                if not tx:
+                    return await work(conn)
+                async with conn.transaction():
+                    return await work(conn)
+        except self._errors as exc:
+            raise self._error(what, exc) from exc
+
+    async def _migrate(self, conn: Any) -> None:
+        """Create the schema and apply the migrations it lacks, under the advisory lock."""
+        key = int.from_bytes(
+            hashlib.sha256(f"authai_embed:{self.schema}".encode()).digest()[:8], "big", signed=True
+        )
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self._migrations} ("
+            "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        current = await conn.fetchval(f"SELECT coalesce(max(version), 0) FROM {self._migrations}")  # noqa: S608
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"PostgreSQL store at {self.server} (schema {self.schema}) has schema version"
+                f" {current}, newer than the {SCHEMA_VERSION} this authai_embed knows:"
+                " upgrade authai_embed"
+            )
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                await conn.execute(statement.format(s=f'"{self.schema}"'))
+            await conn.execute(f"INSERT INTO {self._migrations} (version) VALUES ($1)", number)  # noqa: S608
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the pool, then the schema and pending migrations.
+
+        Idempotent. Raises `ConfigError` without asyncpg, `StoreError` if the server cannot be
+        reached or the schema is newer than this version of authai_embed.
+        """
+        async with self._lock:
+            if self._pool is not None:
+                return
+            try:
+                import asyncpg  # type: ignore[import-untyped]
+            except ImportError as exc:
+                raise ConfigError(_INSTALL_HINT) from exc
+            self._errors = (
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+                OSError,
+                TimeoutError,
+            )
+            pool = asyncpg.create_pool(
+                self.dsn,
+                min_size=self.min_size,
+                max_size=self.max_size,
+                timeout=self.connect_timeout,
+                command_timeout=self.command_timeout,
+                # Lets an operator (and the tests) tell whose connections these are.
+                server_settings={"application_name": f"authai_embed:{self.schema}"},
+            )
+            try:
+                await pool
+                async with pool.acquire() as conn, conn.transaction():
+                    await self._migrate(conn)
+            except BaseException as exc:
+                pool.terminate()
+                if isinstance(exc, self._errors):
+                    raise self._error("open", exc) from exc
+                if isinstance(exc, ValueError):  # asyncpg's word for a malformed DSN
+                    raise ConfigError(
+                        f"PostgresStore cannot use its DSN for {self.server}: {exc}"
+                    ) from exc
+                raise
+            self._pool = pool
+
+    async def close(self) -> None:
+        """Close the pool, waiting up to 10 s for calls in flight. Idempotent."""
+        async with self._lock:
+            pool, self._pool = self._pool, None
+            if pool is None:
+                return
+            with anyio.move_on_after(10):
+                try:
+                    await pool.close()
+                    return
+                except self._errors:
+                    pass
+            pool.terminate()
+
+    async def schema_version(self) -> int:
+        """The schema version in the database."""
+
+        async def version(conn: Any) -> int:
+            query = f"SELECT coalesce(max(version), 0) FROM {self._migrations}"  # noqa: S608
+            return int(await conn.fetchval(query))
+
+        return await self._run("schema_version", version, tx=False)
+
+    async def counts(self) -> dict[str, int]:
+        """How many records, pending logins and leases the schema holds."""
+
+        async def count(conn: Any) -> dict[str, int]:
+            row = await conn.fetchrow(
+                f"SELECT (SELECT count(*) FROM {self._records}) AS records,"  # noqa: S608
+                f" (SELECT count(*) FROM {self._pending}) AS pending_logins,"
+                f" (SELECT count(*) FROM {self._leases}) AS leases"
+            )
+            return {name: int(value) for name, value in row.items()}
+
+        return await self._run("counts", count, tx=False)
+
+    # -- records and pending logins -------------------------------------------------------
+
+    async def put_record(self, record: Record) -> None:
+        """Insert, replacing the account's previous record, in one transaction."""
+        delete = f"DELETE FROM {self._records} WHERE app_id = $1 AND account_id_hash = $2"  # noqa: S608
+        insert = self._insert(self._records, _RECORD_FIELDS)
+
+        async def put(conn: Any) -> None:
+            await conn.execute(delete, _value(record, "app_id"), record.account_id_hash)
+            await conn.execute(insert, *(_value(record, n) for n in _RECORD_FIELDS))
+
+        await self._run("put_record", put)
+
+    async def get_record(self, record_id: str) -> Record | None:
+        """The record, or `None`."""
+        return await self._get("get_record", Record, self._records, _RECORD_FIELDS, record_id)
+
+    async def swap_record(self, record: Record, expected_version: int) -> bool:
+        """Compare-and-swap the sealed blob and timestamps on `version`.
+
+        Raises `ValueError` unless `record.version == expected_version + 1`.
+        """
+        _check_version(record.version, expected_version)
+        return await self._swap(
+            "swap_record", self._records, _RECORD_SWAPPED, record, expected_version
+        )
+
+    async def delete_record(self, record_id: str) -> bool:
+        """Delete; return whether it existed."""
+
+        async def delete(conn: Any) -> bool:
+            query = f"DELETE FROM {self._records} WHERE id = $1 RETURNING 1"  # noqa: S608
+            return await conn.fetchval(query, record_id) is not None
+
+        return await self._run("delete_record", delete, tx=False)
+
+    async def put_pending(self, login: PendingLogin) -> None:
+        """Insert a pending login (an existing id is overwritten)."""
+        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in _PENDING_FIELDS if n != "id")
+        insert = self._insert(self._pending, _PENDING_FIELDS)
+        query = f"{insert} ON CONFLICT (id) DO UPDATE SET {updates}"
+
+        async def put(conn: Any) -> None:
+            await conn.execute(query, *(_value(login, n) for n in _PENDING_FIELDS))
+
+        await self._run("put_pending", put, tx=False)
+
+    async def get_pending(self, login_id: str) -> PendingLogin | None:
+        """The pending login, or `None`."""
+        return await self._get(
+            "get_pending", PendingLogin, self._pending, _PENDING_FIELDS, login_id
+        )
+
+    async def swap_pending(self, login: PendingLogin, expected_version: int) -> bool:
+        """Compare-and-swap on `version`.
+
+        Raises `ValueError` unless `login.version == expected_version + 1`.
+        """
+        _check_version(login.version, expected_version)
+        return await self._swap(
+            "swap_pending", self._pending, _PENDING_SWAPPED, login, expected_version
+        )
+
+    @staticmethod
+    def _insert(table: str, names: tuple[str, ...]) -> str:
+        marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        return f"INSERT INTO {table} ({_columns(names)}) VALUES ({marks})"  # noqa: S608
+
+    async def _get(
+        self, what: str, cls: type[T], table: str, names: tuple[str, ...], row_id: str
+    ) -> T | None:
+        query = f"SELECT {_columns(names)} FROM {table} WHERE id = $1"  # noqa: S608
+
+        async def get(conn: Any) -> T | None:
+            row = await conn.fetchrow(query, row_id)
+            return None if row is None else _from_row(cls, row)
+
+        return await self._run(what, get, tx=False)
+
+    async def _swap(
+        self,
+        what: str,
+        table: str,
+        names: tuple[str, ...],
+        row: Record | PendingLogin,
+        expected_version: int,
+    ) -> bool:
+        assignments = ", ".join(f'"{n}" = ${i}' for i, n in enumerate(names, start=1))
+        id_mark, version_mark = len(names) + 1, len(names) + 2
+        query = (
+            f"UPDATE {table} SET {assignments}"  # noqa: S608
+            f" WHERE id = ${id_mark} AND version = ${version_mark} RETURNING 1"
+        )
+
+        async def swap(conn: Any) -> bool:
+            params = [*(_value(row, n) for n in names), row.id, expected_version]
+            return await conn.fetchval(query, *params) is not None
+
+        return await self._run(what, swap, tx=False)
+
+    # -- leases and sweeping --------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, until: float, now: float) -> bool:
+        """Take or extend the lease if free, expired at `now`, or already `owner`'s."""
+        query = (
+            f"INSERT INTO {self._leases} AS leases (name, owner, until) VALUES ($1, $2, $3)"  # noqa: S608
+            " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until"
+            " WHERE leases.owner = excluded.owner OR leases.until <= $4 RETURNING 1"
+        )
+
+        async def acquire(conn: Any) -> bool:
+            return await conn.fetchval(query, name, owner, until, now) is not None
+
+        return await self._run("acquire_lease", acquire, tx=False)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Release if `owner` holds it."""
+
+        async def release(conn: Any) -> None:
+            query = f"DELETE FROM {self._leases} WHERE name = $1 AND owner = $2"  # noqa: S608
+            await conn.execute(query, name, owner)
+
+        await self._run("release_lease", release, tx=False)
+
+    async def sweep(self, now: float) -> int:
+        """Delete expired records, pending logins and leases; return the number of rows.
+
+        Records and pending logins go when `expires_at < now`; a lease goes when `until <= now`,
+        the moment another owner could take it.
+        """
+
+        async def sweep(conn: Any) -> int:
+            gone = 0
+            for table, condition in (
+                (self._records, "expires_at < $1"),
+                (self._pending, "expires_at < $1"),
+                (self._leases, "until <= $1"),
+            ):
+                status = await conn.execute(f"DELETE FROM {table} WHERE {condition}", now)  # noqa: S608
+                gone += int(status.rpartition(" ")[2])
+            return gone
+
+        return await self._run("sweep", sweep)
