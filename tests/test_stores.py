@@ -589,6 +589,28 @@ async def test_sqlite_errors_name_the_operation_and_file_not_the_data(tmp_path: 
 
 
 @pytest.mark.anyio
+async def test_a_file_that_is_not_a_database_is_refused_without_its_contents(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "junk.db"
+    junk = b"NOT A DATABASE: secret-file-contents \x00\xff\xfe" * 200
+    path.write_bytes(junk)
+    store = SQLiteStore(path)
+    with pytest.raises(StoreError) as refused:
+        await store.open()
+    message = str(refused.value)
+    assert "open" in message
+    assert str(path) in message
+    assert "Traceback" not in message
+    assert 'File "' not in message
+    assert "secret-file-contents" not in message
+    # Refused, not repaired: the file is left as it was, and the store stays unopened.
+    assert path.read_bytes() == junk
+    with pytest.raises(StoreError, match=r"call open\(\) first"):
+        await store.get_record("any")
+
+
+@pytest.mark.anyio
 async def test_sqlite_memory_stores_are_separate_and_throwaway() -> None:
     one, two = await opened(":memory:"), await opened(":memory:")
     record = make_record()
@@ -710,10 +732,13 @@ def run_processes(target: Any, args: tuple[Any, ...], count: int) -> None:
         process.start()
     for process in processes:
         process.join(timeout=120)
-    for process in processes:
-        if process.is_alive():
-            process.kill()
-    assert [p.exitcode for p in processes] == [0] * count
+    hung = [n for n, process in enumerate(processes) if process.is_alive()]
+    for n in hung:
+        processes[n].kill()
+        processes[n].join()
+    assert not hung, f"worker processes {hung} were still running after 120 s and were killed"
+    exitcodes = [p.exitcode for p in processes]
+    assert exitcodes == [0] * count, f"worker processes failed (exit codes {exitcodes}); see stderr"
 
 
 @pytest.mark.anyio
@@ -861,10 +886,13 @@ async def test_postgres_errors_name_the_operation_and_server_not_the_data(pg_sch
         await store.put_record(first)
         with pytest.raises(StoreError) as taken:
             await store.put_record(replace(first, account_id_hash="other-secret-hash"))
+        with pytest.raises(StoreError) as mistyped:
+            await store.put_record(replace(first, account_id_hash=b"secret-account-hash"))
         await pg_fetch(f'DROP TABLE "{pg_schema}".records')
         with pytest.raises(StoreError) as dropped:
             await store.get_record(first.id)
-        for failed, operation in ((taken, "put_record"), (dropped, "get_record")):
+        failures = ((taken, "put_record"), (mistyped, "put_record"), (dropped, "get_record"))
+        for failed, operation in failures:
             message = str(failed.value)
             assert operation in message
             assert store.server in message

@@ -70,6 +70,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+_ARGUMENT = re.compile(r"(query argument \$\d+).*", re.DOTALL)
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _RECORD_FIELDS = tuple(f.name for f in fields(Record))
 _PENDING_FIELDS = tuple(f.name for f in fields(PendingLogin))
@@ -158,6 +159,8 @@ class PostgresStore:
         # The primary message of a server error names constraints and types, never bound values
         # (those are in `detail`, left out); connection errors name the address at most.
         cause = getattr(exc, "message", None) or str(exc) or "no detail"
+        # asyncpg's own complaint about a parameter quotes the value: keep only which one.
+        cause = _ARGUMENT.sub(r"\1", cause)
         code = getattr(exc, "sqlstate", None)
         kind = type(exc).__name__ + (f" {code}" if code else "")
         if what == "open":
