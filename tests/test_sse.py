@@ -100,7 +100,26 @@ def test_a_leading_bom_is_stripped_even_when_split() -> None:
 
 def test_close_hands_over_a_final_event_without_its_blank_line() -> None:
     assert decode_all([b'data: {"type":"x"}\n']) == [SSEEvent("message", '{"type":"x"}')]
-    assert decode_all([b'data: {"type":"x"}']) == []  # a cut line is never dispatched
+    assert decode_all([b'data: {"type":"x"}']) == [SSEEvent("message", '{"type":"x"}')]
+    assert decode_all([b"data: a\ndata: b"]) == [SSEEvent("message", "a\nb")]
+    assert decode_all([b"event: x\n: comment"]) == []
+
+
+def test_a_stream_cut_mid_line_yields_a_malformed_event_not_a_silent_end() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'event: response.output_text.delta\ndata: {"type":"response.output_'
+
+    async def collect() -> list[dict[str, Any]]:
+        return [event async for event in iter_json_events(chunks())]
+
+    with pytest.raises(UpstreamError) as caught:
+        anyio.run(collect)
+    assert (caught.value.status, caught.value.code) == (502, "malformed_stream")
+
+
+def test_empty_chunks_change_nothing_even_between_cr_and_lf() -> None:
+    events = decode_all([b"", b"data: a\r", b"", b"", b"\n", b"", b"data: b\r", b"", b"\n\r\n"])
+    assert events == [SSEEvent("message", "a\nb")]
 
 
 def test_an_endless_event_raises_instead_of_growing() -> None:
@@ -147,7 +166,7 @@ def test_parse_json_event_fills_type_and_skips_done() -> None:
 def test_a_malformed_event_is_an_upstream_error(data: str) -> None:
     with pytest.raises(UpstreamError) as caught:
         parse_json_event(SSEEvent("response.output_text.delta", data))
-    assert caught.value.code == "malformed_event"
+    assert (caught.value.status, caught.value.code) == (502, "malformed_stream")
 
 
 def test_iter_json_events_yields_objects_as_chunks_arrive() -> None:
@@ -208,10 +227,46 @@ def test_decoding_does_not_depend_on_where_the_stream_is_cut(
     newline = data.draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
     stream = b"".join(encode_event(name, obj) for name, obj in events)
     stream = stream.replace(b"\n", newline)
-    bounds = sorted({c % (len(stream) + 1) for c in cuts} | {0, len(stream)})
+    # repeated cut points give empty chunks on purpose
+    bounds = sorted([0, len(stream), *(c % (len(stream) + 1) for c in cuts)])
     chunks = [stream[a:b] for a, b in itertools.pairwise(bounds)]
     decoded = decode_all(chunks)
     assert decoded == decode_all([stream])
     assert [(e.event, json.loads(e.data)) for e in decoded] == [
         (name, json.loads(json_bytes(obj))) for name, obj in events
     ]
+
+
+sse_lines = st.one_of(
+    st.builds(
+        lambda t: b"data: " + t.encode(),
+        st.text(alphabet=st.characters(blacklist_characters="\r\n", codec="utf-8")),
+    ),
+    st.builds(lambda t: b"data:" + t.encode(), st.text(alphabet="ab :", max_size=4)),
+    st.builds(lambda t: b"event: " + t.encode(), st.text(alphabet="xyz.", max_size=5)),
+    st.builds(lambda t: b": " + t.encode(), st.text(alphabet="ping ", max_size=5)),
+    st.builds(lambda t: b"id: " + t.encode(), st.text(alphabet="0123", max_size=3)),
+    st.just(b"retry: 10"),
+    st.just(b"data"),
+    st.just(b""),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(sse_lines, max_size=16),
+    newlines=st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=1, max_size=4),
+    tail=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0), max_size=24),
+)
+def test_any_line_mix_decodes_the_same_however_it_is_cut(
+    lines: list[bytes], newlines: list[bytes], tail: bool, cuts: list[int]
+) -> None:
+    """Comments, names, ids, multi-line data and mixed line endings: the cut never matters."""
+    stream = b"".join(line + newlines[i % len(newlines)] for i, line in enumerate(lines))
+    if tail:
+        stream += b"data: trailing"  # a last line without its line break
+    bounds = sorted([0, len(stream), *(c % (len(stream) + 1) for c in cuts)])
+    chunks = [stream[a:b] for a, b in itertools.pairwise(bounds)]
+    assert decode_all(chunks) == decode_all([stream])
+    assert decode_all([stream[i : i + 1] for i in range(len(stream))]) == decode_all([stream])

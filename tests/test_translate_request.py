@@ -63,6 +63,13 @@ def test_a_minimal_request_becomes_a_stateless_streaming_responses_call() -> Non
     assert_valid_responses_request(chat.payload)
 
 
+def test_without_system_messages_the_instructions_default_to_a_neutral_text() -> None:
+    body = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "Hi"}]}
+    assert chat_to_responses(body).payload["instructions"] == "You are a helpful assistant."
+    custom = chat_to_responses(body, default_instructions="Be brief.")
+    assert custom.payload["instructions"] == "Be brief."
+
+
 def test_system_and_developer_messages_become_the_instructions() -> None:
     chat = translate(
         messages=[
@@ -325,9 +332,9 @@ def test_response_formats_become_text_format() -> None:
     assert translate(response_format={"type": "json_object"}).payload["text"] == {
         "format": {"type": "json_object"}
     }
-    assert translate(response_format={"type": "text"}).payload["text"] == {
-        "format": {"type": "text"}
-    }
+    assert "text" not in translate(response_format={"type": "text"}).payload
+    unstated = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+    assert translate(response_format=unstated).payload["text"]["format"]["strict"] is False
 
 
 @pytest.mark.parametrize(
@@ -372,6 +379,7 @@ def test_reasoning_effort_and_the_summary_extension() -> None:
     ("extra", "param"),
     [
         ({"reasoning_effort": "extreme"}, "reasoning_effort"),
+        ({"reasoning_effort": "max"}, "reasoning_effort"),
         ({"reasoning_effort": 3}, "reasoning_effort"),
         ({"reasoning_summary": "verbose"}, "reasoning_summary"),
         ({"verbosity": "loud"}, "verbosity"),
@@ -398,19 +406,23 @@ def test_stream_include_usage_and_prompt_cache_key() -> None:
         {"model": "gpt-5.4"},
         {"model": "", "messages": [{"role": "user", "content": "x"}]},
         {"model": "gpt-5.4", "messages": None},
+        {"model": "gpt-5.4", "messages": []},
+        {"model": None, "messages": []},
         {},
     ],
 )
 def test_missing_model_or_messages_has_the_reference_message(body: dict[str, Any]) -> None:
-    assert refused(body).message == "model and messages are required"
+    error = refused(body)
+    assert (error.message, error.status) == ("model and messages are required", 400)
+    assert error.param == ("messages" if body.get("model") else "model")
 
 
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"model": 5, "messages": []}, "model"),
+        ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
         ({"model": "m", "messages": "hi"}, "messages"),
-        ({"model": "m", "messages": []}, "messages"),
+        ({"model": "m", "messages": {"role": "user"}}, "messages"),
         ({"model": "m", "messages": ["hi"]}, "messages[0]"),
         ({"model": "m", "messages": [{"content": "x"}]}, "messages[0].role"),
         ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
@@ -569,14 +581,14 @@ def test_the_body_is_not_modified() -> None:
     assert body == before
 
 
-def test_too_many_messages_is_a_413() -> None:
-    messages = [{"role": "user", "content": "x"}] * 6
-    error = refused({"model": "m", "messages": messages}, limits=RequestLimits(max_messages=5))
-    assert (error.status, error.param) == (413, "messages")
-    assert chat_to_responses(
-        {"model": "m", "messages": [{"role": "user", "content": "x"}] * 10_000},
-        default_instructions=DEFAULT,
-    )
+def test_more_than_ten_thousand_messages_is_refused_naming_messages() -> None:
+    message = {"role": "user", "content": "x"}
+    error = refused({"model": "m", "messages": [message] * 10_001})
+    assert (error.status, error.param) == (400, "messages")
+    assert "10000" in error.message
+    assert chat_to_responses({"model": "m", "messages": [message] * 10_000})
+    error = refused({"model": "m", "messages": [message] * 6}, limits=RequestLimits(max_messages=5))
+    assert (error.status, error.param) == (400, "messages")
 
 
 def test_too_much_text_or_too_many_parts_is_a_413() -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,10 +23,19 @@ from authai_embed.errors import UpstreamError
 from authai_embed.translate.responses_to_chat import (
     ChatCompletionAggregator,
     ChatStreamTranslator,
+    ResponseAggregator,
     aggregate_chat_completion,
+    aggregate_chat_completion_async,
     aggregate_response,
+    aggregate_response_async,
 )
-from authai_embed.translate.sse import DONE, SSEDecoder, encode_event, parse_json_event
+from authai_embed.translate.sse import (
+    DONE,
+    SSEDecoder,
+    encode_event,
+    iter_json_events,
+    parse_json_event,
+)
 
 MODEL = "gpt-5.4"
 CREATED = 1_800_000_000
@@ -611,6 +621,90 @@ def test_aggregate_response_raises_the_upstream_failure(end: str, code: str) -> 
     with pytest.raises(UpstreamError) as caught:
         aggregate_response(upstream(text="Hi", end=end))
     assert caught.value.code == code
+
+
+async def _wire(events: Sequence[dict[str, Any]], size: int = 37) -> AsyncIterator[bytes]:
+    """The events as the backend sends them: `event:`/`data:` frames, cut into odd chunks."""
+    stream = b"".join(encode_event(event["type"], event) for event in events)
+    for start in range(0, len(stream), size):
+        yield stream[start : start + size]
+
+
+def test_async_aggregation_reads_events_as_they_arrive_off_the_wire() -> None:
+    events = upstream(text="Hello async", reasoning=["Hm."], calls=[("call_a", "f", '{"a":1}')])
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        completion = await aggregate_chat_completion_async(
+            iter_json_events(_wire(events)),
+            model=MODEL,
+            include_reasoning=True,
+            completion_id=COMPLETION_ID,
+            created=CREATED,
+        )
+        return completion, await aggregate_response_async(iter_json_events(_wire(events)))
+
+    completion, response = anyio.run(run)
+    assert completion == aggregate(events, include_reasoning=True)
+    ChatCompletion.model_validate(completion)
+    assert completion["choices"][0]["message"]["content"] == "Hello async"
+    assert completion["choices"][0]["finish_reason"] == "tool_calls"
+    assert response == aggregate_response(events) == events[-1]["response"]
+
+
+@pytest.mark.parametrize(
+    ("end", "status", "code"),
+    [
+        ("failed", 502, "server_error"),
+        ("error", 429, "rate_limit_exceeded"),
+        ("cut", 502, "stream_incomplete"),
+    ],
+)
+def test_async_aggregation_raises_the_upstream_failure(end: str, status: int, code: str) -> None:
+    events = upstream(text="Hi", end=end)
+
+    async def chat() -> dict[str, Any]:
+        return await aggregate_chat_completion_async(
+            iter_json_events(_wire(events)),
+            model=MODEL,
+            include_reasoning=False,
+            completion_id=COMPLETION_ID,
+            created=CREATED,
+        )
+
+    async def response() -> dict[str, Any]:
+        return await aggregate_response_async(iter_json_events(_wire(events)))
+
+    for run in (chat, response):
+        with pytest.raises(UpstreamError) as caught:
+            anyio.run(run)
+        assert (caught.value.status, caught.value.code) == (status, code)
+
+
+def test_aggregation_stops_reading_at_the_terminal_event() -> None:
+    def then_explode(events: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        yield from events
+        raise AssertionError("read past the terminal event")
+
+    events = upstream(text="Done.")
+    assert aggregate_response(then_explode(events))["status"] == "completed"
+    completion = aggregate_chat_completion(
+        then_explode(events),
+        model=MODEL,
+        include_reasoning=False,
+        completion_id=COMPLETION_ID,
+        created=CREATED,
+    )
+    assert completion["choices"][0]["message"]["content"] == "Done."
+
+
+def test_the_response_aggregator_can_be_fed_incrementally() -> None:
+    aggregator = ResponseAggregator()
+    events = upstream(text="Bit by bit")
+    for event in events:
+        aggregator.handle(event)
+    assert aggregator.finished
+    aggregator.handle({"type": "error", "message": "late"})  # after the end: ignored
+    assert aggregator.result() == events[-1]["response"]
 
 
 # -- properties -------------------------------------------------------------------------------

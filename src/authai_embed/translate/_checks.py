@@ -27,7 +27,11 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RequestLimits:
-    """How much one Chat Completions request may ask us to translate (beyond: a 413)."""
+    """How much one Chat Completions request may ask us to translate.
+
+    Beyond `max_messages` or `max_tools`: a 400 naming the parameter; beyond `max_parts` or
+    `max_chars`: a 413, the body is too large.
+    """
 
     max_messages: int = 10_000
     max_parts: int = 100_000

@@ -34,7 +34,7 @@ from ._checks import (
 __all__ = ["convert_messages"]
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
-IMAGE_DETAILS = ("auto", "low", "high", "original")
+IMAGE_DETAILS = ("auto", "low", "high")
 LEGACY_FUNCTIONS = "the legacy function-calling fields are not supported; use tools and tool_calls"
 
 
@@ -47,9 +47,7 @@ def convert_messages(
         raise InvalidRequest("messages must contain at least one message", param="messages")
     if len(messages) > limits.max_messages:
         raise InvalidRequest(
-            f"messages may hold at most {limits.max_messages} messages",
-            param="messages",
-            status=413,
+            f"messages may hold at most {limits.max_messages} messages", param="messages"
         )
     converter = _Converter(budget)
     for index, message in enumerate(messages):

@@ -6,8 +6,9 @@
   ordinary ones. Only function tools exist upstream; other types are refused.
 - `tool_choice`: `none` / `auto` / `required`, or `{"type": "function", "function": {"name"}}`
   → `{"type": "function", "name"}` (the name must be one of the tools).
-- `response_format` `text` / `json_object` / `json_schema{name, schema, strict, description}` →
-  `text.format`; `verbosity` → `text.verbosity`.
+- `response_format` `json_object` / `json_schema{name, schema, strict, description}` →
+  `text.format` (`strict` defaults to `false`, as in Chat Completions); `text` is the default
+  and adds nothing; `verbosity` → `text.verbosity`.
 - `reasoning_effort` → `reasoning.effort`; the extension `reasoning_summary` → `reasoning.summary`.
 
 Schemas are passed by reference, never copied: they can be large and we do not change them.
@@ -41,8 +42,9 @@ __all__ = [
     "convert_tools",
 ]
 
-EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-"""Every effort Chat Completions knows; which ones a model takes is the backend's to say."""
+EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh")
+"""Every effort the Codex backend knows (`none` included: Chat Completions has it for the
+models that can skip reasoning); which ones a model takes is the backend's to say."""
 SUMMARIES: Final = ("auto", "concise", "detailed")
 VERBOSITIES: Final = ("low", "medium", "high")
 TOOL_CHOICES: Final = ("none", "auto", "required")
@@ -134,8 +136,10 @@ def convert_response_format(fmt: Any) -> dict[str, Any] | None:
         return None
     fmt = want_mapping(fmt, "response_format")
     kind = one_of(fmt.get("type"), "response_format.type", ("text", "json_object", "json_schema"))
-    if kind != "json_schema":
-        return {"type": kind}
+    if kind == "text":
+        return None  # the default: nothing to send
+    if kind == "json_object":
+        return {"type": "json_object"}
     spec = want_mapping(fmt.get("json_schema"), "response_format.json_schema")
     out: dict[str, Any] = {
         "type": "json_schema",
@@ -151,8 +155,11 @@ def convert_response_format(fmt: Any) -> dict[str, Any] | None:
         out["description"] = want_str(
             spec["description"], "response_format.json_schema.description"
         )
-    if spec.get("strict") is not None:
-        out["strict"] = want_bool(spec["strict"], "response_format.json_schema.strict")
+    strict = spec.get("strict")
+    # Chat Completions' default, stated: the two APIs need not agree on it.
+    out["strict"] = (
+        False if strict is None else want_bool(strict, "response_format.json_schema.strict")
+    )
     return out
 
 

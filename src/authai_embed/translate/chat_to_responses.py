@@ -3,7 +3,9 @@
 What happens to each Chat Completions parameter:
 
 - Translated: `model`, `messages` (see `chat_messages`), `tools`, `tool_choice`,
-  `parallel_tool_calls`, `response_format`, `verbosity`, `reasoning_effort` (see `chat_options`),
+  `parallel_tool_calls`, `response_format` (`text` adds nothing: it is the default),
+  `verbosity`, `reasoning_effort` (`none`, `minimal`, `low`, `medium`, `high`, `xhigh`; which
+  ones a model takes is the backend's to say) (see `chat_options`),
   `prompt_cache_key`, `stream`, `stream_options.include_usage`. Upstream always gets
   `store: false` and `stream: true`: the backend only streams and keeps nothing, so a
   non-streaming caller is served by aggregating the stream.
@@ -22,8 +24,9 @@ What happens to each Chat Completions parameter:
   `stop`, `presence_penalty`, `frequency_penalty`, `logit_bias`, `service_tier`, `store`, ...)
   and any field this module does not know, so newer SDKs keep working.
 
-Work is bounded by `RequestLimits` (10,000 messages, 16 MiB of text by default): beyond it the
-request is refused with a 413 rather than translated.
+Work is bounded by `RequestLimits`: more than 10,000 messages is a 400 naming `messages`; more
+than 16 MiB of text or 100,000 content parts and tool calls is a 413 (the body is too large),
+so a hostile body costs a bounded amount of work before it is refused.
 """
 
 from __future__ import annotations
@@ -44,9 +47,17 @@ from .chat_options import (
     convert_tools,
 )
 
-__all__ = ["DEFAULT_LIMITS", "REASONING_SUMMARY_FIELD", "ChatRequest", "chat_to_responses"]
+__all__ = [
+    "DEFAULT_INSTRUCTIONS",
+    "DEFAULT_LIMITS",
+    "REASONING_SUMMARY_FIELD",
+    "ChatRequest",
+    "chat_to_responses",
+]
 
 REASONING_SUMMARY_FIELD: Final = "reasoning_summary"
+DEFAULT_INSTRUCTIONS: Final = "You are a helpful assistant."
+"""Sent when the caller gave no system or developer message: the backend requires some."""
 DEFAULT_LIMITS: Final = RequestLimits()
 
 _HANDLED: Final = frozenset(
@@ -106,19 +117,21 @@ class ChatRequest:
 def chat_to_responses(
     body: Mapping[str, Any],
     *,
-    default_instructions: str,
+    default_instructions: str = DEFAULT_INSTRUCTIONS,
     limits: RequestLimits = DEFAULT_LIMITS,
 ) -> ChatRequest:
     """Translate a Chat Completions body; raises `InvalidRequest` (400, or 413 when too large).
 
     `default_instructions` is used when there is no system or developer message (the backend
-    requires instructions). The payload shares tool and response schemas with `body`.
+    requires instructions). The payload shares tool and response schemas with `body`; neither
+    is modified afterwards by this module.
     """
     if not isinstance(body, Mapping):
         raise InvalidRequest("request body must be a JSON object")
     model = body.get("model")
     messages = body.get("messages")
-    if not model or messages is None:
+    # The reference's exact words, for a missing or empty one (`""`, `[]`): clients match them.
+    if not model or not messages:
         raise InvalidRequest(
             "model and messages are required", param="messages" if model else "model"
         )

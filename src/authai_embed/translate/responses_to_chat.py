@@ -17,25 +17,37 @@ A failure (`response.failed`, an `error` event, or a stream that ends without a 
 is never a silent truncation: streaming sends `data: {"error": {"message", "type", "code"}}`
 then `[DONE]`; the aggregators raise `UpstreamError`.
 
+Non-streaming: the aggregators live in `response_aggregate` and are re-exported here
+(`aggregate_chat_completion` / `aggregate_response` over an `Iterable`, the `*_async` variants
+over an `AsyncIterable` such as `sse.iter_json_events(...)`).
+
 Chunks are assembled from bytes prebuilt per stream; only the varying text is JSON-encoded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from authai_embed.errors import UpstreamError
-
+from .response_aggregate import (
+    ChatCompletionAggregator,
+    ResponseAggregator,
+    aggregate_chat_completion,
+    aggregate_chat_completion_async,
+    aggregate_response,
+    aggregate_response_async,
+)
 from .response_events import ResponseEvents
-from .response_terms import CUT_MESSAGE, INCOMPLETE_STREAM, error_of, error_status
 from .sse import DONE, encode_data, json_bytes, json_string
 
 __all__ = [
     "ChatCompletionAggregator",
     "ChatStreamTranslator",
+    "ResponseAggregator",
     "aggregate_chat_completion",
+    "aggregate_chat_completion_async",
     "aggregate_response",
+    "aggregate_response_async",
 ]
 
 
@@ -149,131 +161,3 @@ class ChatStreamTranslator(ResponseEvents):
 
     def on_error(self, error: dict[str, Any]) -> None:
         self._out.append(encode_data({"error": error}))
-
-
-class ChatCompletionAggregator(ResponseEvents):
-    """Collects upstream Responses events into one `chat.completion` object (`result`)."""
-
-    __slots__ = (
-        "_arguments",
-        "_calls",
-        "_created_at",
-        "_id",
-        "_model",
-        "_reasoning",
-        "_refusal",
-        "_text",
-    )
-
-    def __init__(
-        self, model: str, *, include_reasoning: bool, completion_id: str, created: int
-    ) -> None:
-        super().__init__(include_reasoning=include_reasoning)
-        self._model = model
-        self._id = completion_id
-        self._created_at = int(created)
-        self._text: list[str] = []
-        self._refusal: list[str] = []
-        self._reasoning: list[str] = []
-        self._calls: list[dict[str, Any]] = []
-        self._arguments: list[list[str]] = []
-
-    def on_text(self, delta: str) -> None:
-        self._text.append(delta)
-
-    def on_refusal(self, delta: str) -> None:
-        self._refusal.append(delta)
-
-    def on_reasoning(self, delta: str) -> None:
-        self._reasoning.append(delta)
-
-    def on_tool_call(self, index: int, call_id: str, name: str, arguments: str) -> None:
-        self._calls.append({"id": call_id, "type": "function", "function": {"name": name}})
-        self._arguments.append([arguments])
-
-    def on_tool_arguments(self, index: int, delta: str) -> None:
-        self._arguments[index].append(delta)
-
-    def result(self) -> dict[str, Any]:
-        """The completion; raises `UpstreamError` if the stream failed or stopped short."""
-        self.end()
-        if self.error is not None:
-            code = self.error["code"]
-            raise UpstreamError(self.error["message"], status=error_status(code), code=code)
-        for call, parts in zip(self._calls, self._arguments, strict=True):
-            call["function"]["arguments"] = "".join(parts)
-        text = "".join(self._text) if self._text else None
-        if text is None and not self._calls and not self._refusal:
-            text = ""
-        message: dict[str, Any] = {
-            "role": "assistant",
-            "content": text,
-            "refusal": "".join(self._refusal) if self._refusal else None,
-        }
-        if self._calls:
-            message["tool_calls"] = self._calls
-        if self._reasoning:
-            message["reasoning_content"] = "".join(self._reasoning)
-        completion: dict[str, Any] = {
-            "id": self._id,
-            "object": "chat.completion",
-            "created": self._created_at,
-            "model": self._model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": message,
-                    "logprobs": None,
-                    "finish_reason": self.finish_reason,
-                }
-            ],
-        }
-        if self.usage is not None:
-            completion["usage"] = self.usage
-        return completion
-
-
-def aggregate_chat_completion(
-    events: Iterable[Mapping[str, Any]],
-    *,
-    model: str,
-    include_reasoning: bool,
-    completion_id: str,
-    created: int,
-) -> dict[str, Any]:
-    """One `chat.completion` from a whole upstream stream; raises `UpstreamError` on failure
-    (status from the provider's error code: 429 for rate and usage limits, else mostly 502)."""
-    aggregator = ChatCompletionAggregator(
-        model, include_reasoning=include_reasoning, completion_id=completion_id, created=created
-    )
-    for event in events:
-        aggregator.handle(event)
-        if aggregator.done or aggregator.failed:
-            break
-    return aggregator.result()
-
-
-def aggregate_response(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The final Responses object of a stream, for a non-streaming `/v1/responses` caller.
-
-    That is the `response` of `response.completed` (or `response.incomplete`, which is an
-    answer too), with `output` filled from the finished items when the backend left it empty.
-    Raises `UpstreamError` for `response.failed`, an `error` event, or a stream cut short.
-    """
-    items: dict[int, Any] = {}
-    for event in events:
-        kind = event.get("type")
-        if kind == "response.output_item.done":
-            index = event.get("output_index")
-            items[index if type(index) is int else len(items)] = event.get("item")
-        elif kind in ("response.completed", "response.incomplete"):
-            response = event.get("response")
-            if isinstance(response, Mapping):
-                final = dict(response)
-                if not final.get("output") and items:
-                    final["output"] = [items[i] for i in sorted(items)]
-                return final
-        elif kind in ("response.failed", "error"):
-            message, code = error_of(event)
-            raise UpstreamError(message, status=error_status(code), code=code)
-    raise UpstreamError(CUT_MESSAGE, status=502, code=INCOMPLETE_STREAM)

@@ -76,12 +76,14 @@ class SSEDecoder:
 
         Raises `UpstreamError` (502, code `event_too_large`) when one event outgrows the limit.
         """
+        if not chunk:
+            return []  # and keep `_skip_lf`: the `\n` of a split `\r\n` may still come
         if self._skip_lf:
             self._skip_lf = False
-            if chunk[:1] == b"\n":
+            if chunk[0] == 0x0A:
                 chunk = chunk[1:]
-        if not chunk:
-            return []
+                if not chunk:
+                    return []
         buf = self._buf + chunk if self._buf else chunk
         if not self._started:
             if len(buf) < 3 and _BOM.startswith(buf):
@@ -100,6 +102,32 @@ class SSEDecoder:
         else:
             self._buf = lines.pop() if lines else b""
         events: list[SSEEvent] = []
+        self._take(lines, events)
+        if self._pending + len(self._buf) > self._max:
+            raise UpstreamError(
+                f"the provider sent an event larger than {self._max} bytes",
+                status=502,
+                code="event_too_large",
+            )
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """At the end of the stream: the event whose blank line never came, if it has data.
+
+        The spec drops it, and a last line without its line break; we hand both over, because a
+        server that closes right after its final `data:` line has still sent the answer, and
+        every caller parses the data as JSON, which tells a complete event from a cut one.
+        """
+        events: list[SSEEvent] = []
+        if self._buf:
+            line, self._buf = self._buf, b""
+            self._take([line], events)
+        if self._data:
+            events.append(self._dispatch())
+        return events
+
+    def _take(self, lines: list[bytes], events: list[SSEEvent]) -> None:
+        """Interpret complete `lines`, appending the events they dispatch to `events`."""
         for line in lines:
             if not line:
                 if self._data:
@@ -117,22 +145,6 @@ class SSEDecoder:
                     self._event = value
                 elif name == b"id" and b"\0" not in value:
                     self._id = value.decode("utf-8", "replace")
-        if self._pending + len(self._buf) > self._max:
-            raise UpstreamError(
-                f"the provider sent an event larger than {self._max} bytes",
-                status=502,
-                code="event_too_large",
-            )
-        return events
-
-    def close(self) -> list[SSEEvent]:
-        """At the end of the stream: the event whose blank line never came, if it has data.
-
-        The spec drops it; we hand it over because every caller parses the data as JSON, which
-        tells a complete event from a cut one. An incomplete last line is dropped.
-        """
-        self._buf = b""
-        return [self._dispatch()] if self._data else []
 
     def _dispatch(self) -> SSEEvent:
         data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
@@ -147,7 +159,7 @@ def parse_json_event(event: SSEEvent) -> dict[str, Any] | None:
     """The JSON object an event carries, with `type` filled from the event name if missing.
 
     `None` for events without data and for a `[DONE]` sentinel. Data that is not a JSON object
-    raises `UpstreamError` (502, `malformed_event`): a broken frame may have lost output, so it
+    raises `UpstreamError` (502, `malformed_stream`): a broken frame may have lost output, so it
     is reported rather than skipped.
     """
     data = event.data
@@ -161,7 +173,7 @@ def parse_json_event(event: SSEEvent) -> dict[str, Any] | None:
         raise UpstreamError(
             f"the provider sent a malformed {event.event!r} event",
             status=502,
-            code="malformed_event",
+            code="malformed_stream",
         )
     if "type" not in obj and event.event != "message":
         obj["type"] = event.event
