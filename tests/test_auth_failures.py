@@ -168,3 +168,27 @@ async def test_unknown_session_answers_the_contract_body(harness: Harness) -> No
 
 def _bearer(jwt: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt}"}
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        b64url_encode(b"[" * 2000) + ".e30.AAAA",  # deep JSON header
+        "eyJhbGciOiJIUzI1NiJ9.\xe9\xe9.AAAA",  # not ASCII
+        "a" * 10 + "." + "b" * 10 + "." + "c" * 10,
+    ],
+)
+async def test_pathological_jwts_are_the_uniform_401_not_a_500(
+    harness: Harness, token: str
+) -> None:
+    response = await harness.client.get(
+        "/authai/auth/whoami", headers={"Authorization": f"Bearer {token}".encode()}
+    )
+    assert (response.status_code, response.content) == (401, UNAUTHORIZED)
+
+
+async def test_a_non_ascii_content_length_is_a_400(harness: Harness) -> None:
+    response = await harness.client.post(
+        "/authai/auth/start", content=b"{}", headers={"content-length": "\u00b2".encode("latin-1")}
+    )
+    assert response.status_code == 400

@@ -102,3 +102,35 @@ async def test_a_rejected_refresh_deletes_the_record_and_is_the_uniform_401(
         "/authai/auth/whoami", headers={"Authorization": f"Bearer {jwt}"}
     )
     assert (response.status_code, response.content) == (401, b'{"error":"unauthorized"}')
+
+
+async def test_a_cancelled_caller_does_not_lose_the_rotated_tokens(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    await _expire_soon(harness)
+    with anyio.move_on_after(0):  # the caller gives up at once
+        await harness.authai.lifecycle.usable_session(jwt)
+    # Whether or not the refresh ran before the cancel, the next call must work.
+    session = await harness.authai.lifecycle.usable_session(jwt)
+    assert harness.emulator.check_access_token(session.credentials.access) is not None
+    assert harness.emulator.stats.rejected_refreshes == 0
+
+
+async def test_a_failing_early_refresh_falls_back_to_the_still_valid_token(
+    harness: Harness,
+) -> None:
+    jwt = await harness.sign_in()
+    before = await harness.authai.lifecycle.open_session(jwt)
+    await _expire_soon(harness)
+    original = harness.authai.providers["openai"]
+
+    class Broken:
+        id, display_name = original.id, original.display_name
+
+        async def refresh(self, credentials: object) -> object:
+            from authai_embed import UpstreamError
+
+            raise UpstreamError("auth server down", status=502)
+
+    harness.authai.lifecycle._providers = {"openai": Broken()}  # type: ignore[dict-item]
+    session = await harness.authai.lifecycle.usable_session(jwt)
+    assert session.credentials == before.credentials

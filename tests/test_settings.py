@@ -99,3 +99,7 @@ def test_defaults_are_the_real_endpoints() -> None:
 def test_bad_settings_raise_config_error(overrides: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="invalid authai_embed settings"):
         Settings.build(**overrides)
+
+
+def test_an_empty_app_id_means_no_tenant() -> None:
+    assert Settings.build(app_id="").app_id is None

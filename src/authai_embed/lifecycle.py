@@ -23,7 +23,7 @@ import anyio
 
 from .clock import Clock
 from .credentials import Credentials
-from .errors import StoreError, Unauthorized
+from .errors import StoreError, Unauthorized, UpstreamError
 from .identity import user_id
 from .logs import get_logger
 from .providers.base import Provider
@@ -159,7 +159,14 @@ class Lifecycle:
         """`open_session`, then refresh the tokens first if they expire within the margin."""
         session = await self.open_session(token)
         if self._due(session.credentials):
-            session = await self.refresh(session)
+            try:
+                session = await self.refresh(session)
+            except UpstreamError as exc:
+                expires = session.credentials.expires_at
+                if expires is None or expires <= self._clock.now():
+                    raise
+                # The access token still works: use it, and try the refresh again next time.
+                logger.warning("early refresh failed, using the current token: %s", exc.message)
         return session
 
     def _due(self, credentials: Credentials) -> bool:
@@ -183,10 +190,21 @@ class Lifecycle:
             winner = await self._take_lease(lease, current)
             if winner is not None:
                 return winner
-            try:
-                return await self._refresh_locked(current)
-            finally:
-                await self._store.release_lease(lease, self._owner)
+            # Shielded: once the single-use refresh token is spent, the new tokens must be stored
+            # even if the caller gives up; bounded well inside the lease so no other process can
+            # take the lease while this refresh is still in flight.
+            refreshed: Session | None = None
+            with anyio.CancelScope(shield=True):
+                try:
+                    with anyio.fail_after(LEASE_SECONDS - 5):
+                        refreshed = await self._refresh_locked(current)
+                except TimeoutError:
+                    raise UpstreamError("token refresh timed out", status=504) from None
+                finally:
+                    await self._store.release_lease(lease, self._owner)
+            if refreshed is None:  # pragma: no cover - the scopes above either return or raise
+                raise UpstreamError("token refresh was interrupted", status=503)
+            return refreshed
 
     async def _take_lease(self, lease: str, current: Session) -> Session | None:
         """Hold the lease (return None), or return the tokens another process refreshed."""

@@ -33,6 +33,7 @@ logger = get_logger("logins")
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _MIN_INTERVAL = 1.0
 _SLOW_DOWN_STEP = 5.0
+_ASK_WINDOW = 130.0
 PICKUP_WINDOW = 120.0
 """Seconds a completed login keeps answering with its JWT. The session id travels in a URL path,
 which proxies and access logs may record, so the JWT is not left retrievable for long."""
@@ -147,7 +148,11 @@ class LoginBroker:
             return PollAnswer("expired")
         if now < login.next_poll_at:
             return PollAnswer("pending")
-        claimed = replace(login, next_poll_at=now + login.interval, version=login.version + 1)
+        # Claim the slot for as long as one ask can take (a poll plus a code exchange), so no
+        # other poll asks meanwhile; a "pending" answer sets the real next time below.
+        claimed = replace(
+            login, next_poll_at=now + max(login.interval, _ASK_WINDOW), version=login.version + 1
+        )
         if not await self._store.swap_pending(claimed, login.version):
             return PollAnswer("pending")  # another poll is asking the provider right now
         return await self._ask_provider(claimed, key, payload)
@@ -165,9 +170,19 @@ class LoginBroker:
         except UpstreamError as exc:
             if exc.status >= 500:
                 logger.warning("device login poll failed, will retry: %s", exc.message)
+                retry = replace(
+                    login,
+                    next_poll_at=self._clock.now() + login.interval,
+                    version=login.version + 1,
+                )
+                await self._store.swap_pending(retry, login.version)
                 return PollAnswer("pending")
             return await self._finish(login, key, payload, status="error", error=exc.message)
         if result.status == "pending":
+            again = replace(
+                login, next_poll_at=self._clock.now() + login.interval, version=login.version + 1
+            )
+            await self._store.swap_pending(again, login.version)
             return PollAnswer("pending")
         if result.status == "slow_down":
             interval = max(result.interval or 0.0, login.interval + _SLOW_DOWN_STEP)

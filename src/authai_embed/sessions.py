@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -35,7 +35,7 @@ class SessionClaims:
     """What a verified session JWT says."""
 
     record_id: str
-    key: bytes
+    key: bytes = field(repr=False)
     provider: str
     issued_at: int
     expires_at: int
@@ -89,13 +89,13 @@ class SessionSigner:
         if cached is not None:
             self._check_time(cached.issued_at, cached.expires_at)
             return cached
-        if not token or len(token) > MAX_JWT_LENGTH or token.count(".") != 2:
+        if not token or len(token) > MAX_JWT_LENGTH or not token.isascii() or token.count(".") != 2:
             raise Unauthorized()
         header_b64, payload_b64, signature_b64 = token.split(".")
         try:
             header = json.loads(b64url_decode(header_b64))
             signature = b64url_decode(signature_b64)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise Unauthorized() from None
         if not isinstance(header, dict) or header.get("alg") != _ALGORITHM:
             raise Unauthorized()
@@ -109,7 +109,7 @@ class SessionSigner:
             raise Unauthorized()
         try:
             claims = json.loads(b64url_decode(payload_b64))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise Unauthorized() from None
         if not isinstance(claims, dict) or any(name not in claims for name in _REQUIRED):
             raise Unauthorized()

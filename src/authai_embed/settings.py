@@ -211,6 +211,11 @@ class Settings(BaseModel):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
         return origins
 
+    @field_validator("app_id")
+    @classmethod
+    def _empty_app_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
     @field_validator("providers")
     @classmethod
     def _check_providers(cls, providers: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ reading) and parses JSON strictly. Responses are plain objects that send themsel
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -73,7 +74,7 @@ class Request:
             return self._body
         declared = self.headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            if not (declared.isascii() and declared.isdecimal()):
                 raise InvalidRequest("invalid Content-Length header", status=400)
             if int(declared) > limit:
                 raise _too_large(limit)
@@ -114,27 +115,32 @@ def _too_large(limit: int) -> InvalidRequest:
     return InvalidRequest(f"request body is larger than {limit} bytes", status=413)
 
 
+_STRUCTURE = re.compile(r'\\.|["\[\]{}]')
+
+
 def _nesting_depth(text: str) -> int:
-    """Upper bound of JSON nesting, counted before parsing so deep input never reaches `json`."""
+    """Upper bound of JSON nesting, counted before parsing so deep input never reaches `json`.
+
+    Only structural characters are visited (escapes, quotes, brackets), so a large string value
+    such as a base64 image costs one regex scan, not a Python loop per character.
+    """
     depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    in_string = False
+    for match in _STRUCTURE.finditer(text):
+        mark = match.group()
+        if mark[0] == "\\":
+            continue
+        if mark == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif mark in "[{":
             depth += 1
             if depth > deepest:
                 deepest = depth
                 if deepest > MAX_JSON_DEPTH:
                     return deepest
-        elif ch in "]}":
+        else:
             depth -= 1
     return deepest
 

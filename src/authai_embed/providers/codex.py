@@ -31,7 +31,9 @@ FALLBACK_MODELS = (
     "gpt-5.5-pro",
 )
 MODELS_TTL = 300.0
+_MODEL_CACHE_ACCOUNTS = 4096  # catalogs differ by plan: cached per account, bounded
 _ERROR_BODY_LIMIT = 64 * 1024
+_MAX_RETRY_AFTER = 31 * 86400  # a reset further away is a unit mistake (ms for s), not a plan
 
 
 class UpstreamUnauthorized(UpstreamError):
@@ -51,7 +53,7 @@ class CodexBackend:
         self._http = http
         self._originator = originator
         self._clock = clock
-        self._models: tuple[float, list[dict[str, Any]]] | None = None
+        self._models: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
     def _headers(self, credentials: Credentials, session_id: str | None) -> dict[str, str]:
         headers = {
@@ -61,6 +63,8 @@ class CodexBackend:
             "originator": self._originator,
             "user-agent": self._upstream.user_agent,
             "accept": "text/event-stream",
+            # The stream is read raw (never buffered): ask for it uncompressed.
+            "accept-encoding": "identity",
         }
         if session_id:
             headers["session_id"] = session_id
@@ -90,16 +94,19 @@ class CodexBackend:
             return response
         try:
             body = await _read_limited(response)
+        except httpx.HTTPError:
+            body = b""
         finally:
             await response.aclose()
         raise self._error(response.status_code, body, response.headers)
 
     async def list_models(self, credentials: Credentials) -> list[dict[str, Any]]:
-        """The models the account may use (`visibility == "list"`), cached for a few minutes;
-        the built-in list when the catalog cannot be had."""
+        """The models the account may use (`visibility == "list"`), cached per account for a
+        few minutes; the built-in list when the catalog cannot be had."""
         now = self._clock.now()
-        if self._models is not None and now - self._models[0] < MODELS_TTL:
-            return self._models[1]
+        cached = self._models.get(credentials.account_id)
+        if cached is not None and now - cached[0] < MODELS_TTL:
+            return cached[1]
         request = self._http.build_request(
             "GET",
             f"{self._upstream.api_base}/models",
@@ -115,7 +122,9 @@ class CodexBackend:
             raise UpstreamUnauthorized()
         if not models:
             return [{"slug": slug} for slug in FALLBACK_MODELS]
-        self._models = (now, models)
+        if len(self._models) >= _MODEL_CACHE_ACCOUNTS:
+            self._models.pop(next(iter(self._models)))
+        self._models[credentials.account_id] = (now, models)
         return models
 
     def _error(self, status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
@@ -149,9 +158,11 @@ class CodexBackend:
         now = self._clock.now()
         for value in (err.get("resets_in_seconds"), _minus(err.get("resets_at"), now)):
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                return max(1, int(value + 0.999))
+                return max(1, min(int(value + 0.999), _MAX_RETRY_AFTER))
         header = headers.get("retry-after", "")
-        return int(header) if header.isdigit() and int(header) > 0 else 60
+        if header.isascii() and header.isdecimal() and int(header) > 0:
+            return min(int(header), _MAX_RETRY_AFTER)
+        return 60
 
 
 def _minus(value: Any, now: float) -> float | None:

@@ -111,7 +111,14 @@ class OpenAIProvider:
         if status == 429:
             return DevicePoll("slow_down")
         if response.is_success and body is not None:
-            return DevicePoll("complete", credentials=await self._exchange(body))
+            try:
+                credentials = await self._exchange(body)
+            except UpstreamError as exc:
+                # The grant is spent or refused: final for this login (the user starts again).
+                raise UpstreamError(
+                    f"sign-in could not be completed: {exc.message}", status=400
+                ) from None
+            return DevicePoll("complete", credentials=credentials)
         code = error_code(body) or ""
         if "expired" in code:
             return DevicePoll("expired")
