@@ -27,8 +27,8 @@ from authai_embed.settings import Settings
 from authai_embed.translate.chat_to_responses import chat_to_responses
 from authai_embed.translate.responses_to_chat import (
     ChatStreamTranslator,
-    aggregate_chat_completion,
-    aggregate_response,
+    aggregate_chat_completion_async,
+    aggregate_response_async,
 )
 from authai_embed.translate.sse import DONE, encode_data, encode_event, iter_json_events
 
@@ -108,16 +108,17 @@ class ProxyRoutes:
         completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
         created = int(self._clock.now())
         if not chat.stream:
-            events = await _collect(upstream)
-            return JSONResponse(
-                aggregate_chat_completion(
+            completion = await _aggregated(
+                upstream,
+                lambda events: aggregate_chat_completion_async(
                     events,
                     model=chat.model,
                     include_reasoning=chat.include_reasoning,
                     completion_id=completion_id,
                     created=created,
-                )
+                ),
             )
+            return JSONResponse(completion)
         translator = ChatStreamTranslator(
             chat.model,
             include_usage=chat.include_usage,
@@ -156,7 +157,7 @@ class ProxyRoutes:
             payload["instructions"] = DEFAULT_INSTRUCTIONS
         upstream = await self._open(session, payload)
         if not wants_stream:
-            return JSONResponse(aggregate_response(await _collect(upstream)))
+            return JSONResponse(await _aggregated(upstream, aggregate_response_async))
 
         async def passthrough() -> AsyncIterator[bytes]:
             try:
@@ -214,9 +215,13 @@ def _conversation_id(session: Session, payload: dict[str, Any]) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
 
 
-async def _collect(upstream: httpx.Response) -> list[dict[str, Any]]:
+async def _aggregated(
+    upstream: httpx.Response,
+    aggregate: Callable[[AsyncIterator[dict[str, Any]]], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Fold the upstream stream into one answer as it arrives (nothing kept but the result)."""
     try:
-        return [event async for event in iter_json_events(upstream.aiter_raw())]
+        return await aggregate(iter_json_events(upstream.aiter_raw()))
     except httpx.HTTPError:
         raise UpstreamError("the provider's stream broke off", status=502) from None
     finally:
