@@ -170,29 +170,15 @@ class LoginBroker:
         except UpstreamError as exc:
             if exc.status >= 500:
                 logger.warning("device login poll failed, will retry: %s", exc.message)
-                retry = replace(
-                    login,
-                    next_poll_at=self._clock.now() + login.interval,
-                    version=login.version + 1,
-                )
-                await self._store.swap_pending(retry, login.version)
+                await self._reschedule(login, login.interval)
                 return PollAnswer("pending")
             return await self._finish(login, key, payload, status="error", error=exc.message)
         if result.status == "pending":
-            again = replace(
-                login, next_poll_at=self._clock.now() + login.interval, version=login.version + 1
-            )
-            await self._store.swap_pending(again, login.version)
+            await self._reschedule(login, login.interval)
             return PollAnswer("pending")
         if result.status == "slow_down":
             interval = max(result.interval or 0.0, login.interval + _SLOW_DOWN_STEP)
-            slower = replace(
-                login,
-                interval=interval,
-                next_poll_at=self._clock.now() + interval,
-                version=login.version + 1,
-            )
-            await self._store.swap_pending(slower, login.version)
+            await self._reschedule(login, interval)
             return PollAnswer("pending")
         if result.status == "expired":
             return await self._finish(login, key, payload, status="expired")
@@ -205,6 +191,16 @@ class LoginBroker:
         return await self._finish(
             login, key, {"state": {}, "jwt": jwt}, status="complete", expires_at=pickup_until
         )
+
+    async def _reschedule(self, login: PendingLogin, interval: float) -> None:
+        """Release the poll claim: the next upstream ask is due `interval` from now."""
+        later = replace(
+            login,
+            interval=interval,
+            next_poll_at=self._clock.now() + interval,
+            version=login.version + 1,
+        )
+        await self._store.swap_pending(later, login.version)
 
     async def _finish(
         self,

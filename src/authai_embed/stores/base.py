@@ -10,9 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["AuthStore", "LoginStatus", "PendingLogin", "Record"]
+__all__ = ["AuthStore", "LoginStatus", "PendingLogin", "Record", "check_swap_version"]
 
 LoginStatus = Literal["pending", "complete", "expired", "error"]
+
+
+def check_swap_version(new: int, expected: int) -> None:
+    """The rule every store's compare-and-swap enforces: a write is `expected_version + 1`."""
+    if new != expected + 1:
+        raise ValueError("the written version must be expected_version + 1")
 
 
 @dataclass(frozen=True, slots=True)

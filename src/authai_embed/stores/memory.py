@@ -8,10 +8,11 @@ columns, a version that is not `expected_version + 1` is a `ValueError`.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeVar
 
 from authai_embed.errors import StoreError
 
-from .base import PendingLogin, Record
+from .base import PendingLogin, Record, check_swap_version
 
 __all__ = ["MemoryStore"]
 
@@ -20,14 +21,22 @@ _RECORD_IDENTITY = ("app_id", "provider", "account_id_hash", "created_at")
 _PENDING_IDENTITY = ("app_id", "provider", "created_at")
 
 
-def _check_version(new: int, expected: int) -> None:
-    if new != expected + 1:
-        raise ValueError("the written version must be expected_version + 1")
-
-
 def _default_tenant(app_id: str | None) -> str | None:
     """'' and None are the same tenant (SQLite stores both as '' for its UNIQUE index)."""
     return app_id or None
+
+
+Row = TypeVar("Row", Record, PendingLogin)
+
+
+def _swap(table: dict[str, Row], row: Row, expected: int, identity: tuple[str, ...]) -> bool:
+    """Compare-and-swap `row` into `table` on `version`, keeping the stored identity fields."""
+    check_swap_version(row.version, expected)
+    current = table.get(row.id)
+    if current is None or current.version != expected:
+        return False
+    table[row.id] = replace(row, **{name: getattr(current, name) for name in identity})
+    return True
 
 
 class MemoryStore:
@@ -71,13 +80,7 @@ class MemoryStore:
         Only the sealed blob, version and times are written; the identity columns keep their
         stored values. Raises `ValueError` unless `record.version == expected_version + 1`.
         """
-        _check_version(record.version, expected_version)
-        current = self._records.get(record.id)
-        if current is None or current.version != expected_version:
-            return False
-        kept = {name: getattr(current, name) for name in _RECORD_IDENTITY}
-        self._records[record.id] = replace(record, **kept)
-        return True
+        return _swap(self._records, record, expected_version, _RECORD_IDENTITY)
 
     async def delete_record(self, record_id: str) -> bool:
         """Delete; return whether it existed."""
@@ -97,13 +100,7 @@ class MemoryStore:
         The identity columns keep their stored values. Raises `ValueError` unless
         `login.version == expected_version + 1`.
         """
-        _check_version(login.version, expected_version)
-        current = self._pending.get(login.id)
-        if current is None or current.version != expected_version:
-            return False
-        kept = {name: getattr(current, name) for name in _PENDING_IDENTITY}
-        self._pending[login.id] = replace(login, **kept)
-        return True
+        return _swap(self._pending, login, expected_version, _PENDING_IDENTITY)
 
     async def acquire_lease(self, name: str, owner: str, until: float, now: float) -> bool:
         """Take or extend the lease if free, expired, or already ours."""

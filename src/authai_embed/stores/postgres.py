@@ -21,7 +21,7 @@ import anyio
 
 from authai_embed.errors import ConfigError, StoreError
 
-from .base import PendingLogin, Record
+from .base import PendingLogin, Record, check_swap_version
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
@@ -95,11 +95,6 @@ def _from_row(cls: type[T], row: Any) -> T:
 
 def _columns(names: tuple[str, ...]) -> str:
     return ", ".join(f'"{n}"' for n in names)
-
-
-def _check_version(new: int, expected: int) -> None:
-    if new != expected + 1:
-        raise ValueError("the written version must be expected_version + 1")
 
 
 def _describe(dsn: str) -> str:
@@ -308,7 +303,7 @@ class PostgresStore:
 
         Raises `ValueError` unless `record.version == expected_version + 1`.
         """
-        _check_version(record.version, expected_version)
+        check_swap_version(record.version, expected_version)
         return await self._swap(
             "swap_record", self._records, _RECORD_SWAPPED, record, expected_version
         )
@@ -344,7 +339,7 @@ class PostgresStore:
 
         Raises `ValueError` unless `login.version == expected_version + 1`.
         """
-        _check_version(login.version, expected_version)
+        check_swap_version(login.version, expected_version)
         return await self._swap(
             "swap_pending", self._pending, _PENDING_SWAPPED, login, expected_version
         )

@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from authai_embed.errors import StoreError
 
-from .base import PendingLogin, Record
+from .base import PendingLogin, Record, check_swap_version
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -95,11 +95,6 @@ def _from_row(cls: type[T], names: tuple[str, ...], row: Any) -> T:
 
 def _insert(table: str, names: tuple[str, ...], verb: str = "INSERT") -> str:
     return f"{verb} INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})"
-
-
-def _check_version(new: int, expected: int) -> None:
-    if new != expected + 1:
-        raise ValueError("the written version must be expected_version + 1")
 
 
 def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -281,7 +276,7 @@ class SQLiteStore:
 
         Raises `ValueError` unless `record.version == expected_version + 1`.
         """
-        _check_version(record.version, expected_version)
+        check_swap_version(record.version, expected_version)
         return await self._swap("swap_record", "records", _RECORD_SWAPPED, record, expected_version)
 
     async def delete_record(self, record_id: str) -> bool:
@@ -316,7 +311,7 @@ class SQLiteStore:
 
         Raises `ValueError` unless `login.version == expected_version + 1`.
         """
-        _check_version(login.version, expected_version)
+        check_swap_version(login.version, expected_version)
         return await self._swap(
             "swap_pending", "pending_logins", _PENDING_SWAPPED, login, expected_version
         )
