@@ -18,6 +18,8 @@ from authai_embed.transport import StreamingASGITransport
 ISSUER = "http://auth.emulator.test"
 START = 1_800_000_000.0
 
+pytest_plugins = ["tests.token_guard", "pytester"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:
