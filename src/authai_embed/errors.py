@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "InvalidRequest",
     "NotFound",
+    "RateLimited",
     "StoreError",
     "Unauthorized",
     "UpstreamError",
@@ -75,3 +76,12 @@ class Unauthorized(AuthAIError):
 
     def __init__(self) -> None:
         super().__init__("unauthorized")
+
+
+class RateLimited(AuthAIError):
+    """Too many requests from one client or user: answered as 429 with `Retry-After`."""
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__("rate limited")
+        self.message = "rate limited"
+        self.retry_after = retry_after

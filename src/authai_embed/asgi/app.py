@@ -33,8 +33,10 @@ from authai_embed.stores.url import store_from_url
 
 from .auth_routes import AuthRoutes
 from .cors import Cors
+from .disconnect import DisconnectWatch
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
+from .limits import Gate, Limits, StartGuard
 from .proxy_routes import ProxyRoutes
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,7 +65,9 @@ class AuthAI:
     Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
     `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
     `http_client` to route upstream calls through your own client (tests pass the emulator's
-    transport); it is then yours to close.
+    transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
+    in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
+    async) decides who may start a sign-in (others get the uniform 401).
     """
 
     def __init__(
@@ -74,6 +78,8 @@ class AuthAI:
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        limits: Limits | None = None,
+        start_guard: StartGuard | None = None,
         **options: Any,
     ) -> None:
         if not isinstance(secrets, Secrets):
@@ -107,6 +113,7 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._auth_routes = AuthRoutes(
             logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
         )
@@ -120,6 +127,7 @@ class AuthAI:
             ),
             settings=self.settings,
             clock=self.clock,
+            admit=self._gate.admit_user,
         )
         self._cors = Cors(self.settings.allowed_origins)
         self._started = False
@@ -222,8 +230,13 @@ class AuthAI:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
-        await self._ensure_started()
-        await self._handle(scope, Request(scope, receive, path), send)
+        request = Request(scope, receive, path)
+        try:
+            await self._ensure_started()
+        except Exception as exc:  # the store is down: 503 now, and the next request tries again
+            await _error_for(request, exc)(scope, receive, send)
+            return
+        await self._handle(scope, request, send)
 
     async def _ensure_started(self) -> None:
         if not self._started:
@@ -239,11 +252,19 @@ class AuthAI:
             else:
                 response = JSONResponse({"error": "origin not allowed"}, 403)
         else:
-            is_v1 = request.path == "/v1" or request.path.startswith("/v1/")
+            is_v1 = _is_v1(request.path)
+            watch = DisconnectWatch(request.receive)
+            request.receive = watch.receive
             try:
-                response = await self._route(request, is_v1)
+                routed = await watch.run(
+                    lambda: self._route(request, is_v1), bodiless=request.method in ("GET", "HEAD")
+                )
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-                response = v1_error_response(exc) if is_v1 else auth_error_response(exc)
+                routed = _error_for(request, exc)
+            if routed is None:
+                logger.info("%s %s: the client went away", request.method, _loggable(request.path))
+                return
+            response = routed
             response.headers.extend(self._cors.response_headers(origin))
         await response(scope, request.receive, send)
         logger.info(
@@ -261,6 +282,7 @@ class AuthAI:
         if matched is None:
             return JSONResponse({"error": "not found"}, 404)
         method, handler = matched
+        await self._gate.admit_auth(request)
         if request.method != method and not (method == "GET" and request.method == "HEAD"):
             return JSONResponse({"error": "method not allowed"}, 405, [(b"allow", method.encode())])
         return await handler(request)
@@ -308,6 +330,14 @@ class AuthAI:
             if received:
                 raise
             await self._lifespan(receive, send)
+
+
+def _is_v1(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def _error_for(request: Request, exc: BaseException) -> JSONResponse:
+    return v1_error_response(exc) if _is_v1(request.path) else auth_error_response(exc)
 
 
 def _loggable(path: str) -> str:

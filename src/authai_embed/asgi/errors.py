@@ -11,6 +11,7 @@ from authai_embed.errors import (
     AuthAIError,
     InvalidRequest,
     NotFound,
+    RateLimited,
     StoreError,
     Unauthorized,
     UpstreamError,
@@ -48,6 +49,8 @@ def auth_error_response(exc: BaseException) -> JSONResponse:
         return JSONResponse({"status": "error", "error": exc.message}, 404)
     if isinstance(exc, InvalidRequest):
         return JSONResponse({"error": exc.message}, exc.status)
+    if isinstance(exc, RateLimited):
+        return JSONResponse({"error": "rate limited"}, 429, _retry_headers(exc.retry_after))
     if isinstance(exc, UpstreamError):
         return JSONResponse({"error": exc.message}, 502, _retry_headers(exc.retry_after))
     if isinstance(exc, StoreError):
@@ -66,6 +69,13 @@ def v1_error_response(exc: BaseException) -> JSONResponse:
         if exc.param is not None:
             error["param"] = exc.param
         return JSONResponse({"error": error}, exc.status)
+    if isinstance(exc, RateLimited):
+        error = {
+            "message": f"rate limited: too many requests; retry after {exc.retry_after} s",
+            "type": "rate_limit_exceeded",
+            "code": "rate_limit_exceeded",
+        }
+        return JSONResponse({"error": error}, 429, _retry_headers(exc.retry_after))
     if isinstance(exc, UpstreamError):
         error = {"message": exc.message, "type": "provider_error"}
         if exc.code is not None:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 import httpx
 
 from authai_embed.clock import Clock
@@ -25,6 +26,7 @@ from authai_embed.logs import get_logger
 from authai_embed.providers.codex import CodexBackend, UpstreamUnauthorized
 from authai_embed.settings import Settings
 from authai_embed.translate.chat_to_responses import chat_to_responses
+from authai_embed.translate.passthrough import checked_responses_stream
 from authai_embed.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion_async,
@@ -57,8 +59,15 @@ class ProxyRoutes:
     """Route table and handlers of `/v1/*`."""
 
     def __init__(
-        self, *, lifecycle: Lifecycle, codex: CodexBackend, settings: Settings, clock: Clock
+        self,
+        *,
+        lifecycle: Lifecycle,
+        codex: CodexBackend,
+        settings: Settings,
+        clock: Clock,
+        admit: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._admit = admit
         self._lifecycle = lifecycle
         self._codex = codex
         self._settings = settings
@@ -75,6 +84,8 @@ class ProxyRoutes:
         if handler is None:
             return unsupported_endpoint(request.path[4:])
         session = await self._lifecycle.usable_session(request.bearer_token())
+        if self._admit is not None:
+            await self._admit(session.user_id)  # the per-user rate limit (asgi/limits.py)
         return await handler(request, session)
 
     # -- routes ---------------------------------------------------------------------------
@@ -161,8 +172,8 @@ class ProxyRoutes:
 
         async def passthrough() -> AsyncIterator[bytes]:
             try:
-                async for chunk in upstream.aiter_raw():
-                    yield chunk
+                async for frame in checked_responses_stream(upstream.aiter_raw()):
+                    yield frame
             except httpx.HTTPError as exc:
                 yield encode_event("error", {"type": "error", **_stream_error(exc)})
             finally:
@@ -222,10 +233,13 @@ async def _aggregated(
     """Fold the upstream stream into one answer as it arrives (nothing kept but the result)."""
     try:
         return await aggregate(iter_json_events(upstream.aiter_raw()))
+    except httpx.TimeoutException:
+        raise UpstreamError("the provider stopped answering in time", status=504) from None
     except httpx.HTTPError:
         raise UpstreamError("the provider's stream broke off", status=502) from None
     finally:
-        await upstream.aclose()
+        with anyio.CancelScope(shield=True):  # closed even when the client went away
+            await upstream.aclose()
 
 
 def _stream_error(exc: BaseException) -> dict[str, Any]:
