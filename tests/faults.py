@@ -38,8 +38,7 @@ async def served(app: ASGIApp) -> AsyncIterator[int]:
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
         try:
-            while not server.started:
-                await anyio.sleep(0.01)
+            await eventually(lambda: server.started)
             yield sock.getsockname()[1]
         finally:
             server.should_exit = True
@@ -145,10 +144,10 @@ async def call_and_leave(
     headers: dict[str, str],
     *,
     leave_when: Callable[[], bool],
-    timeout: float = 10.0,
+    within: float = 10.0,
 ) -> list[Message]:
     """POST `body` to `app` as a raw ASGI call, disconnect once `leave_when()` is true, and
-    return what the app sent; fails if the app is not done within `timeout` after that."""
+    return what the app sent; fails if the app is not done `within` seconds."""
     gone = anyio.Event()
     body_sent = False
 
@@ -166,22 +165,22 @@ async def call_and_leave(
         sent.append(message)
 
     scope = http_scope("POST", path, {"content-type": "application/json", **headers})
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(within):
         async with anyio.create_task_group() as tg:
             tg.start_soon(app, scope, receive, send)
-            while not leave_when():
-                await anyio.sleep(0.01)
+            await eventually(leave_when, within)
             gone.set()
     return sent
 
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Wait until `check()` holds (a background close is not instantaneous)."""
-    with anyio.fail_after(timeout):
-        while True:
-            result = check()
-            if not isinstance(result, bool):
-                result = await result
-            if result:
-                return
-            await anyio.sleep(0.01)
+async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
+    """Wait until `check()` holds (a background close is not instantaneous); fail after
+    `within` seconds."""
+    for _ in range(int(within / 0.01) + 1):
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        await anyio.sleep(0.01)
+    raise AssertionError(f"still not true after {within} s")

@@ -60,14 +60,14 @@ def second_app(harness: Harness, upstream: httpx.AsyncClient) -> AuthAI:
 
 @pytest.fixture
 async def faulty(harness: Harness) -> AsyncIterator[Callable[..., Any]]:
-    """`await faulty(transport, timeout=...)`: an httpx client on `second_app`, whose upstream
+    """`await faulty(transport, limits)`: an httpx client on `second_app`, whose upstream
     calls go through `transport`."""
     async with AsyncExitStack() as stack:
 
         async def make(
-            transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout | None = None
+            transport: httpx.AsyncBaseTransport, limits: httpx.Timeout | None = None
         ) -> httpx.AsyncClient:
-            upstream = httpx.AsyncClient(transport=transport, timeout=timeout or httpx.Timeout(5.0))
+            upstream = httpx.AsyncClient(transport=transport, timeout=limits or httpx.Timeout(5.0))
             stack.push_async_callback(upstream.aclose)
             app_transport = httpx.ASGITransport(app=second_app(harness, upstream))
             client = httpx.AsyncClient(transport=app_transport, base_url="http://app.test")
