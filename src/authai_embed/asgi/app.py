@@ -35,7 +35,14 @@ from .auth_routes import AuthRoutes
 from .cors import Cors
 from .disconnect import DisconnectWatch
 from .errors import auth_error_response, v1_error_response
-from .http import JSONResponse, Request, Response, StreamingResponse, route_path
+from .http import (
+    JSONResponse,
+    Request,
+    Response,
+    StreamingResponse,
+    check_header_size,
+    route_path,
+)
 from .limits import Gate, Limits, StartGuard
 from .proxy_routes import ProxyRoutes
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -253,12 +260,8 @@ class AuthAI:
                 response = JSONResponse({"error": "origin not allowed"}, 403)
         else:
             is_v1 = _is_v1(request.path)
-            watch = DisconnectWatch(request.receive)
-            request.receive = watch.receive
             try:
-                routed = await watch.run(
-                    lambda: self._route(request, is_v1), bodiless=request.method in ("GET", "HEAD")
-                )
+                routed = await self._route_watched(request, is_v1)
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
                 routed = _error_for(request, exc)
             if routed is None:
@@ -275,7 +278,19 @@ class AuthAI:
             (time.perf_counter() - started) * 1000,
         )
 
+    async def _route_watched(
+        self, request: Request, is_v1: bool
+    ) -> Response | StreamingResponse | None:
+        """`_route`; on `/v1`, cancelled (`None`) if the client leaves before the answer starts."""
+        if not is_v1:
+            return await self._route(request, is_v1)
+        watch = DisconnectWatch(request.receive)
+        request.receive = watch.receive
+        bodiless = request.method in ("GET", "HEAD")
+        return await watch.run(lambda: self._route(request, is_v1), bodiless=bodiless)
+
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
+        check_header_size(request.scope)
         if is_v1:
             return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)

@@ -45,6 +45,11 @@ class DisconnectWatch:
             self._body_read.set()
         return message
 
+    async def _read_body(self) -> None:
+        """Take the (ignored) body of a request whose handler never reads it."""
+        while not self._body_read.is_set():
+            await self.receive()
+
     async def run(self, work: Callable[[], Awaitable[T]], *, bodiless: bool) -> T | None:
         """`await work()`, or `None` when the client went away first (the work is cancelled, so
         its `finally` blocks close what it opened). `bodiless`: the handler never reads the
@@ -54,12 +59,17 @@ class DisconnectWatch:
         async with anyio.create_task_group() as tg:
 
             async def watch() -> None:
-                if not bodiless:
+                if bodiless:
+                    await self._read_body()
+                else:
                     await self._body_read.wait()
-                while not self.disconnected:
-                    if (await self._receive())["type"] == "http.disconnect":
-                        self.disconnected = True
-                tg.cancel_scope.cancel()
+                # After the body, a server's `receive` blocks until the client leaves. Anything
+                # else means a caller off the spec: stop watching rather than spin.
+                if not self.disconnected:
+                    message = await self._receive()
+                    self.disconnected = message["type"] == "http.disconnect"
+                if self.disconnected:
+                    tg.cancel_scope.cancel()
 
             tg.start_soon(watch)
             try:
