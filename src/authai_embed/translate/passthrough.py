@@ -59,4 +59,5 @@ def _checked(event: SSEEvent) -> tuple[bytes, bool]:
         return b"", False
     data = event.data.encode()
     frame = encode_data(data) if event.event == "message" else encode_event(event.event, data)
-    return frame, obj.get("type") in TERMINAL_EVENTS
+    kind = obj.get("type")
+    return frame, isinstance(kind, str) and kind in TERMINAL_EVENTS
