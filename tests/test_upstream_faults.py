@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from authai_embed import AuthAI, PostgresStore, SQLiteStore
-from authai_embed.testing import CodexReply
+from authai_embed.testing import TOKEN_MARKER, CodexReply
 
 from .conftest import UPSTREAM, Harness, HarnessFactory
 from .faults import Raising, TcpProxy, ToPort, call_and_leave, closed_port, eventually, served
@@ -361,3 +361,41 @@ async def test_sqlite_locked_is_a_503_and_recovers_by_itself(
     for token in (jwt, polled.json()["jwt"]):
         whoami = await harness.client.get("/authai/auth/whoami", headers=bearer(token))
         assert whoami.status_code == 200
+
+
+# -- the provider echoes a token ---------------------------------------------------------------
+
+ECHOED = f"rt_{TOKEN_MARKER}_" + "a" * 30
+
+
+@pytest.mark.parametrize(
+    ("reply", "path", "stream"),
+    [
+        (CodexReply.http_error(400, body={"error": {"message": f"bad {ECHOED}"}}), "chat", False),
+        (CodexReply(finish="failed", error_message=f"bad {ECHOED}"), "chat", False),
+        (CodexReply(finish="failed", error_message=f"bad {ECHOED}"), "chat", True),
+        (CodexReply(finish="error", error_message=f"bad {ECHOED}"), "chat", True),
+        (CodexReply(finish="failed", error_message=f"bad {ECHOED}"), "responses", False),
+        (CodexReply(finish="failed", error_message=f"bad {ECHOED}"), "responses", True),
+        (CodexReply(finish="error", error_message=f"bad {ECHOED}"), "responses", True),
+    ],
+    ids=[
+        "http-400",
+        "failed-whole",
+        "failed-streamed",
+        "error-event-streamed",
+        "responses-whole",
+        "responses-failed-streamed",
+        "responses-error-event-streamed",
+    ],
+)
+async def test_a_token_echoed_in_a_provider_error_is_redacted(
+    harness: Harness, reply: CodexReply, path: str, stream: bool
+) -> None:
+    jwt = await harness.sign_in()
+    harness.emulator.codex.script(reply)
+    body = CHAT if path == "chat" else RESPONSES
+    url = "/authai/v1/chat/completions" if path == "chat" else "/authai/v1/responses"
+    response = await harness.client.post(url, headers=bearer(jwt), json={**body, "stream": stream})
+    assert "bad [redacted]" in response.text
+    assert TOKEN_MARKER not in response.text  # the token guard checks this too

@@ -6,6 +6,8 @@ wire answers in exactly one place (`asgi/errors.py`); messages never contain a t
 
 from __future__ import annotations
 
+from .logs import redact
+
 __all__ = [
     "AuthAIError",
     "ConfigError",
@@ -46,6 +48,8 @@ class UpstreamError(AuthAIError):
         code: str | None = None,
         retry_after: int | None = None,
     ) -> None:
+        # Messages may quote the provider, and reach clients and logs: never a token in them.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status = status

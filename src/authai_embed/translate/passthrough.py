@@ -12,6 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, Final
 
 from authai_embed.errors import UpstreamError
+from authai_embed.logs import redact
 
 from .response_terms import CUT_MESSAGE, INCOMPLETE_STREAM
 from .sse import SSEDecoder, SSEEvent, encode_data, encode_event, parse_json_event
@@ -57,7 +58,10 @@ def _checked(event: SSEEvent) -> tuple[bytes, bool]:
     obj = parse_json_event(event)  # raises UpstreamError(malformed_stream)
     if obj is None:
         return b"", False
-    data = event.data.encode()
-    frame = encode_data(data) if event.event == "message" else encode_event(event.event, data)
     kind = obj.get("type")
+    text = event.data
+    if kind in ("error", "response.failed"):
+        text = redact(text)  # the provider's failure words: never a token it echoed
+    data = text.encode()
+    frame = encode_data(data) if event.event == "message" else encode_event(event.event, data)
     return frame, isinstance(kind, str) and kind in TERMINAL_EVENTS
