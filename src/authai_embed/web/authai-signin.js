@@ -65,7 +65,8 @@ button.primary {
 }
 button:disabled { opacity: .6; cursor: progress; }
 p { margin: 0 0 .6rem; }
-.row { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; }
+.row { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin: 0 0 .6rem; }
+[part~="signed-in"] { margin: 0; }
 .code {
   font: 600 1.5rem/1.2 var(--authai-code-font, ui-monospace, SFMono-Regular, Menlo, monospace);
   letter-spacing: .12em;
