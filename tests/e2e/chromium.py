@@ -14,7 +14,7 @@ import pytest
 from tests.services import REQUIRE_ENV
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Locator, Page
 
 CHROMIUM = os.environ.get("AUTHAI_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -68,8 +68,8 @@ class Screenshots:
             paths.append(DOCS_IMAGES / filename)
         return paths
 
-    def take(self, shoot: object, name: str) -> None:
-        """`shoot` is a Playwright Page or Locator (anything with `.screenshot(path=...)`)."""
+    def take(self, shoot: Page | Locator, name: str) -> None:
+        """Screenshot a whole page (its viewport) or one element."""
         for path in self.targets(name):
-            shoot.screenshot(path=str(path))  # type: ignore[attr-defined]
+            shoot.screenshot(path=str(path))
             self.taken.append(path)

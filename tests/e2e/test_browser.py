@@ -56,11 +56,13 @@ def example(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         "DEMO_HOST": "127.0.0.1",
         "DEMO_PORT": str(port),
         "DEMO_DB": str(tmp_path / "demo.db"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])
+        ),
     }
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603  (this repo's example, no shell)
             [sys.executable, str(EXAMPLES[name])], cwd=ROOT, env=env, stdout=out, stderr=out
         )
     running = Running(f"http://127.0.0.1:{port}", process, log)
