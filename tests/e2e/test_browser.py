@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.chromium import Screenshots
+from tests.e2e.chromium import SCREENSHOTS_ENV, Screenshots
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -40,8 +40,14 @@ class Running:
 
 
 def free_port() -> int:
+    """A free loopback port; 8000 (the README's) when refreshing the docs' screenshots."""
+    preferred = 8000 if os.environ.get(SCREENSHOTS_ENV) == "1" else 0
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn will
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 

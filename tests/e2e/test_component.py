@@ -8,9 +8,12 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.e2e.chromium import Screenshots
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
@@ -33,6 +36,7 @@ class FakeMount:
     start: dict[str, Any] = field(default_factory=dict)
     polls: list[dict[str, Any]] = field(default_factory=lambda: [{"status": "pending"}])
     whoami_status: int = 200
+    csp: str | None = None
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     def started(self, **overrides: Any) -> None:
@@ -51,8 +55,13 @@ class FakeMount:
         path = request.url.removeprefix(ORIGIN).split("?", 1)[0]
         self.requests.append((request.method, path, request.headers.get("authorization")))
         if path == "/":
-            page = f'<!doctype html><script type="module" src="{self.mount}/sdk.js"></script>'
-            route.fulfill(body=page + self.element, content_type="text/html")
+            page = (
+                f'<!doctype html><script type="module" src="{self.mount}/sdk.js"></script>'
+                "<style>body { font: 16px/1.5 system-ui, sans-serif; margin: 16px; "
+                "max-width: 560px }</style>"
+            )
+            headers = {"content-security-policy": self.csp} if self.csp else {}
+            route.fulfill(body=page + self.element, content_type="text/html", headers=headers)
         elif path == f"{self.mount}/sdk.js":
             route.fulfill(body=SDK, content_type="text/javascript; charset=utf-8")
         elif path == f"{self.mount}/auth/start":
@@ -195,7 +204,9 @@ def test_an_allowed_link_is_a_link_and_the_code_is_text(page: Page, mount: FakeM
         "http://127.0.0.1:8000/emulator/codex/device",
     ],
 )
-def test_a_link_off_the_provider_is_only_text(page: Page, mount: FakeMount, url: str) -> None:
+def test_a_link_off_the_provider_is_only_text(
+    page: Page, mount: FakeMount, url: str, tmp_path: Path
+) -> None:
     mount.started(verificationUrl=url)
     open_page(page)
     page.get_by_role("button", name="Sign in with ChatGPT").click()
@@ -208,6 +219,43 @@ def test_a_link_off_the_provider_is_only_text(page: Page, mount: FakeMount, url:
     assert [e["detail"]["code"] for e in events(page)] == ["verification_host"]
     page.locator('authai-signin [part="link-text"]').click()
     assert len(page.context.pages) == 1
+    if url.startswith("https://evil"):
+        Screenshots(tmp_path, "component").take(page.locator("authai-signin"), "untrusted-link")
+
+
+THEME = """
+authai-signin {
+  --authai-accent: #6d28d9;
+  --authai-radius: 16px;
+  --authai-background: #faf5ff;
+  --authai-border-color: #c4b5fd;
+}
+authai-signin::part(code) { background: #ede9fe; color: #4c1d95; }
+authai-signin::part(copy-button) { border-color: #6d28d9; }
+"""
+
+
+def test_styling_through_custom_properties_and_parts(
+    page: Page, mount: FakeMount, tmp_path: Path
+) -> None:
+    mount.element = f"<style>{THEME}</style><authai-signin></authai-signin>"
+    open_page(page)
+    button = page.get_by_role("button", name="Sign in with ChatGPT")
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(109, 40, 217)"
+    button.click()
+    code = page.locator('authai-signin [part="code"]')
+    code.wait_for()
+    assert code.evaluate("c => getComputedStyle(c).color") == "rgb(76, 29, 149)"
+    box = page.locator('authai-signin [part="container"]')
+    assert box.evaluate("b => getComputedStyle(b).borderTopLeftRadius") == "16px"
+    Screenshots(tmp_path, "component").take(page.locator("authai-signin"), "themed")
+
+
+def test_styles_apply_under_a_strict_content_security_policy(page: Page, mount: FakeMount) -> None:
+    mount.csp = "default-src 'self'; script-src 'self'; style-src 'self'"
+    open_page(page)
+    button = page.get_by_role("button", name="Sign in with ChatGPT")
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(16, 163, 127)"
 
 
 def test_the_host_can_allow_the_emulator_origin(page: Page, mount: FakeMount) -> None:
