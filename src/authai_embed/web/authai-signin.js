@@ -66,7 +66,7 @@ button.primary {
 button:disabled { opacity: .6; cursor: progress; }
 p { margin: 0 0 .6rem; }
 .row { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin: 0 0 .6rem; }
-[part~="signed-in"] { margin: 0; }
+[part~="signed-in"], [part~="loading"] { margin: 0; }
 .code {
   font: 600 1.5rem/1.2 var(--authai-code-font, ui-monospace, SFMono-Regular, Menlo, monospace);
   letter-spacing: .12em;
@@ -166,6 +166,7 @@ export class AuthAISignin extends HTMLElement {
   #state = "loading";
   #attempt = null; // the running sign-in; replaced or cleared to stop its polling
   #store = null;
+  #storeKind = null;
   #user = null;
   #ui = null;
   #copyTimer = 0;
@@ -184,7 +185,7 @@ export class AuthAISignin extends HTMLElement {
   }
 
   connectedCallback() {
-    this.#store = new TokenStore(this.storage);
+    if (this.#storeKind !== this.storage) this.#useStorage();
     this.#render();
     if (this.#state === "loading") this.#restore();
   }
@@ -195,8 +196,13 @@ export class AuthAISignin extends HTMLElement {
 
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.isConnected) return;
-    if (name === "storage") this.#store = new TokenStore(this.storage);
+    if (name === "storage") this.#useStorage();
     this.#render();
+  }
+
+  #useStorage() {
+    this.#storeKind = this.storage;
+    this.#store = new TokenStore(this.#storeKind);
   }
 
   // -- public API ------------------------------------------------------------------------
@@ -413,7 +419,7 @@ export class AuthAISignin extends HTMLElement {
 
     const link = el("a", { part: "link", target: "_blank", rel: "noopener noreferrer" });
     const linkText = el("span", { part: "link-text", class: "url" });
-    const code = el("span", { part: "code", class: "code", "aria-label": "one-time code" });
+    const code = el("span", { part: "code", class: "code" });
     const copy = el("button", { type: "button", part: "button copy-button" }, "Copy");
     copy.addEventListener("click", () => this.#copy());
     const cancel = el("button", { type: "button", part: "button cancel-button" }, "Cancel");
@@ -443,10 +449,32 @@ export class AuthAISignin extends HTMLElement {
     const signedIn = el("div", { part: "signed-in", class: "row" }, who, signOut);
     const signedOut = el("div", { part: "signed-out" }, signIn);
 
+    const loading = el("p", { part: "loading", class: "muted" }, "Checking your session…");
     const message = el("p", { part: "message", class: "message", role: "alert" });
-    const box = el("div", { part: "container", class: "box" }, signedOut, pending, signedIn, message);
+    const box = el(
+      "div",
+      { part: "container", class: "box" },
+      loading,
+      signedOut,
+      pending,
+      signedIn,
+      message,
+    );
     root.append(box);
-    return { box, signIn, signedOut, pending, signedIn, link, linkText, code, copy, who, message };
+    return {
+      box,
+      loading,
+      signIn,
+      signedOut,
+      pending,
+      signedIn,
+      link,
+      linkText,
+      code,
+      copy,
+      who,
+      message,
+    };
   }
 
   #showCode(started) {
@@ -510,6 +538,7 @@ export class AuthAISignin extends HTMLElement {
     const ui = this.#ui;
     const name = PROVIDER_NAMES[this.provider] || this.provider;
     ui.signIn.textContent = `Sign in with ${name}`;
+    ui.loading.hidden = this.#state !== "loading";
     ui.signedOut.hidden = this.#state !== "signed-out";
     ui.pending.hidden = this.#state !== "pending";
     ui.signedIn.hidden = this.#state !== "signed-in";
