@@ -146,6 +146,8 @@ def create_application(
     issuer = f"http://{host}:{port}/emulator"
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
     emulator = Emulator(issuer=issuer, interval="2")
+    # Short pauses between the model's events, so the reply visibly streams in.
+    emulator.codex.knobs.event_delay = 0.03
     application = get_asgi_application()
     _authai = mount_authai(
         application,

@@ -47,6 +47,8 @@ def create_app(
     app = FastAPI(title="authai_embed demo")
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
     emulator = Emulator(issuer=issuer, interval="2")
+    # Short pauses between the model's events, so the reply visibly streams in.
+    emulator.codex.knobs.event_delay = 0.03
     app.mount("/emulator", emulator)
     authai = mount_authai(
         app,

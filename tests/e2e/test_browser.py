@@ -151,10 +151,22 @@ def test_sign_in_chat_sign_out_in_chromium(
         # Chat: the backend streams the model's reply, rendered as text.
         prompt = "Hello from the browser!"
         page.get_by_placeholder("Ask something").fill(prompt)
+        page.evaluate(
+            """() => {
+              window.replies = [];
+              const reply = document.getElementById("reply");
+              new MutationObserver(() => window.replies.push(reply.textContent))
+                .observe(reply, {childList: true, characterData: true, subtree: true});
+            }"""
+        )
         page.get_by_role("button", name="Send").click()
         page.wait_for_function(
             "(want) => document.getElementById('reply').textContent === want", arg=f"Echo: {prompt}"
         )
+        # It arrived in pieces, each a prefix of the whole: streamed, not sent at the end.
+        pieces = [p for p in page.evaluate("window.replies") if p]
+        assert len(pieces) > 1
+        assert all(f"Echo: {prompt}".startswith(piece) for piece in pieces)
         shots.take(page, "5-reply")
 
         # Sign out: the page forgets the token, the server revokes it; a reload stays signed out.
