@@ -159,6 +159,8 @@ RULE_CASES = [
     ("openai", "javascript:alert(1)", [], False),
     ("openai", "data:text/html,hi", ["null"], False),
     ("openai", "not a url", [], False),
+    ("chatgpt", "https://auth.openai.com/codex/device", [], True),
+    ("Copilot", "https://github.com/login/device", [], True),
     ("openai", "http://127.0.0.1:8000/emulator/codex/device", [], False),
     ("openai", "http://127.0.0.1:8000/emulator/codex/device", ["http://127.0.0.1:8000"], True),
     ("openai", "http://127.0.0.1:8001/emulator/codex/device", ["http://127.0.0.1:8000"], False),
@@ -256,6 +258,33 @@ def test_styles_apply_under_a_strict_content_security_policy(page: Page, mount: 
     open_page(page)
     button = page.get_by_role("button", name="Sign in with ChatGPT")
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(16, 163, 127)"
+
+
+def test_keyboard_focus_follows_the_views(page: Page, mount: FakeMount) -> None:
+    mount.polls = [{"status": "pending"}, {"status": "complete", "jwt": JWT}]
+    open_page(page)
+    focused = "() => document.querySelector('authai-signin').shadowRoot.activeElement?.part.value"
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "button sign-in-button"
+    page.keyboard.press("Enter")
+    page.wait_for_selector('authai-signin[state="pending"]')
+    assert page.evaluate(focused) == "link"
+    page.wait_for_selector('authai-signin[state="signed-in"]')
+    assert page.evaluate(focused) == "button sign-out-button"
+    page.keyboard.press("Enter")
+    page.wait_for_selector('authai-signin[state="signed-out"]')
+    assert page.evaluate(focused) == "button sign-in-button"
+
+
+def test_provider_aliases_are_understood(page: Page, mount: FakeMount) -> None:
+    mount.element = '<authai-signin provider="ChatGPT"></authai-signin>'
+    open_page(page)
+    with page.expect_request(f"{ORIGIN}/authai/auth/start") as sent:
+        page.get_by_role("button", name="Sign in with ChatGPT").click()
+    assert json.loads(sent.value.post_data or "") == {"provider": "openai"}
+    link = page.locator('authai-signin a[part="link"]')
+    link.wait_for()
+    assert link.get_attribute("href") == "https://auth.openai.com/codex/device"
 
 
 def test_the_host_can_allow_the_emulator_origin(page: Page, mount: FakeMount) -> None:

@@ -21,6 +21,13 @@ const VERIFICATION_HOSTS = {
   xai: ["accounts.x.ai", "x.ai"],
 };
 const PROVIDER_NAMES = { openai: "ChatGPT", github: "GitHub Copilot", xai: "Grok" };
+// The aliases the server accepts, as in providers/registry.py.
+const PROVIDER_ALIASES = { chatgpt: "openai", codex: "openai", grok: "xai", copilot: "github" };
+
+function canonicalProvider(name) {
+  const id = String(name || "openai").trim().toLowerCase();
+  return PROVIDER_ALIASES[id] || id;
+}
 
 // The mount this script was served from: `{mount}/sdk.js` -> `{mount}`.
 const SCRIPT_MOUNT = (() => {
@@ -63,7 +70,7 @@ button.primary {
   color: var(--authai-accent-text, #fff);
   font-weight: 600;
 }
-button:disabled { opacity: .6; cursor: progress; }
+button[aria-disabled="true"] { opacity: .6; cursor: progress; }
 p { margin: 0 0 .6rem; }
 .row { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin: 0 0 .6rem; }
 [part~="signed-in"], [part~="loading"] { margin: 0; }
@@ -123,7 +130,7 @@ export function isAllowedVerificationUrl(link, provider, extraOrigins = []) {
   }
   if (url.username || url.password) return false;
   if (url.protocol === "https:" && url.port === "") {
-    const hosts = VERIFICATION_HOSTS[provider] || [];
+    const hosts = VERIFICATION_HOSTS[canonicalProvider(provider)] || [];
     if (hosts.includes(url.hostname)) return true;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return false;
@@ -188,9 +195,11 @@ export class AuthAISignin extends HTMLElement {
     if (this.#storeKind !== this.storage) this.#useStorage();
     this.#render();
     if (this.#state === "loading") this.#restore();
+    else if (this.#state === "pending" && this.#attempt === null) this.#setState("signed-out");
   }
 
   disconnectedCallback() {
+    // Stop polling; a sign-in left half-way starts over if the element comes back.
     this.#attempt = null;
   }
 
@@ -209,7 +218,7 @@ export class AuthAISignin extends HTMLElement {
 
   /** The provider id (`openai`, `github`, `xai`). */
   get provider() {
-    return (this.getAttribute("provider") || "openai").toLowerCase();
+    return canonicalProvider(this.getAttribute("provider"));
   }
 
   /** The mount's URL: the `base` attribute, else where sdk.js came from, else `/authai`. */
@@ -316,11 +325,13 @@ export class AuthAISignin extends HTMLElement {
   }
 
   async #start() {
-    if (this.#state === "pending") return;
+    const starting = this.#ui.signIn.getAttribute("aria-disabled") === "true";
+    if (this.#state === "pending" || starting) return;
     const attempt = {};
     this.#attempt = attempt;
     this.#say("");
-    this.#ui.signIn.disabled = true;
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    this.#ui.signIn.setAttribute("aria-disabled", "true");
     let started;
     try {
       const res = await fetch(`${this.base}/auth/start`, {
@@ -339,7 +350,7 @@ export class AuthAISignin extends HTMLElement {
       this.#attempt = null;
       return this.#fail("start_failed", `Could not start the sign-in: ${error.message}`);
     } finally {
-      this.#ui.signIn.disabled = false;
+      this.#ui.signIn.removeAttribute("aria-disabled");
     }
     if (this.#attempt !== attempt) return;
     this.#showCode(started);
@@ -529,9 +540,20 @@ export class AuthAISignin extends HTMLElement {
   }
 
   #setState(state) {
+    // Keep keyboard focus inside the element when the view holding it is hidden.
+    const hadFocus = this.shadowRoot.activeElement !== null;
     this.#state = state;
     this.setAttribute("state", state);
     this.#render();
+    if (hadFocus) this.#focusTarget()?.focus();
+  }
+
+  #focusTarget() {
+    const ui = this.#ui;
+    if (this.#state === "signed-out") return ui.signIn;
+    if (this.#state === "signed-in") return ui.signedIn.querySelector("button");
+    if (this.#state === "pending") return ui.link.hidden ? ui.copy : ui.link;
+    return null;
   }
 
   #render() {
