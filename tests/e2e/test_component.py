@@ -326,6 +326,23 @@ def test_sign_in_stores_only_the_jwt_and_sign_out_revokes(page: Page, mount: Fak
     assert mount.calls("/auth/revoke") == [("POST", "/authai/auth/revoke", f"Bearer {JWT}")]
 
 
+def test_local_storage_follows_other_tabs(page: Page, mount: FakeMount) -> None:
+    mount.element = '<authai-signin storage="local"></authai-signin>'
+    mount.polls = [{"status": "complete", "jwt": JWT}]
+    open_page(page)
+    other = page.context.new_page()
+    other.goto(f"{ORIGIN}/")
+    other.wait_for_selector('authai-signin[state="signed-out"]')
+    page.get_by_role("button", name="Sign in with ChatGPT").click()
+    page.wait_for_selector('authai-signin[state="signed-in"]')
+    other.wait_for_selector('authai-signin[state="signed-in"]')
+    other.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector('authai-signin[state="signed-out"]')
+    assert [e["type"] for e in events(page)] == ["authai:signed-in", "authai:signed-out"]
+    eventually(page, lambda: bool(mount.calls("/auth/revoke")))
+    assert len(mount.calls("/auth/revoke")) == 1
+
+
 def test_memory_storage_keeps_nothing_in_web_storage(page: Page, mount: FakeMount) -> None:
     mount.element = '<authai-signin storage="memory"></authai-signin>'
     mount.polls = [{"status": "complete", "jwt": JWT}]

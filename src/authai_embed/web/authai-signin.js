@@ -177,6 +177,7 @@ export class AuthAISignin extends HTMLElement {
   #user = null;
   #ui = null;
   #copyTimer = 0;
+  #onStorage = (event) => this.#storageChanged(event);
 
   constructor() {
     super();
@@ -193,6 +194,7 @@ export class AuthAISignin extends HTMLElement {
 
   connectedCallback() {
     if (this.#storeKind !== this.storage) this.#useStorage();
+    window.addEventListener("storage", this.#onStorage);
     this.#render();
     if (this.#state === "loading") this.#restore();
     else if (this.#state === "pending" && this.#attempt === null) this.#setState("signed-out");
@@ -201,6 +203,22 @@ export class AuthAISignin extends HTMLElement {
   disconnectedCallback() {
     // Stop polling; a sign-in left half-way starts over if the element comes back.
     this.#attempt = null;
+    window.removeEventListener("storage", this.#onStorage);
+  }
+
+  // Another tab signed in or out (storage="local"): follow it. That tab revoked, not this one.
+  #storageChanged(event) {
+    if (!this.#store || event.storageArea !== this.#store.backend) return;
+    if (event.key !== null && event.key !== TOKEN_KEY && event.key !== COOKIE_MARKER_KEY) return;
+    const present = this.#store.get(TOKEN_KEY) ?? this.#store.get(COOKIE_MARKER_KEY);
+    if (present === null && this.#state === "signed-in") {
+      this.#user = null;
+      this.#setState("signed-out");
+      this.#emit("authai:signed-out", {});
+    } else if (present !== null && this.#state === "signed-out") {
+      this.#setState("loading");
+      this.#restore();
+    }
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
