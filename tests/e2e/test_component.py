@@ -440,6 +440,18 @@ def test_cookie_mode_keeps_no_token(page: Page, mount: FakeMount) -> None:
     assert stored(page) == {}
 
 
+def test_the_server_may_choose_cookie_mode(page: Page, mount: FakeMount) -> None:
+    mount.polls = [{"status": "complete", "session": "cookie"}]
+    open_page(page)
+    page.get_by_role("button", name="Sign in with ChatGPT").click()
+    page.wait_for_selector('authai-signin[state="signed-in"]')
+    assert page.evaluate("document.querySelector('authai-signin').getToken()") is None
+    assert stored(page) == {"authai:session": "1"}
+    page.reload()
+    page.wait_for_selector('authai-signin[state="signed-in"]')
+    assert mount.calls("/auth/whoami") == [("GET", "/authai/auth/whoami", None)] * 2
+
+
 def test_the_mount_is_derived_from_the_script_url(page: Page, mount: FakeMount) -> None:
     mount.mount = "/ai/mount"
     open_page(page)

@@ -309,10 +309,13 @@ export class AuthAISignin extends HTMLElement {
   // -- flow ------------------------------------------------------------------------------
 
   async #restore() {
-    const cookie = this.session === "cookie";
+    // Cookie mode: by attribute, or because the server chose it at the last sign-in (marker).
+    const marker = this.#store.get(COOKIE_MARKER_KEY);
+    const cookie = this.session === "cookie" || marker !== null;
     const jwt = cookie ? null : this.getToken();
-    const marker = cookie && this.storage !== "memory" ? this.#store.get(COOKIE_MARKER_KEY) : "1";
-    if (cookie ? marker === null : !jwt) return this.#setState("signed-out");
+    // With memory storage a reload forgets the marker, so cookie mode always asks.
+    const known = cookie ? marker !== null || this.storage === "memory" : jwt !== null;
+    if (!known) return this.#setState("signed-out");
     const who = await this.#whoami(jwt);
     if (who === null) {
       this.#store.remove(TOKEN_KEY);
