@@ -6,12 +6,8 @@ tmp_path (and to docs/images with AUTHAI_UPDATE_SCREENSHOTS=1)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,83 +15,25 @@ import httpx
 import pytest
 
 from tests.e2e.chromium import SCREENSHOTS_ENV, Screenshots
+from tests.e2e.examples import EXAMPLES, Running, run_example
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = {"fastapi": ROOT / "examples" / "fastapi_app" / "app.py"}
-EXAMPLES["django"] = ROOT / "examples" / "django_asgi" / "app.py"
 VIEWPORT = {"width": 760, "height": 520}
 WAIT_MS = 20_000
 
 
-@dataclass
-class Running:
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def free_port() -> int:
-    """A free loopback port; 8000 (the README's) when refreshing the docs' screenshots."""
-    preferred = 8000 if os.environ.get(SCREENSHOTS_ENV) == "1" else 0
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn will
-        try:
-            sock.bind(("127.0.0.1", preferred))
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(params=sorted(EXAMPLES))
 def example(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Running]]:
-    """The example started with its one command (`python examples/<name>/app.py`)."""
+    """Each example, started with its one command, on port 8000 when refreshing the docs'
+    screenshots (their links then read as in the READMEs), else on a free port."""
     name: str = request.param
-    port = free_port()
-    env = {
-        **os.environ,
-        "DEMO_HOST": "127.0.0.1",
-        "DEMO_PORT": str(port),
-        "DEMO_DB": str(tmp_path / "demo.db"),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603  (this repo's example, no shell)
-            [sys.executable, str(EXAMPLES[name])], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    running = Running(f"http://127.0.0.1:{port}", process, log)
-    try:
-        wait_until_up(running)
+    port = 8000 if os.environ.get(SCREENSHOTS_ENV) == "1" else 0
+    with run_example(name, tmp_path, port) as running:
         yield name, running
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-def wait_until_up(running: Running) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if running.process.poll() is not None:
-            pytest.fail(f"the example exited: {running.log.read_text()}", pytrace=False)
-        try:
-            if httpx.get(f"{running.base}/authai/", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the example did not start in 30 s: {running.log.read_text()}", pytrace=False)
 
 
 def test_sign_in_chat_sign_out_in_chromium(
