@@ -189,6 +189,9 @@ class Settings(BaseModel):
     """Largest request body accepted on `/v1/*` (413 beyond); `/auth/*` bodies stop at 16 KiB."""
     app_id: str | None = None
     """Tenant id for multi-tenant use; `None` for the usual single app."""
+    sweep_interval: Seconds | None = None
+    """Run `AuthAI.sweep()` every this many seconds while the app runs; `None`: only when called
+    (from a periodic job, or `authai-embed store sweep`)."""
     db_url: str = "sqlite:///authai.db"
     """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
     openai: OpenAIUpstream = OpenAIUpstream()
@@ -255,6 +258,7 @@ class Settings(BaseModel):
         for var, field in {
             "AUTH_AI_TOKEN_TTL": "token_ttl",
             "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
+            "AUTH_AI_SWEEP_INTERVAL": "sweep_interval",
         }.items():
             if env.get(var):
                 values[field] = env[var]
