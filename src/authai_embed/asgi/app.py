@@ -284,10 +284,10 @@ class AuthAI:
         )
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
-        if is_v1:
-            return await self._proxy.dispatch(request)
         if request.path == SDK_PATH:
             return sdk_script().respond(request)
+        if is_v1:
+            return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
         if matched is None:
             return JSONResponse({"error": "not found"}, 404)
