@@ -69,11 +69,14 @@ async def test_leak_in_a_caught_exception(harness):
 
 
 async def test_leak_in_an_exception_escaping_the_app(harness):
-    async def boom():
-        raise RuntimeError("cannot open " + TOKEN_MARKER)
+    async def chunks():
+        yield b"ok"
+        raise RuntimeError("stream broke " + TOKEN_MARKER)
 
-    harness.authai.startup = boom
-    harness.authai._started = False
+    async def root(request):
+        return StreamingResponse(chunks())
+
+    replace_root(harness, root)
     with pytest.raises(RuntimeError):
         await harness.client.get("/authai/")
 

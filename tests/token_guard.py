@@ -56,12 +56,17 @@ def _check_headers(headers: Iterable[tuple[bytes, bytes]], where: str) -> None:
 
 def _check_exception(exc: BaseException, where: str) -> None:
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         if MARKER in repr(current.args) or MARKER in str(current):
             report(f"{where}: {type(current).__name__}")
-        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 class _GuardedSend:
