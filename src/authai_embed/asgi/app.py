@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
 
 from .auth_routes import AuthRoutes
+from .cookies import CookieMode, read_session_cookie
 from .cors import Cors
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
@@ -107,8 +108,16 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._cookies: CookieMode | None = None
+        if self.settings.session_cookie:
+            self._cookies = CookieMode(
+                max_age=self.settings.token_ttl, allowed_origins=self.settings.allowed_origins
+            )
         self._auth_routes = AuthRoutes(
-            logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
+            logins=self.logins,
+            lifecycle=self.lifecycle,
+            providers=self.providers,
+            cookie=self._cookies,
         )
         self._proxy = ProxyRoutes(
             lifecycle=self.lifecycle,
@@ -121,7 +130,7 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
-        self._cors = Cors(self.settings.allowed_origins)
+        self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
         self._started = False
         self._start_lock = anyio.Lock()
         self._fallback: ASGIApp | None = None
@@ -176,6 +185,13 @@ class AuthAI:
         removed = await self.store.sweep(self.clock.now())
         logger.info("sweep removed %d expired entries", removed)
         return removed
+
+    @staticmethod
+    def session_from_cookies(cookies: str | Mapping[str, str] | None) -> str | None:
+        """Cookie mode: the session JWT in a request's cookies (a `Cookie` header's text, or a
+        mapping such as Django's `request.COOKIES`), or `None`. Pass it to `whoami` or
+        `async_openai_client` like any JWT."""
+        return read_session_cookie(cookies)
 
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
@@ -241,10 +257,13 @@ class AuthAI:
         else:
             is_v1 = request.path == "/v1" or request.path.startswith("/v1/")
             try:
-                response = await self._route(request, is_v1)
+                refused = self._cookies.admit(request, is_v1) if self._cookies else None
+                response = refused or await self._route(request, is_v1)
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
                 response = v1_error_response(exc) if is_v1 else auth_error_response(exc)
             response.headers.extend(self._cors.response_headers(origin))
+            if self._cookies is not None:
+                response.headers.extend(self._cookies.finish(request, response.status))
         await response(scope, request.receive, send)
         logger.info(
             "%s %s %d %.1fms",

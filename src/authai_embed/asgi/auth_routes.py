@@ -10,6 +10,7 @@ from authai_embed.logins import LoginBroker
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import canonical_provider_id
 
+from .cookies import CookieMode
 from .http import JSONResponse, Request, Response
 
 __all__ = ["AUTH_BODY_LIMIT", "AuthRoutes"]
@@ -24,11 +25,17 @@ class AuthRoutes:
     """Route table and handlers of the broker. Errors propagate as exceptions; the app turns
     them into the contract's bodies."""
 
-    __slots__ = ("_lifecycle", "_logins", "_providers", "_table")
+    __slots__ = ("_cookie", "_lifecycle", "_logins", "_providers", "_table")
 
     def __init__(
-        self, *, logins: LoginBroker, lifecycle: Lifecycle, providers: Mapping[str, Provider]
+        self,
+        *,
+        logins: LoginBroker,
+        lifecycle: Lifecycle,
+        providers: Mapping[str, Provider],
+        cookie: CookieMode | None = None,
     ) -> None:
+        self._cookie = cookie
         self._logins = logins
         self._lifecycle = lifecycle
         self._providers = providers
@@ -84,6 +91,8 @@ class AuthRoutes:
     async def poll(self, request: Request) -> Response:
         """A login's status; `404` for an unknown session."""
         answer = await self._logins.poll(request.path[len(_POLL_PREFIX) :])
+        if answer.jwt is not None and self._cookie is not None:
+            return self._cookie.signed_in(answer.jwt)
         body: dict[str, str] = {"status": answer.status}
         if answer.jwt is not None:
             body["jwt"] = answer.jwt
