@@ -1,0 +1,139 @@
+"""Cookie mode in a real browser (headless Chromium over real HTTP on loopback): the session
+cookie is stored and sent by the browser, yet `document.cookie` never shows it, and a sign-out
+removes it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from authai_embed import MemoryStore, Secrets, mount_authai
+from authai_embed.testing import Emulator
+from authai_embed.transport import StreamingASGITransport
+from tests.services import REQUIRE_ENV
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+CHROMIUM = Path(os.environ.get("AUTHAI_CHROMIUM", "/usr/bin/chromium"))
+COOKIE = "__Host-authai_session"
+PAGE = "<!doctype html><title>host app</title><p>host app page</p>"
+
+SIGN_IN_STARTS = """async () => {
+  const r = await fetch('/authai/auth/start', {method: 'POST',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify({provider: 'openai'})});
+  return await r.json();
+}"""
+POLL = """async (id) => {
+  for (let i = 0; i < 40; i++) {
+    const r = await fetch('/authai/auth/poll/' + id);
+    const body = await r.json();
+    if (body.status !== 'pending') return {status: r.status, body};
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  return {status: 0, body: null};
+}"""
+CALL = """async ([method, path]) => {
+  const r = await fetch(path, {method});
+  return {status: r.status, text: await r.text()};
+}"""
+
+
+def chromium_or_skip() -> str:
+    if CHROMIUM.exists():
+        return str(CHROMIUM)
+    reason = f"Chromium is not at {CHROMIUM} (set AUTHAI_CHROMIUM)"
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{reason}, and {REQUIRE_ENV} is set", pytrace=False)
+    pytest.skip(reason)
+
+
+def make_app(emulator: Emulator) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return PAGE
+
+    mount_authai(
+        app,
+        store=MemoryStore(),
+        secrets=Secrets.generate(),
+        session_cookie=True,
+        openai={"issuer": emulator.issuer, "api_base": f"{emulator.issuer}/backend-api/codex"},
+        http_client=httpx.AsyncClient(transport=StreamingASGITransport(emulator)),
+    )
+    return app
+
+
+async def test_the_cookie_never_reaches_javascript() -> None:
+    executable = chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    emulator = Emulator(issuer="http://auth.emulator.test", interval=1)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(make_app(emulator), log_level="warning"))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        try:
+            with anyio.fail_after(60):
+                async with async_playwright() as pw:
+                    browser = await pw.chromium.launch(
+                        executable_path=executable,
+                        args=[
+                            "--headless",
+                            "--no-sandbox",
+                            "--disable-gpu",
+                            "--disable-background-networking",
+                        ],
+                    )
+                    try:
+                        await _browse(browser, base, emulator)
+                    finally:
+                        await browser.close()
+        finally:
+            server.should_exit = True
+    sock.close()
+
+
+async def _browse(browser: Any, base: str, emulator: Emulator) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{base}/")
+
+    started = await page.evaluate(SIGN_IN_STARTS)
+    emulator.approve(started["userCode"])
+    polled = await page.evaluate(POLL, started["sessionId"])
+    assert polled == {"status": 200, "body": {"status": "complete", "session": "cookie"}}
+
+    # The browser stored it (Secure cookies are accepted on http://127.0.0.1, a trustworthy
+    # origin) with every protective attribute...
+    stored = [c for c in await context.cookies() if c["name"] == COOKIE]
+    assert len(stored) == 1
+    assert stored[0]["httpOnly"] is True
+    assert stored[0]["secure"] is True
+    assert stored[0]["sameSite"] == "Strict"
+    # ...and sends it, but script cannot read it.
+    assert "authai_session" not in await page.evaluate("document.cookie")
+    who = await page.evaluate(CALL, ["GET", "/authai/auth/whoami"])
+    assert who["status"] == 200
+    assert '"provider":"openai"' in who["text"]
+    assert "authai_session" not in await page.evaluate("document.cookie")
+
+    revoked = await page.evaluate(CALL, ["POST", "/authai/auth/revoke"])
+    assert revoked["status"] == 204
+    assert [c for c in await context.cookies() if c["name"] == COOKIE] == []
+    after = await page.evaluate(CALL, ["GET", "/authai/auth/whoami"])
+    assert after == {"status": 401, "text": '{"error":"unauthorized"}'}
+    await context.close()
