@@ -9,6 +9,7 @@ from http.cookies import SimpleCookie
 
 import httpx
 import pytest
+from fastapi import HTTPException, Request
 
 from authai_embed import AuthAI, Settings, Unauthorized
 from authai_embed.asgi.csrf import is_same_origin_or_allowed
@@ -45,9 +46,11 @@ class Browser:
         body = started.json()
         self.harness.emulator.approve(body["userCode"], account=account)
         self.harness.clock.advance(body["pollIntervalMs"] / 1000)
-        return await self.client.get(
+        polled = await self.client.get(
             f"/authai/auth/poll/{body['sessionId']}", headers={"Sec-Fetch-Site": "same-origin"}
         )
+        self.client.cookies.clear()  # tests send the cookie explicitly, or not at all
+        return polled
 
 
 def session_cookie(response: httpx.Response) -> SimpleCookie:
@@ -293,3 +296,34 @@ def test_the_environment_turns_it_on() -> None:
 )
 def test_the_csrf_rule(headers: dict[str, str], scheme: str, allowed: bool) -> None:
     assert is_same_origin_or_allowed(headers, scheme, frozenset({"https://ok.test"})) is allowed
+
+
+async def test_a_host_route_uses_the_cookie_and_the_same_csrf_rule(browser: Browser) -> None:
+    """The pattern docs/fastapi.md shows: a host POST route reads the cookie, refuses cross-site
+    callers with the mount's own rule, and calls the model in-process."""
+    authai = browser.harness.authai
+
+    @browser.harness.app.post("/api/ask")
+    async def ask(request: Request) -> dict[str, str]:
+        if not authai.passes_csrf_check(request.headers, request.url.scheme):
+            raise HTTPException(403, "cross-site request refused")
+        jwt = authai.session_from_cookies(request.cookies)
+        if jwt is None:
+            raise HTTPException(401, "sign in first")
+        client = authai.async_openai_client(jwt)
+        answer = await client.chat.completions.create(model="gpt-5.4", messages=CHAT["messages"])
+        await client.close()
+        return {"answer": answer.choices[0].message.content or ""}
+
+    jwt = await signed_in(browser)
+    ok = await browser.client.post("/api/ask", headers=with_cookie(jwt, SAME_ORIGIN))
+    assert ok.status_code == 200
+    assert ok.json()["answer"]
+    for headers in (CROSS_SITE, FOREIGN_ORIGIN):
+        refused = await browser.client.post("/api/ask", headers=with_cookie(jwt, headers))
+        assert refused.status_code == 403
+    sibling = {"Sec-Fetch-Site": "same-site", "Origin": "https://sibling.test"}
+    allowed = await browser.client.post("/api/ask", headers=with_cookie(jwt, sibling))
+    assert allowed.status_code == 200
+    anonymous = await browser.client.post("/api/ask", headers=SAME_ORIGIN)
+    assert anonymous.status_code == 401

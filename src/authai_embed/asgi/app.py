@@ -34,6 +34,7 @@ from authai_embed.stores.url import store_from_url
 from .auth_routes import AuthRoutes
 from .cookies import CookieMode, read_session_cookie
 from .cors import Cors
+from .csrf import is_same_origin_or_allowed
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
 from .proxy_routes import ProxyRoutes
@@ -192,6 +193,13 @@ class AuthAI:
         mapping such as Django's `request.COOKIES`), or `None`. Pass it to `whoami` or
         `async_openai_client` like any JWT."""
         return read_session_cookie(cookies)
+
+    def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
+        """Whether a request to one of YOUR routes passes the cross-site check the mount applies
+        to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
+        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
+        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
+        return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
