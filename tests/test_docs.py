@@ -48,3 +48,11 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     assert "pip install -e '.[dev]' && python examples/fastapi_app/app.py" in first_screen
     assert "python -m pytest" in first_screen
     assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_setting_is_documented() -> None:
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    settings = authai_embed.Settings.model_fields
+    nested = {f"openai.{name}" for name in authai_embed.OpenAIUpstream.model_fields}
+    names = {name for name in settings if name != "openai"} | nested
+    assert sorted(n for n in names if f"`{n}`" not in documented) == []
