@@ -109,16 +109,8 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
-        self._cookies: CookieMode | None = None
-        if self.settings.session_cookie:
-            self._cookies = CookieMode(
-                max_age=self.settings.token_ttl, allowed_origins=self.settings.allowed_origins
-            )
         self._auth_routes = AuthRoutes(
-            logins=self.logins,
-            lifecycle=self.lifecycle,
-            providers=self.providers,
-            cookie=self._cookies,
+            logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
         )
         self._proxy = ProxyRoutes(
             lifecycle=self.lifecycle,
@@ -131,6 +123,8 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
+        self._auth_routes.cookie = self._cookies
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
         self._started = False
         self._start_lock = anyio.Lock()
@@ -265,13 +259,10 @@ class AuthAI:
         else:
             is_v1 = request.path == "/v1" or request.path.startswith("/v1/")
             try:
-                refused = self._cookies.admit(request, is_v1) if self._cookies else None
-                response = refused or await self._route(request, is_v1)
+                response = await self._route(request, is_v1)
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
                 response = v1_error_response(exc) if is_v1 else auth_error_response(exc)
             response.headers.extend(self._cors.response_headers(origin))
-            if self._cookies is not None:
-                response.headers.extend(self._cookies.finish(request, response.status))
         await response(scope, request.receive, send)
         logger.info(
             "%s %s %d %.1fms",
@@ -282,6 +273,8 @@ class AuthAI:
         )
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
+        if self._cookies is not None and (refused := self._cookies.admit(request, is_v1)):
+            return refused
         if is_v1:
             return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from authai_embed.settings import Settings
+
 from .csrf import STATE_CHANGING, is_same_origin_or_allowed
 from .http import JSONResponse, Request, Response
 
@@ -54,6 +56,13 @@ class CookieMode:
         self._max_age = max_age
         self._allowed = frozenset(allowed_origins)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CookieMode | None:
+        """The cookie mode `settings` ask for, or `None` when it is off."""
+        if not settings.session_cookie:
+            return None
+        return cls(max_age=settings.token_ttl, allowed_origins=settings.allowed_origins)
+
     def admit(self, request: Request, is_v1: bool) -> Response | None:
         """Attach the cookie's session to `request` when it has no bearer header; answer `403`
         when it must pass the CSRF check and does not, else `None` (go on)."""
@@ -81,10 +90,8 @@ class CookieMode:
             {"status": "complete", "session": "cookie"}, headers=[(b"set-cookie", cookie.encode())]
         )
 
-    def finish(self, request: Request, response_status: int) -> list[tuple[bytes, bytes]]:
-        """Extra headers for an answer: a sign-out (or a refused, dead session) clears the
-        cookie."""
-        if request.path == "/auth/revoke" and response_status in (204, 401):
-            cleared = f"{SESSION_COOKIE_NAME}=; Max-Age=0; {_ATTRIBUTES}"
-            return [(b"set-cookie", cleared.encode())]
-        return []
+    def signed_out(self, response: Response) -> Response:
+        """`response` with the cookie cleared (a sign-out)."""
+        cleared = f"{SESSION_COOKIE_NAME}=; Max-Age=0; {_ATTRIBUTES}"
+        response.headers.append((b"set-cookie", cleared.encode()))
+        return response
