@@ -32,9 +32,8 @@ from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
 
 from .auth_routes import AuthRoutes
-from .cookies import CookieMode, read_session_cookie
+from .cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from .cors import Cors
-from .csrf import is_same_origin_or_allowed
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
 from .proxy_routes import ProxyRoutes

@@ -18,7 +18,8 @@ from authai_embed.settings import Settings
 from .csrf import STATE_CHANGING, is_same_origin_or_allowed
 from .http import JSONResponse, Request, Response
 
-__all__ = ["SESSION_COOKIE_NAME", "CookieMode", "read_session_cookie"]
+# `is_same_origin_or_allowed` is re-exported for the app's `passes_csrf_check`.
+__all__ = ["SESSION_COOKIE_NAME", "CookieMode", "is_same_origin_or_allowed", "read_session_cookie"]
 
 # `__Host-`: the browser only accepts it Secure, with Path=/ and no Domain, so no sibling
 # subdomain or plain-http page can plant or overwrite it.
