@@ -58,3 +58,33 @@ def test_store_doctor_on_a_broken_file_fails_cleanly(
     assert "cannot open SQLite store" in err
     assert "secret-ish" not in err
     assert "Traceback" not in err
+
+
+def test_store_sweep_deletes_only_what_expired(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+    from pathlib import Path
+
+    import anyio
+
+    from authai_embed import Record, SQLiteStore
+
+    db = Path(str(tmp_path)) / "sweep.db"
+
+    def record(record_id: str, expires_at: float) -> Record:
+        return Record(record_id, None, "openai", f"acct-{record_id}", b"i" * 12, b"b", 1, None,
+                      0.0, 0.0, expires_at)  # fmt: skip
+
+    async def fill() -> None:
+        store = SQLiteStore(db)
+        await store.open()
+        await store.put_record(record("old", time.time() - 60))
+        await store.put_record(record("live", time.time() + 3600))
+        await store.close()
+
+    anyio.run(fill)
+    assert main(["store", "sweep", "--db", f"sqlite:///{db}"]) == 0
+    assert "removed: 1" in capsys.readouterr().out
+    assert main(["store", "doctor", "--db", f"sqlite:///{db}"]) == 0
+    assert "records: 1" in capsys.readouterr().out
