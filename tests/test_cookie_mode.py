@@ -173,6 +173,14 @@ async def test_revoke_by_cookie_clears_it_and_ends_the_session(browser: Browser)
     assert session_cookie(again)[COOKIE]["max-age"] == "0"
 
 
+async def test_cookies_split_over_several_headers_are_read(browser: Browser) -> None:
+    jwt = await signed_in(browser)
+    who = await browser.client.get(
+        "/authai/auth/whoami", headers=[("cookie", f"{COOKIE}={jwt}"), ("cookie", "a=1")]
+    )
+    assert who.status_code == 200
+
+
 async def test_a_bad_cookie_gets_the_uniform_401(browser: Browser) -> None:
     for value in ("garbage", "a.b.c", ""):
         who = await browser.client.get("/authai/auth/whoami", headers=with_cookie(value))

@@ -48,6 +48,12 @@ def read_session_cookie(cookies: str | Mapping[str, str] | None) -> str | None:
     return None
 
 
+def _cookie_header(request: Request) -> str:
+    # HTTP/2 may split cookies over several `cookie` headers; read them all.
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+    return "; ".join(v.decode("latin-1") for k, v in headers if k.lower() == b"cookie")
+
+
 class CookieMode:
     """Reads, sets and clears the session cookie and guards cookie-authenticated requests."""
 
@@ -69,7 +75,7 @@ class CookieMode:
         when it must pass the CSRF check and does not, else `None` (go on)."""
         by_cookie = False
         if request.bearer_token() is None:
-            request.session_cookie = read_session_cookie(request.headers.get("cookie"))
+            request.session_cookie = read_session_cookie(_cookie_header(request))
             by_cookie = request.session_cookie is not None
         guarded = (
             (by_cookie and request.method in STATE_CHANGING)
