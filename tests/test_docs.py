@@ -56,3 +56,18 @@ def test_every_setting_is_documented() -> None:
     nested = {f"openai.{name}" for name in authai_embed.OpenAIUpstream.model_fields}
     names = {name for name in settings if name != "openai"} | nested
     assert sorted(n for n in names if f"`{n}`" not in documented) == []
+
+
+def test_every_python_block_in_the_docs_parses() -> None:
+    import ast
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S):
+            try:
+                ast.parse(block)
+            except SyntaxError as exc:
+                broken.append(f"{page.name}: {exc}")
+    assert broken == []
