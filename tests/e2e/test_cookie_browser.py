@@ -5,20 +5,19 @@ removes it."""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from authai_embed import MemoryStore, Secrets, mount_authai
 from authai_embed.testing import Emulator
 from authai_embed.transport import StreamingASGITransport
+from tests.loopback import served
 from tests.services import REQUIRE_ENV
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -79,32 +78,21 @@ async def test_the_cookie_never_reaches_javascript() -> None:
     from playwright.async_api import async_playwright
 
     emulator = Emulator(issuer="http://auth.emulator.test", interval=1)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(make_app(emulator), log_level="warning"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            with anyio.fail_after(60):
-                async with async_playwright() as pw:
-                    browser = await pw.chromium.launch(
-                        executable_path=executable,
-                        args=[
-                            "--headless",
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-background-networking",
-                        ],
-                    )
-                    try:
-                        await _browse(browser, base, emulator)
-                    finally:
-                        await browser.close()
-        finally:
-            server.should_exit = True
-    sock.close()
+    with anyio.fail_after(60):
+        async with served(make_app(emulator), lifespan="on") as base, async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=executable,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
+            )
+            try:
+                await _browse(browser, base, emulator)
+            finally:
+                await browser.close()
 
 
 async def _browse(browser: Any, base: str, emulator: Emulator) -> None:
