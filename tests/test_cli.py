@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -60,30 +61,28 @@ def test_store_doctor_on_a_broken_file_fails_cleanly(
     assert "Traceback" not in err
 
 
-def test_store_sweep_deletes_only_what_expired(
+def test_store_sweep_deletes_what_has_expired(
     tmp_path: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import time
     from pathlib import Path
 
     import anyio
 
-    from authai_embed import Record, SQLiteStore
+    from authai_embed import SQLiteStore
+    from tests.test_stores import make_record
 
     db = Path(str(tmp_path)) / "sweep.db"
 
-    def record(record_id: str, expires_at: float) -> Record:
-        return Record(record_id, None, "openai", f"acct-{record_id}", b"i" * 12, b"b", 1, None,
-                      0.0, 0.0, expires_at)  # fmt: skip
-
-    async def fill() -> None:
+    async def seed() -> None:
         store = SQLiteStore(db)
         await store.open()
-        await store.put_record(record("old", time.time() - 60))
-        await store.put_record(record("live", time.time() + 3600))
-        await store.close()
+        try:
+            await store.put_record(make_record(expires_at=1.0))  # long expired
+            await store.put_record(make_record(account="other", expires_at=time.time() + 3600))
+        finally:
+            await store.close()
 
-    anyio.run(fill)
+    anyio.run(seed)
     assert main(["store", "sweep", "--db", f"sqlite:///{db}"]) == 0
     assert "removed: 1" in capsys.readouterr().out
     assert main(["store", "doctor", "--db", f"sqlite:///{db}"]) == 0

@@ -2,7 +2,8 @@
 store (a SQLite file or PostgreSQL) and one upstream emulator served on loopback.
 
 - The storm: 4 processes of 50 concurrent requests for one user whose access token has expired.
-  The emulator must see exactly one refresh and every request must succeed.
+  The emulator must see exactly one refresh and every request must succeed; then a revocation
+  made in one process is seen at once by a fresh one.
 - The crash: a process dies after the provider answered its refresh and before it wrote the new
   tokens. The record must be left whole, and the next request must cleanly ask for sign-in
   (the spent refresh token is refused as reused) rather than fail with a 500.
@@ -128,6 +129,17 @@ async def test_a_refresh_storm_across_processes_refreshes_once(
     assert stats.rejected_refreshes == 0
     assert stats.refresh_reuses == 0
     assert deployment.emulator.codex.stats.requests >= REQUESTS
+
+    # Revoking in this process ends the session at once for every other process.
+    authai = deployment.spec.authai()
+    async with authai.lifespan():
+        await authai.revoke(jwt)
+    after = tmp_path / "after-revoke.json"
+    exitcodes = await anyio.to_thread.run_sync(
+        run_processes, storm_worker, [(deployment.spec, jwt, 5, str(after))]
+    )
+    assert exitcodes == [0]
+    assert json.loads(after.read_text()) == [{"status": 401, "body": UNAUTHORIZED}] * 5
 
 
 async def test_a_process_killed_between_refresh_and_write_leaves_a_clean_state(

@@ -49,7 +49,7 @@ def _cmd_store(args: argparse.Namespace) -> int:
             counts = getattr(store, "counts", None)
             if args.action == "doctor" and counts is not None:
                 report.update(await counts())
-            if args.action == "sweep":  # what AuthAI.sweep() does, for a cron job
+            if args.action == "sweep":
                 report["removed"] = await store.sweep(time.time())
             return report
         finally:
@@ -80,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     make.set_defaults(func=_cmd_secrets)
     store = sub.add_parser("store", help="migrate, check or sweep the credential store")
-    store.add_argument("action", choices=["migrate", "doctor", "sweep"])
+    store.add_argument(
+        "action",
+        choices=["migrate", "doctor", "sweep"],
+        help="migrate: bring the schema up to date; doctor: schema version and counts;"
+        " sweep: delete expired sign-ins, records and leases",
+    )
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)
     return parser
