@@ -268,6 +268,10 @@ class AuthAI:
         if not self._started:
             await self.startup()
 
+    def _refused(self, request: Request, is_v1: bool) -> Response | None:
+        """Cookie mode: attach the cookie's session to `request`, or refuse a cross-site one."""
+        return None if self._cookies is None else self._cookies.admit(request, is_v1)
+
     async def _handle(self, scope: Scope, request: Request, send: Send) -> None:
         started = time.perf_counter()
         origin = request.headers.get("origin")
@@ -294,17 +298,15 @@ class AuthAI:
         )
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
-        if self._cookies is not None and (refused := self._cookies.admit(request, is_v1)):
-            return refused
         if is_v1:
-            return await self._proxy.dispatch(request)
+            return self._refused(request, True) or await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
         if matched is None:
             return JSONResponse({"error": "not found"}, 404)
         method, handler = matched
         if request.method != method and not (method == "GET" and request.method == "HEAD"):
             return JSONResponse({"error": "method not allowed"}, 405, [(b"allow", method.encode())])
-        return await handler(request)
+        return self._refused(request, False) or await handler(request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
