@@ -299,7 +299,9 @@ class AuthAI:
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
         if is_v1:
-            return self._refused(request, True) or await self._proxy.dispatch(request)
+            if refused := self._refused(request, True):
+                return refused
+            return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
         if matched is None:
             return JSONResponse({"error": "not found"}, 404)
