@@ -1,6 +1,6 @@
 """Cookie mode in a real browser (headless Chromium over real HTTP on loopback): the session
 cookie is stored and sent by the browser, yet `document.cookie` never shows it, and a sign-out
-removes it."""
+removes it; the same with the `<authai-signin session="cookie">` element the mount serves."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 CHROMIUM = Path(os.environ.get("AUTHAI_CHROMIUM", "/usr/bin/chromium"))
 COOKIE = "__Host-authai_session"
 PAGE = "<!doctype html><title>host app</title><p>host app page</p>"
+ELEMENT_PAGE = (
+    '<!doctype html><title>host app</title><script type="module" src="/authai/sdk.js"></script>'
+    '<authai-signin session="cookie"></authai-signin>'
+)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 SIGN_IN_STARTS = """async () => {
   const r = await fetch('/authai/auth/start', {method: 'POST',
@@ -61,6 +66,10 @@ def make_app(emulator: Emulator) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
         return PAGE
+
+    @app.get("/element", response_class=HTMLResponse)
+    async def element_page() -> str:
+        return ELEMENT_PAGE
 
     mount_authai(
         app,
@@ -125,3 +134,41 @@ async def _browse(browser: Any, base: str, emulator: Emulator) -> None:
     after = await page.evaluate(CALL, ["GET", "/authai/auth/whoami"])
     assert after == {"status": 401, "text": '{"error":"unauthorized"}'}
     await context.close()
+
+
+async def test_the_element_in_cookie_mode_against_the_real_mount() -> None:
+    """`<authai-signin session="cookie">` (docs/browser-component.md) with the server's cookie
+    mode: signed in with no token in JavaScript, restored on reload, signed out by revoke."""
+    executable = chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    emulator = Emulator(issuer="http://auth.emulator.test", interval=1)
+    with anyio.fail_after(60):
+        async with served(make_app(emulator), lifespan="on") as base, async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
+            try:
+                context = await browser.new_context()
+                page = await context.new_page()
+                await page.goto(f"{base}/element")
+                await page.get_by_role("button", name="Sign in with ChatGPT").click()
+                code = await page.locator('authai-signin [part="code"]').inner_text()
+                emulator.approve(code.strip())
+                await page.wait_for_selector('authai-signin[state="signed-in"]')
+                token = await page.evaluate("document.querySelector('authai-signin').getToken()")
+                assert token is None
+                assert "authai_session" not in await page.evaluate("document.cookie")
+                stored = [c for c in await context.cookies() if c["name"] == COOKIE]
+                assert [c["httpOnly"] for c in stored] == [True]
+
+                await page.reload()
+                await page.wait_for_selector('authai-signin[state="signed-in"]')
+                await page.get_by_role("button", name="Sign out").click()
+                await page.wait_for_selector('authai-signin[state="signed-out"]')
+                for _ in range(50):  # the revoke is fire-and-forget
+                    if not [c for c in await context.cookies() if c["name"] == COOKIE]:
+                        break
+                    await anyio.sleep(0.1)
+                assert [c for c in await context.cookies() if c["name"] == COOKIE] == []
+                await context.close()
+            finally:
+                await browser.close()
