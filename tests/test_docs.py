@@ -71,3 +71,24 @@ def test_every_python_block_in_the_docs_parses() -> None:
             except SyntaxError as exc:
                 broken.append(f"{page.name}: {exc}")
     assert broken == []
+
+
+def test_every_relative_link_in_the_docs_resolves() -> None:
+    import re
+
+    def anchors(page: Path) -> set[str]:
+        titles = re.findall(r"^#+ (.*)$", page.read_text(), re.M)
+        return {re.sub(r"[^a-z0-9 _-]", "", t.strip().lower()).replace(" ", "-") for t in titles}
+
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target}")
+            elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
