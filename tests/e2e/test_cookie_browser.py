@@ -4,8 +4,6 @@ removes it; the same with the `<authai-signin session="cookie">` element the mou
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,19 +15,17 @@ from fastapi.responses import HTMLResponse
 from authai_embed import MemoryStore, Secrets, mount_authai
 from authai_embed.testing import Emulator
 from authai_embed.transport import StreamingASGITransport
+from tests.e2e.chromium import async_chromium, require_chromium
 from tests.loopback import served
-from tests.services import REQUIRE_ENV
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
-CHROMIUM = Path(os.environ.get("AUTHAI_CHROMIUM", "/usr/bin/chromium"))
 COOKIE = "__Host-authai_session"
 PAGE = "<!doctype html><title>host app</title><p>host app page</p>"
 ELEMENT_PAGE = (
     '<!doctype html><title>host app</title><script type="module" src="/authai/sdk.js"></script>'
     '<authai-signin session="cookie"></authai-signin>'
 )
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 SIGN_IN_STARTS = """async () => {
   const r = await fetch('/authai/auth/start', {method: 'POST',
@@ -49,15 +45,6 @@ CALL = """async ([method, path]) => {
   const r = await fetch(path, {method});
   return {status: r.status, text: await r.text()};
 }"""
-
-
-def chromium_or_skip() -> str:
-    if CHROMIUM.exists():
-        return str(CHROMIUM)
-    reason = f"Chromium is not at {CHROMIUM} (set AUTHAI_CHROMIUM)"
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{reason}, and {REQUIRE_ENV} is set", pytrace=False)
-    pytest.skip(reason)
 
 
 def make_app(emulator: Emulator) -> FastAPI:
@@ -83,25 +70,11 @@ def make_app(emulator: Emulator) -> FastAPI:
 
 
 async def test_the_cookie_never_reaches_javascript() -> None:
-    executable = chromium_or_skip()
-    from playwright.async_api import async_playwright
-
+    require_chromium()
     emulator = Emulator(issuer="http://auth.emulator.test", interval=1)
     with anyio.fail_after(60):
-        async with served(make_app(emulator), lifespan="on") as base, async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=executable,
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                ],
-            )
-            try:
-                await _browse(browser, base, emulator)
-            finally:
-                await browser.close()
+        async with served(make_app(emulator), lifespan="on") as base, async_chromium() as browser:
+            await _browse(browser, base, emulator)
 
 
 async def _browse(browser: Any, base: str, emulator: Emulator) -> None:
@@ -139,36 +112,30 @@ async def _browse(browser: Any, base: str, emulator: Emulator) -> None:
 async def test_the_element_in_cookie_mode_against_the_real_mount() -> None:
     """`<authai-signin session="cookie">` (docs/browser-component.md) with the server's cookie
     mode: signed in with no token in JavaScript, restored on reload, signed out by revoke."""
-    executable = chromium_or_skip()
-    from playwright.async_api import async_playwright
-
+    require_chromium()
     emulator = Emulator(issuer="http://auth.emulator.test", interval=1)
     with anyio.fail_after(60):
-        async with served(make_app(emulator), lifespan="on") as base, async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-            try:
-                context = await browser.new_context()
-                page = await context.new_page()
-                await page.goto(f"{base}/element")
-                await page.get_by_role("button", name="Sign in with ChatGPT").click()
-                code = await page.locator('authai-signin [part="code"]').inner_text()
-                emulator.approve(code.strip())
-                await page.wait_for_selector('authai-signin[state="signed-in"]')
-                token = await page.evaluate("document.querySelector('authai-signin').getToken()")
-                assert token is None
-                assert "authai_session" not in await page.evaluate("document.cookie")
-                stored = [c for c in await context.cookies() if c["name"] == COOKIE]
-                assert [c["httpOnly"] for c in stored] == [True]
+        async with served(make_app(emulator), lifespan="on") as base, async_chromium() as browser:
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.goto(f"{base}/element")
+            await page.get_by_role("button", name="Sign in with ChatGPT").click()
+            code = await page.locator('authai-signin [part="code"]').inner_text()
+            emulator.approve(code.strip())
+            await page.wait_for_selector('authai-signin[state="signed-in"]')
+            token = await page.evaluate("document.querySelector('authai-signin').getToken()")
+            assert token is None
+            assert "authai_session" not in await page.evaluate("document.cookie")
+            stored = [c for c in await context.cookies() if c["name"] == COOKIE]
+            assert [c["httpOnly"] for c in stored] == [True]
 
-                await page.reload()
-                await page.wait_for_selector('authai-signin[state="signed-in"]')
-                await page.get_by_role("button", name="Sign out").click()
-                await page.wait_for_selector('authai-signin[state="signed-out"]')
-                for _ in range(50):  # the revoke is fire-and-forget
-                    if not [c for c in await context.cookies() if c["name"] == COOKIE]:
-                        break
-                    await anyio.sleep(0.1)
-                assert [c for c in await context.cookies() if c["name"] == COOKIE] == []
-                await context.close()
-            finally:
-                await browser.close()
+            await page.reload()
+            await page.wait_for_selector('authai-signin[state="signed-in"]')
+            await page.get_by_role("button", name="Sign out").click()
+            await page.wait_for_selector('authai-signin[state="signed-out"]')
+            for _ in range(50):  # the revoke is fire-and-forget
+                if not [c for c in await context.cookies() if c["name"] == COOKIE]:
+                    break
+                await anyio.sleep(0.1)
+            assert [c for c in await context.cookies() if c["name"] == COOKIE] == []
+            await context.close()
