@@ -15,7 +15,9 @@ from authai_embed.errors import ConfigError
 from authai_embed.settings import Settings
 
 from .base import Provider
+from .copilot import CopilotProvider
 from .openai import OpenAIProvider
+from .xai import XAIProvider
 
 __all__ = ["KNOWN_PROVIDERS", "ProviderInfo", "build_providers", "canonical_provider_id"]
 
@@ -45,6 +47,10 @@ _FACTORIES: dict[str, Factory] = {
     "openai": lambda s, http, clock: OpenAIProvider(
         s.openai, http, originator=s.originator, clock=clock
     ),
+    "github": lambda s, http, clock: CopilotProvider(
+        s.github, http, originator=s.originator, clock=clock
+    ),
+    "xai": lambda s, http, clock: XAIProvider(s.xai, http, originator=s.originator, clock=clock),
 }
 
 
