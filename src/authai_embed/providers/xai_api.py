@@ -30,7 +30,7 @@ NAME = "xAI"
 MODELS_TTL = 300.0
 _CACHE_LIMIT = 4096
 SUBSCRIPTION_MODELS = ("grok-4", "grok-code-fast-1")
-_BILLING_HINTS = ("credits", "spending limit", "free-usage", "free usage", "billing", "exhausted")
+_BILLING_HINTS = ("credits", "spending limit", "free-usage", "free usage", "billing")
 BILLING_MESSAGE = (
     "xAI refused the call for billing: this account's API credits or free usage are exhausted, "
     "or its spending limit is reached. Add credits or raise the limit at https://console.x.ai "
