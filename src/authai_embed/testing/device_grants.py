@@ -85,15 +85,17 @@ class DeviceGrants:
         self.answerable(code).status = "denied"
 
     def poll(
-        self, device_code: str, client_id: str, *, enforce_interval: bool
+        self, device_code: str, client_id: str, *, enforce_interval: bool, slow_down: bool = False
     ) -> tuple[PollVerdict, DeviceGrant | None]:
-        """What a poll with `device_code` is told; an approved grant is spent by this poll."""
+        """What a poll with `device_code` is told; an approved grant is spent by this poll.
+        `slow_down` answers `slow_down` regardless (the server is shedding load)."""
         grant = self._by_device.get(device_code)
         if grant is None or grant.client_id != client_id:
             return "unknown", None
         now = self._clock.now()
         previous, grant.last_poll = grant.last_poll, now
-        if enforce_interval and previous is not None and now - previous < grant.interval:
+        early = previous is not None and now - previous < grant.interval
+        if slow_down or (enforce_interval and early):
             grant.interval += SLOW_DOWN_STEP
             return "slow_down", grant
         if grant.status == "spent":

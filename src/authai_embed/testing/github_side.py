@@ -83,6 +83,9 @@ class GitHubKnobs:
     interval: int = 5
     device_code_ttl: float = 900
     enforce_interval: bool = False
+    slow_down_polls: int = 0
+    """The next this many polls answer `slow_down` (and raise the interval 5 s) whatever their
+    timing, as a server shedding load does."""
     """Answer `slow_down` (and raise the interval 5 s) to a poll sooner than the interval."""
     copilot_token_ttl: int = 1800
     refresh_in: int = 1500
@@ -136,6 +139,12 @@ class GitHubSide:
                 ("GET", f"{base}/models", self.models),
             ]
         return routes
+
+    def _take_slow_down(self) -> bool:
+        if self.knobs.slow_down_polls <= 0:
+            return False
+        self.knobs.slow_down_polls -= 1
+        return True
 
     # The person's side and test views ------------------------------------------------------
 
@@ -203,6 +212,7 @@ class GitHubSide:
                 params.get("device_code", ""),
                 params.get("client_id", ""),
                 enforce_interval=self.knobs.enforce_interval,
+                slow_down=self._take_slow_down(),
             )
             if verdict == "approved" and grant is not None and grant.account is not None:
                 token = f"gho_{TOKEN_MARKER}{secrets.token_urlsafe(24)}"

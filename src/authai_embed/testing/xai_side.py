@@ -54,6 +54,9 @@ class XAIKnobs:
     interval: int = 5
     device_code_ttl: float = 900
     enforce_interval: bool = False
+    slow_down_polls: int = 0
+    """The next this many polls answer `slow_down` (and raise the interval 5 s) whatever their
+    timing, as a server shedding load does."""
     device_flow_enabled: bool = True
     discovery_failures: int = 0
     access_ttl: int = 900
@@ -111,6 +114,12 @@ class XAISide:
                 ("GET", f"{base}/models", self.models),
             ]
         return routes
+
+    def _take_slow_down(self) -> bool:
+        if self.knobs.slow_down_polls <= 0:
+            return False
+        self.knobs.slow_down_polls -= 1
+        return True
 
     # The person's side and test views ------------------------------------------------------
 
@@ -205,6 +214,7 @@ class XAISide:
             params.get("device_code", ""),
             params["client_id"],
             enforce_interval=self.knobs.enforce_interval,
+            slow_down=self._take_slow_down(),
         )
         if verdict == "approved" and grant is not None and grant.account is not None:
             self.stats.exchanges += 1
