@@ -66,7 +66,7 @@ class OIDCDiscovery:
                     found = await self._fetch()
                 except UpstreamError as exc:
                     failure = exc
-                    await anyio.sleep(0.2 * attempt)
+                    await anyio.sleep(0.1 * attempt)
                     continue
                 self._cached = (now, found)
                 return found
