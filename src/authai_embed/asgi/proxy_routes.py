@@ -28,7 +28,11 @@ from authai_embed.logs import get_logger
 from authai_embed.providers.base import Endpoint, ModelBackend, Provider, UpstreamUnauthorized
 from authai_embed.providers.codex import DEFAULT_INSTRUCTIONS
 from authai_embed.settings import Settings
-from authai_embed.translate.chat_to_responses import ChatRequest, chat_to_responses
+from authai_embed.translate.chat_to_responses import (
+    REASONING_SUMMARY_FIELD,
+    ChatRequest,
+    chat_to_responses,
+)
 from authai_embed.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion_async,
@@ -106,8 +110,10 @@ class ProxyRoutes:
             name, model = self._display_name(session), chat.model[:100]
             raise InvalidRequest(f"{name} does not serve the model {model}", param="model")
         if target == "chat/completions":
-            upstream = await self._open(session, target, dict(body))
-            return await _relay(upstream, streamed=chat.stream)
+            # Our own extension field stays here; everything else is the caller's body.
+            payload = {k: v for k, v in body.items() if k != REASONING_SUMMARY_FIELD}
+            upstream = await self._open(session, target, payload)
+            return await _relay(upstream, streamed=chat.stream, chat=True)
         return await self._translated(session, chat)
 
     async def responses(self, request: Request, session: Session) -> Response | StreamingResponse:
@@ -127,7 +133,7 @@ class ProxyRoutes:
         upstream = await self._open(session, "responses", payload)
         if payload.get("stream") is True and not wants_stream:
             return JSONResponse(await _aggregated(upstream, aggregate_response_async))
-        return await _relay(upstream, streamed=wants_stream)
+        return await _relay(upstream, streamed=wants_stream, chat=False)
 
     # -- the translated path ----------------------------------------------------------------
 
@@ -217,8 +223,11 @@ class ProxyRoutes:
         return upstream
 
 
-async def _relay(upstream: httpx.Response, *, streamed: bool) -> Response | StreamingResponse:
-    """Pass an upstream answer through: streamed chunk by chunk, or read whole (bounded)."""
+async def _relay(
+    upstream: httpx.Response, *, streamed: bool, chat: bool
+) -> Response | StreamingResponse:
+    """Pass an upstream answer through: streamed chunk by chunk, or read whole (bounded). A
+    stream that breaks off ends with an error in the endpoint's own framing."""
     if streamed:
 
         async def passthrough() -> AsyncIterator[bytes]:
@@ -226,7 +235,10 @@ async def _relay(upstream: httpx.Response, *, streamed: bool) -> Response | Stre
                 async for chunk in upstream.aiter_raw():
                     yield chunk
             except httpx.HTTPError as exc:
-                yield encode_event("error", {"type": "error", **_stream_error(exc)})
+                if chat:
+                    yield b"\n\n" + encode_data({"error": _stream_error(exc)}) + DONE
+                else:
+                    yield b"\n\n" + encode_event("error", {"type": "error", **_stream_error(exc)})
             finally:
                 await upstream.aclose()
 

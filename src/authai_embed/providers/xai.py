@@ -82,6 +82,11 @@ class OIDCDiscovery:
         device, token = body.get("device_authorization_endpoint"), body.get("token_endpoint")
         if not isinstance(device, str) or not isinstance(token, str):
             raise UpstreamError("xAI discovery names no device authorization endpoint")
+        # Codes and refresh tokens go to these URLs: https only (or the issuer's own scheme,
+        # for a local emulator).
+        schemes = ("https://", self._url.split("://", 1)[0] + "://")
+        if not device.startswith(schemes) or not token.startswith(schemes):
+            raise UpstreamError("xAI discovery names an endpoint that is not https")
         return Endpoints(device, token)
 
 
