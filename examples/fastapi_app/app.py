@@ -34,6 +34,10 @@ def _secrets() -> Secrets:
     return Secrets.generate()
 
 
+MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
+"""The model the demo asks, per provider."""
+
+
 def create_app(
     db_path: str | os.PathLike[str] = HERE / "demo.db", *, host: str = HOST, port: int = PORT
 ) -> FastAPI:
@@ -45,13 +49,17 @@ def create_app(
     app = FastAPI(title="authai_embed demo")
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
     emulator = Emulator(issuer=issuer, interval="2")
+    emulator.github.knobs.interval = emulator.xai.knobs.interval = 2
     app.mount("/emulator", emulator)
     authai = mount_authai(
         app,
         store=SQLiteStore(db_path),
         secrets=_secrets(),
         originator="authai-demo",
+        providers=["openai", "github", "xai"],
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
+        github={"web_base": f"{issuer}/github", "api_base": f"{issuer}/github-api"},
+        xai={"issuer": f"{issuer}/xai-auth", "api_base": f"{issuer}/xai/v1"},
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),
@@ -78,11 +86,15 @@ def create_app(
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list) or not messages:
             raise HTTPException(400, "messages must be a non-empty list")
-        client = authai.async_openai_client(authorization.removeprefix("Bearer ").strip())
+        jwt = authorization.removeprefix("Bearer ").strip()
+        client = authai.async_openai_client(jwt)
         try:
+            model = MODELS[(await authai.whoami(jwt)).provider]
             stream = await client.chat.completions.create(
-                model="gpt-5.4", messages=messages, stream=True
+                model=model, messages=messages, stream=True
             )
+        except Unauthorized:
+            raise HTTPException(401, "sign in first") from None
         except openai.AuthenticationError:
             raise HTTPException(401, "sign in first") from None
         except openai.APIStatusError as exc:

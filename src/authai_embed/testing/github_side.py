@@ -2,6 +2,7 @@
 token exchange and the Copilot API, so every Copilot test runs offline.
 
 Paths below the emulator's root (the real hosts in brackets):
+- `GET|POST /github/login/device` [github.com]: the page where a person types the code.
 - `POST /github/login/device/code` [github.com], form `client_id`, `scope` →
   `{device_code, user_code, verification_uri, expires_in, interval}`.
 - `POST /github/login/oauth/access_token` [github.com], form `client_id`, `device_code`,
@@ -32,6 +33,7 @@ from authai_embed.clock import Clock
 
 from .chat_model import ChatModel, json_body
 from .device_grants import DeviceGrants
+from .grant_page import GrantPage
 from .tokens import TOKEN_MARKER
 from .wire import read_params
 
@@ -123,12 +125,21 @@ class GitHubSide:
         self._github_tokens: dict[str, str] = {}
         self._copilot_tokens: dict[str, tuple[str, float]] = {}
         self.add_user(DEFAULT_LOGIN)
+        self.page = GrantPage(
+            name="GitHub",
+            path=f"{WEB}/login/device",
+            accounts=lambda: list(self.users),
+            approve=lambda code, login: self.approve(code, login),
+            deny=self.deny,
+        )
 
     def routes(self) -> list[tuple[str, str, Any]]:
         """(method, path, handler) for the emulator's router."""
         routes: list[tuple[str, str, Any]] = [
             ("POST", f"{WEB}/login/device/code", self.device_code),
             ("POST", f"{WEB}/login/oauth/access_token", self.access_token),
+            ("GET", self.page.path, self.page.show),
+            ("POST", self.page.path, self.page.submit),
             ("GET", f"{API}/user", self.user),
             ("GET", f"{API}/copilot_internal/v2/token", self.copilot_token),
         ]

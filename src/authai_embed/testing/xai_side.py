@@ -4,6 +4,7 @@ with single-use rotating refresh tokens, and the OpenAI-compatible API with its 
 Paths below the emulator's root (the real hosts in brackets):
 - `GET /xai-auth/.well-known/openid-configuration` [auth.x.ai]; `knobs.discovery_failures`
   makes the next N answer 503.
+- `GET|POST /xai-auth/device`: the page where a person types the code.
 - `POST /xai-auth/oauth2/device/code`, form `client_id`, `scope` → `{device_code, user_code,
   verification_uri, verification_uri_complete, expires_in, interval}`; 404 while
   `knobs.device_flow_enabled` is off.
@@ -31,6 +32,7 @@ from authai_embed.clock import Clock
 from . import tokens
 from .chat_model import ChatModel, json_body
 from .device_grants import DeviceGrants
+from .grant_page import GrantPage
 from .token_ledger import TokenLedger
 from .wire import read_params
 
@@ -94,6 +96,13 @@ class XAISide:
         self.kid = tokens.new_kid()
         self.accounts: dict[str, str] = {}
         self.add_account(DEFAULT_SUB)
+        self.page = GrantPage(
+            name="xAI",
+            path=f"{AUTH}/device",
+            accounts=lambda: list(self.accounts),
+            approve=lambda code, account: self.approve(code, account),
+            deny=self.deny,
+        )
 
     @property
     def issuer(self) -> str:
@@ -106,6 +115,8 @@ class XAISide:
             ("GET", f"{AUTH}/.well-known/openid-configuration", self.discovery),
             ("POST", f"{AUTH}/oauth2/device/code", self.device_code),
             ("POST", f"{AUTH}/oauth2/token", self.token),
+            ("GET", self.page.path, self.page.show),
+            ("POST", self.page.path, self.page.submit),
         ]
         for base in (API, CLI):
             routes += [
