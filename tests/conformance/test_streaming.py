@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from tests.conftest import Harness
+from tests.loopback import served
 
-from .sdk import served
 from .targets import Target
 
 pytestmark = pytest.mark.anyio
@@ -71,7 +71,7 @@ async def test_a_client_disconnecting_from_the_server_cancels_the_upstream(
     knobs.chunk_size, knobs.event_delay = 1, 0.05
     target.upstream(harness.emulator).script(LONG)
     stats = target.upstream(harness.emulator).stats
-    async with served(harness) as base, httpx.AsyncClient(base_url=base) as http:
+    async with served(harness.app) as base, httpx.AsyncClient(base_url=base) as http:
         body = {
             "model": target.model,
             "messages": [{"role": "user", "content": "go"}],

@@ -8,6 +8,7 @@ app (`AuthAI.wrap`), it serves its prefix and hands everything else to that app.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,20 +122,32 @@ class AuthAI:
         self._fallback: ASGIApp | None = None
         self._prefix = ""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Open the store (running migrations). Idempotent; also done lazily on first request."""
+        """Open the store (running migrations) and start the periodic sweep if configured.
+        Idempotent; also done lazily on first request."""
         async with self._start_lock:
             if not self._started:
                 await self.store.open()
                 self._started = True
                 self._loop = asyncio.get_running_loop()
+                if self.settings.sweep_interval is not None:
+                    self._sweeper = self._loop.create_task(
+                        self._sweep_every(self.settings.sweep_interval)
+                    )
 
     async def shutdown(self) -> None:
-        """Close the store and the upstream client (if we made it). Idempotent."""
+        """Stop the periodic sweep, close the store and the upstream client (if we made it).
+        Idempotent."""
         async with self._start_lock:
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sweeper
+                self._sweeper = None
             if self._started:
                 await self.store.close()
                 self._started = False
@@ -170,6 +183,15 @@ class AuthAI:
         removed = await self.store.sweep(self.clock.now())
         logger.info("sweep removed %d expired entries", removed)
         return removed
+
+    async def _sweep_every(self, interval: float) -> None:
+        """The periodic sweep: a failure (store briefly unreachable) is logged, never fatal."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except AuthAIError as exc:
+                logger.warning("periodic sweep failed, will retry: %s", exc)
 
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
