@@ -13,14 +13,14 @@ import pytest
 
 from authai_embed import SQLiteStore
 from authai_embed.identity import user_id
-from authai_embed.lifecycle import REFRESH_MARGIN
+from authai_embed.settings import Settings
 
 from .conftest import XAI_UPSTREAM, Harness, HarnessFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 HI = [{"role": "user", "content": "hi"}]
-DUE = 900 - REFRESH_MARGIN + 1
+DUE = 900 - Settings().refresh_margin + 1
 
 
 def bearer(jwt: str) -> dict[str, str]:

@@ -86,8 +86,8 @@ class Emulator:
         self.route("POST", RESPONSES_PATH, self.codex.responses)
         self.route("GET", MODELS_PATH, self.codex.models)
         # GitHub + Copilot and xAI, each under its own path prefix (see their modules).
-        self.github = GitHubSide(self.clock, self.auth.knobs.issuer)
-        self.xai = XAISide(self.clock, self.auth.knobs.issuer)
+        self.github = GitHubSide(self.clock, lambda: self.auth.knobs.issuer)
+        self.xai = XAISide(self.clock, lambda: self.auth.knobs.issuer)
         for method, path, handler in (*self.github.routes(), *self.xai.routes()):
             self.route(method, path, handler)
 

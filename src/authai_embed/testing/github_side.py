@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,9 +114,9 @@ class GitHubStats:
 class GitHubSide:
     """GitHub's web and API hosts and the Copilot API, on one emulator."""
 
-    def __init__(self, clock: Clock, base_url: str) -> None:
+    def __init__(self, clock: Clock, base_url: Callable[[], str]) -> None:
         self.clock = clock
-        self.base_url = base_url.rstrip("/")
+        self._base_url = base_url
         self.knobs = GitHubKnobs()
         self.stats = GitHubStats()
         self.model = ChatModel(clock, copilot_catalog())
@@ -132,6 +133,11 @@ class GitHubSide:
             approve=lambda code, login: self.approve(code, login),
             deny=self.deny,
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where the emulator is served (it follows `emulator.knobs.issuer`)."""
+        return self._base_url().rstrip("/")
 
     def routes(self) -> list[tuple[str, str, Any]]:
         """(method, path, handler) for the emulator's router."""

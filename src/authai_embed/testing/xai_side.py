@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -84,9 +85,9 @@ class XAIStats:
 class XAISide:
     """auth.x.ai, api.x.ai and the Grok CLI origin, on one emulator."""
 
-    def __init__(self, clock: Clock, base_url: str) -> None:
+    def __init__(self, clock: Clock, base_url: Callable[[], str]) -> None:
         self.clock = clock
-        self.base_url = base_url.rstrip("/")
+        self._base_url = base_url
         self.knobs = XAIKnobs()
         self.stats = XAIStats()
         self.model = ChatModel(clock, _catalog())
@@ -108,6 +109,11 @@ class XAISide:
     def issuer(self) -> str:
         """The issuer URL (the settings' `xai.issuer`)."""
         return f"{self.base_url}{AUTH}"
+
+    @property
+    def base_url(self) -> str:
+        """Where the emulator is served (it follows `emulator.knobs.issuer`)."""
+        return self._base_url().rstrip("/")
 
     def routes(self) -> list[tuple[str, str, Any]]:
         """(method, path, handler) for the emulator's router."""
