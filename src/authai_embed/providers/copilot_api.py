@@ -10,9 +10,9 @@ own hosts). Chat calls pass through, except for models Copilot serves only on `/
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -34,6 +34,7 @@ RENEW_MARGIN = 300.0
 MODELS_TTL = 300.0
 _CACHE_LIMIT = 4096
 NAME = "GitHub Copilot"
+T = TypeVar("T")
 
 
 class CopilotNotEntitled(UpstreamError):
@@ -63,7 +64,8 @@ class _KeyedLocks:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[anyio.Lock, int]] = {}
 
-    async def run(self, key: str, fn: Any) -> Any:
+    async def run(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """`await fn()` holding `key`'s lock."""
         lock, users = self._locks.get(key, (anyio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
@@ -115,8 +117,7 @@ class CopilotTokens:
             self._cache[key] = minted
             return minted
 
-        token: CopilotToken = await self._locks.run(key, mint_once)
-        return token
+        return await self._locks.run(key, mint_once)
 
     def _usable(self, key: str, stale: str | None) -> CopilotToken | None:
         cached = self._cache.get(key)

@@ -16,7 +16,7 @@ Paths below the emulator's root (the real hosts in brackets):
 - `{endpoints.api}/chat/completions`, `/responses`, `/models` (`/copilot` for individual seats,
   `/copilot-business` for business ones), `Authorization: Bearer <copilot token>`; an expired or
   unknown token is 401; a chat call to a model that lists only `/responses` is 400
-  `model_not_supported`.
+  `model_not_supported` (`copilot_side`, on `emulator.github.api`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from typing import Any
 
 import anyio
 
-from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.clock import Clock
 
-from .chat_model import ChatModel, json_body
+from .chat_model import ChatModel
+from .copilot_side import CopilotAPI, copilot_catalog
 from .device_grants import DeviceGrants
 from .grant_page import GrantPage
 from .tokens import TOKEN_MARKER
@@ -44,28 +45,6 @@ COPILOT_CLIENT_ID = "Iv1.b507a08c87ecfe98"
 WEB, API = "/github", "/github-api"
 COPILOT_PATHS = {"individual": "/copilot", "business": "/copilot-business"}
 DEFAULT_LOGIN = "octocat-emu"
-
-
-def copilot_catalog() -> list[dict[str, Any]]:
-    """The Copilot model list: chat models, a Responses-only Codex model, an embedding model."""
-
-    def model(model_id: str, vendor: str, endpoints: list[str]) -> dict[str, Any]:
-        return {
-            "id": model_id,
-            "object": "model",
-            "vendor": vendor,
-            "name": model_id,
-            "model_picker_enabled": True,
-            "supported_endpoints": endpoints,
-        }
-
-    return [
-        model("gpt-5.4", "OpenAI", ["/chat/completions", "/responses"]),
-        model("gpt-5.4-codex", "OpenAI", ["/responses"]),
-        model("claude-sonnet-4.5", "Anthropic", ["/chat/completions"]),
-        model("gpt-4.1", "Azure OpenAI", []),
-        model("text-embedding-3-small", "Azure OpenAI", ["/embeddings"]),
-    ]
 
 
 @dataclass(slots=True)
@@ -120,6 +99,7 @@ class GitHubSide:
         self.knobs = GitHubKnobs()
         self.stats = GitHubStats()
         self.model = ChatModel(clock, copilot_catalog())
+        self.api = CopilotAPI(self.model, self._copilot_user)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)
         self.users: dict[str, GitHubUser] = {}
@@ -151,9 +131,9 @@ class GitHubSide:
         ]
         for base in COPILOT_PATHS.values():
             routes += [
-                ("POST", f"{base}/chat/completions", self.chat),
-                ("POST", f"{base}/responses", self.responses),
-                ("GET", f"{base}/models", self.models),
+                ("POST", f"{base}/chat/completions", self.api.chat),
+                ("POST", f"{base}/responses", self.api.responses),
+                ("GET", f"{base}/models", self.api.models),
             ]
         return routes
 
@@ -249,6 +229,14 @@ class GitHubSide:
         }
         return _error(errors.get(verdict, "incorrect_device_code"))
 
+    def _copilot_user(self, token: str) -> GitHubUser | None:
+        """The user of a valid (known, unexpired) Copilot token."""
+        with self.lock:
+            entry = self._copilot_tokens.get(token)
+            if entry is None or self.clock.now() >= entry[1]:
+                return None
+            return self.users[entry[0]]
+
     # GitHub's API host ---------------------------------------------------------------------
 
     def _github_user(self, request: Request) -> GitHubUser | None:
@@ -308,91 +296,7 @@ class GitHubSide:
             }
         )
 
-    # The Copilot API -----------------------------------------------------------------------
-
-    def _copilot_user(self, request: Request) -> GitHubUser | None:
-        token = request.bearer_token() or ""
-        with self.lock:
-            entry = self._copilot_tokens.get(token)
-            if entry is None or self.clock.now() >= entry[1]:
-                return None
-            return self.users[entry[0]]
-
-    async def models(self, request: Request) -> Response:
-        if self._copilot_user(request) is None:
-            return _unauthorized()
-        return self.model.models()
-
-    async def chat(self, request: Request) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
-        rejected = self._check(request, body, "/chat/completions", ("model", "messages"))
-        if rejected is not None:
-            return rejected
-        return self._answer(body, self.model.chat)
-
-    async def responses(self, request: Request) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
-        rejected = self._check(request, body, "/responses", ("model", "input"))
-        if rejected is not None:
-            return rejected
-        return self._answer(body, self.model.responses)
-
-    def _check(
-        self, request: Request, body: Any, endpoint: str, required: tuple[str, ...]
-    ) -> Response | None:
-        if self._copilot_user(request) is None:
-            return _unauthorized()
-        if request.headers.get("copilot-integration-id") is None:
-            return _api_error(400, "missing Copilot-Integration-Id header", "bad_request")
-        if not isinstance(body, dict) or any(not body.get(name) for name in required):
-            return _api_error(400, f"{' and '.join(required)} are required", "invalid_request")
-        listed = {m["id"]: m["supported_endpoints"] for m in self.model.catalog}
-        endpoints = listed.get(body["model"])
-        if endpoints is None or (endpoints and endpoint not in endpoints):
-            if endpoints is None or endpoint == "/chat/completions":
-                return _api_error(
-                    400, "The requested model is not supported.", "model_not_supported"
-                )
-            return _api_error(
-                400,
-                f"model {body['model']} does not support {endpoint}",
-                "unsupported_api_for_model",
-            )
-        if self.model.knobs.usage_limit_reached:
-            message = "Sorry, you have been rate-limited. Please wait a moment before trying again."
-            return _api_error(429, message, "rate_limited", retry_after="60")
-        return None
-
-    def _answer(self, body: dict[str, Any], answer: Any) -> Response | StreamingResponse:
-        reply = self.model.next_reply()
-        if reply.is_http_error:
-            self.model.stats.rejected += 1
-            error_body = reply.body or {"error": {"message": "scripted error", "code": "error"}}
-            return JSONResponse(
-                error_body,
-                reply.status,
-                [(k.encode(), v.encode()) for k, v in reply.headers.items()],
-            )
-        result: Response | StreamingResponse = answer(body, reply)
-        return result
-
 
 def _error(code: str, **extra: Any) -> JSONResponse:
     """GitHub's OAuth answers: HTTP 200 even for errors."""
     return JSONResponse({"error": code, "error_description": code.replace("_", " "), **extra})
-
-
-def _api_error(
-    status: int, message: str, code: str, retry_after: str | None = None
-) -> JSONResponse:
-    headers = [] if retry_after is None else [(b"retry-after", retry_after.encode())]
-    error = {"message": message, "code": code, "type": "invalid_request_error", "param": None}
-    return JSONResponse({"error": error}, status, headers)
-
-
-def _unauthorized() -> JSONResponse:
-    return _api_error(401, "unauthorized: token expired or invalid", "unauthorized")

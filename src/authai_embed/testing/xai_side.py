@@ -1,5 +1,6 @@
 """xAI, emulated (`emulator.xai`): OIDC discovery, the RFC 8628 device flow, the token endpoint
-with single-use rotating refresh tokens, and the OpenAI-compatible API with its billing errors.
+with single-use rotating refresh tokens, and the OpenAI-compatible API with its billing errors
+(`xai_api_side`, on `emulator.xai.api`).
 
 Paths below the emulator's root (the real hosts in brackets):
 - `GET /xai-auth/.well-known/openid-configuration` [auth.x.ai]; `knobs.discovery_failures`
@@ -27,26 +28,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.clock import Clock
 
 from . import tokens
-from .chat_model import ChatModel, json_body
+from .chat_model import ChatModel
 from .device_grants import DeviceGrants
 from .grant_page import GrantPage
 from .token_ledger import TokenLedger
 from .wire import read_params
+from .xai_api_side import API, CLI, XAIModelAPI, xai_catalog
 
 __all__ = ["XAI_CLIENT_ID", "XAIKnobs", "XAISide", "XAIStats"]
 
 XAI_CLIENT_ID = "b1a00492-073a-47ea-816f-4c329264a828"
-AUTH, API, CLI = "/xai-auth", "/xai/v1", "/grok-cli/v1"
+AUTH = "/xai-auth"
 DEFAULT_SUB = "xai-user-emulator-default"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-SPENDING_LIMIT = (
-    "Your team has either used all available credits or reached its monthly spending limit. "
-    "To continue making API requests, please purchase more credits or raise your spending limit."
-)
 
 
 @dataclass(slots=True)
@@ -90,7 +88,8 @@ class XAISide:
         self._base_url = base_url
         self.knobs = XAIKnobs()
         self.stats = XAIStats()
-        self.model = ChatModel(clock, _catalog())
+        self.model = ChatModel(clock, xai_catalog())
+        self.api = XAIModelAPI(self.model, self.knobs, self._authorized)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)
         self.ledger = TokenLedger()
@@ -126,9 +125,9 @@ class XAISide:
         ]
         for base in (API, CLI):
             routes += [
-                ("POST", f"{base}/chat/completions", self.chat),
-                ("POST", f"{base}/responses", self.responses),
-                ("GET", f"{base}/models", self.models),
+                ("POST", f"{base}/chat/completions", self.api.chat),
+                ("POST", f"{base}/responses", self.api.responses),
+                ("GET", f"{base}/models", self.api.models),
             ]
         return routes
 
@@ -137,6 +136,10 @@ class XAISide:
             return False
         self.knobs.slow_down_polls -= 1
         return True
+
+    def _authorized(self, token: str) -> bool:
+        with self.lock:
+            return self.ledger.access_family(token, self.clock.now()) is not None
 
     # The person's side and test views ------------------------------------------------------
 
@@ -287,70 +290,6 @@ class XAISide:
             "token_type": "Bearer",
         }
 
-    # api.x.ai and the CLI origin -----------------------------------------------------------
-
-    def _authorized(self, request: Request) -> bool:
-        token = request.bearer_token() or ""
-        with self.lock:
-            return self.ledger.access_family(token, self.clock.now()) is not None
-
-    def _gate(self, request: Request) -> Response | None:
-        if request.path.startswith(CLI) and not request.headers.get("x-grok-client-version"):
-            return _api(426, "Upgrade Required", "Please upgrade your Grok CLI.")
-        if not self._authorized(request):
-            return _api(401, "Unauthenticated", "The access token is invalid or has expired.")
-        return None
-
-    async def models(self, request: Request) -> Response:
-        return self._gate(request) or self.model.models()
-
-    async def chat(self, request: Request) -> Response | StreamingResponse:
-        return await self._call(request, ("model", "messages"), self.model.chat)
-
-    async def responses(self, request: Request) -> Response | StreamingResponse:
-        return await self._call(request, ("model", "input"), self.model.responses)
-
-    async def _call(
-        self, request: Request, required: tuple[str, ...], answer: Any
-    ) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
-        gated = self._gate(request)
-        if gated is not None:
-            return gated
-        if not isinstance(body, dict) or any(not body.get(name) for name in required):
-            return _api(400, "Client specified an invalid argument", f"{required} are required")
-        if body["model"] not in {m["id"] for m in self.model.catalog}:
-            return _api(404, "Some requested entity was not found", "The model does not exist.")
-        if self.knobs.billing == "spending_limit":
-            return _api(403, "The caller does not have permission", SPENDING_LIMIT)
-        if self.knobs.billing == "free_usage_exhausted":
-            return _api(429, "free-usage-exhausted", "Your free API usage is exhausted.")
-        if self.model.knobs.usage_limit_reached:
-            return _api(429, "Some resource has been exhausted", "Rate limit reached.", "30")
-        reply = self.model.next_reply()
-        if reply.is_http_error:
-            self.model.stats.rejected += 1
-            default = {"code": "scripted", "error": "scripted error"}
-            headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
-            return JSONResponse(reply.body or default, reply.status, headers)
-        result: Response | StreamingResponse = answer(body, reply)
-        return result
-
-
-def _catalog() -> list[dict[str, Any]]:
-    return [
-        {"id": model, "object": "model", "created": 1_735_689_600, "owned_by": "xai"}
-        for model in ("grok-4", "grok-4-fast", "grok-code-fast-1")
-    ]
-
 
 def _oauth(status: int, error: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": error.replace("_", " ")}, status)
-
-
-def _api(status: int, code: str, message: str, retry_after: str | None = None) -> JSONResponse:
-    """xAI's API error shape: `{"code": <status words>, "error": <message>}`."""
-    headers = [] if retry_after is None else [(b"retry-after", retry_after.encode())]
-    return JSONResponse({"code": code, "error": message}, status, headers)
