@@ -36,6 +36,7 @@ from .cors import Cors
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
 from .proxy_routes import ProxyRoutes
+from .sdk_route import SDK_PATH, sdk_script
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -205,6 +206,12 @@ class AuthAI:
             raise ConfigError("the sync client needs the app started (its event loop running)")
         return client.openai_client(self._serve_mount, jwt, self._loop, **options)
 
+    @property
+    def sdk_version(self) -> str:
+        """The content hash of `{mount}/sdk.js`: link `sdk.js?v=<it>` to have browsers cache the
+        web component for a year (a new release has a new hash, hence a new URL)."""
+        return sdk_script().version
+
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
         which is then the ASGI application to run (Django, or any ASGI stack)."""
@@ -271,6 +278,8 @@ class AuthAI:
         )
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
+        if request.path == SDK_PATH:
+            return sdk_script().respond(request)
         if is_v1:
             return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
