@@ -25,7 +25,6 @@ from authai_embed.lifecycle import Lifecycle
 from authai_embed.logins import LoginBroker
 from authai_embed.logs import get_logger
 from authai_embed.providers.base import Provider
-from authai_embed.providers.codex import CodexBackend
 from authai_embed.providers.registry import build_providers
 from authai_embed.sessions import SessionSigner
 from authai_embed.settings import Secrets, Settings
@@ -129,12 +128,7 @@ class AuthAI:
         )
         self._proxy = ProxyRoutes(
             lifecycle=self.lifecycle,
-            codex=CodexBackend(
-                self.settings.openai,
-                self.http,
-                originator=self.settings.originator,
-                clock=self.clock,
-            ),
+            providers=self.providers,
             settings=self.settings,
             clock=self.clock,
             admit=self._gate.admit_user,

@@ -24,6 +24,7 @@ __all__ = [
     "AUTH_UNAUTHORIZED",
     "V1_UNAUTHORIZED",
     "auth_error_response",
+    "responses_unsupported",
     "unsupported_endpoint",
     "v1_error_response",
 ]
@@ -94,6 +95,12 @@ def v1_error_response(exc: BaseException) -> JSONResponse:
 def unsupported_endpoint(path: str) -> JSONResponse:
     """Any `/v1/*` route we do not serve."""
     message = f"Endpoint /v1/{path} not supported by AuthAI"
+    return JSONResponse({"error": {"message": message, "type": "unsupported_endpoint"}}, 400)
+
+
+def responses_unsupported(display_name: str) -> JSONResponse:
+    """`/v1/responses` for a model (or provider) that cannot serve it."""
+    message = f"{display_name} does not support the /v1/responses endpoint"
     return JSONResponse({"error": {"message": message, "type": "unsupported_endpoint"}}, 400)
 
 
