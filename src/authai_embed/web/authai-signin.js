@@ -5,10 +5,10 @@
 //   <authai-signin></authai-signin>                      (every provider the mount offers)
 //
 // Speaks the authai_embed mount's wire (the reference relay's: /auth/start, /auth/poll/{id},
-// /auth/whoami, /auth/revoke, plus /auth/providers when no provider is given). Every server value is rendered with textContent, never as HTML.
-// A verification link is made clickable only when it is https on the provider's own host, or on
-// an origin the page allows explicitly (allow-verification-origin). Reference:
-// docs/browser-component.md.
+// /auth/whoami, /auth/revoke; and /auth/providers when no provider is given). Every server
+// value is rendered with textContent, never as HTML. A verification link is made clickable only
+// when it is https on the provider's own host, or on an origin the page allows explicitly
+// (allow-verification-origin). Reference: docs/browser-component.md.
 
 const TOKEN_KEY = "authai:jwt";
 const COOKIE_MARKER_KEY = "authai:session";
@@ -109,8 +109,8 @@ function providerChoices(body) {
     const id = item && typeof item.id === "string" ? canonicalProvider(item.id) : "";
     if (!/^[a-z0-9_-]{1,40}$/.test(id) || choices.some((c) => c.id === id)) continue;
     const shown = item.displayName;
-    const name = typeof shown === "string" && shown.trim() ? shown.trim() : PROVIDER_NAMES[id] || id;
-    choices.push({ id, name });
+    const given = typeof shown === "string" ? shown.trim() : "";
+    choices.push({ id, name: given || PROVIDER_NAMES[id] || id });
   }
   return choices;
 }
