@@ -183,6 +183,17 @@ async def test_ten_thousand_messages_are_answered_without_a_hang(harness: Harnes
         ("n", 2, "n"),
         ("n", "2", "n"),
         ("n", 0, "n"),
+        ("temperature", "hot", "temperature"),
+        ("temperature", 3, "temperature"),
+        ("top_p", -1, "top_p"),
+        ("max_tokens", 0, "max_tokens"),
+        ("max_completion_tokens", 1.5, "max_completion_tokens"),
+        ("seed", "1", "seed"),
+        ("stop", [1], "stop"),
+        ("user", 5, "user"),
+        ("metadata", [], "metadata"),
+        ("logit_bias", "x", "logit_bias"),
+        ("store", "no", "store"),
     ],
 )
 async def test_wrong_field_types_are_a_400_naming_the_field(
