@@ -252,6 +252,20 @@ def _memory_per_stream(server: Server, target: Target, streams: int, emulator: S
     return (peak - before) / streams
 
 
+def _settle(emulator: Server, limit: float = 120.0) -> None:
+    """Wait until the emulator has no stream open (the previous run's stragglers are done, so
+    they do not slow the next one), and drop its request log."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            stats = httpx.post(f"{emulator.url}/bench/reset", timeout=limit).json()
+        except httpx.HTTPError:
+            continue
+        if stats.get("open_streams", 0) == 0:
+            return
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
     running: dict[str, Server] = {}
@@ -383,5 +397,5 @@ def run_served(
                         f" p50 {result.p50_ms:.1f} ms errors {result.errors}",
                         file=sys.stderr,
                     )
-                    httpx.post(f"{emulator.url}/bench/reset", timeout=120)
+                    _settle(emulator)
     return results
