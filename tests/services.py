@@ -5,6 +5,7 @@ it), in which case a missing service is a failure, never a silent skip."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from urllib.parse import urlsplit
 
@@ -36,3 +37,19 @@ def require_postgres() -> str:
     once it is known to be reachable; see `require_service` for what happens when it is not."""
     require_service("PostgreSQL", POSTGRES_DSN, 5432)
     return POSTGRES_DSN
+
+
+def unique_schema() -> str:
+    """A PostgreSQL schema name no other test run uses."""
+    return f"authai_test_{secrets.token_hex(6)}"
+
+
+async def drop_schema(schema: str) -> None:
+    """Drop `schema` and everything a test made in it."""
+    import asyncpg
+
+    conn = await asyncpg.connect(require_postgres())
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()

@@ -244,3 +244,19 @@ async def test_sweep_removes_expired_logins_and_records(harness: Harness) -> Non
     assert await harness.authai.sweep() >= 3  # the record and both pending logins
     response = await harness.client.get("/authai/auth/whoami", headers=_bearer(jwt))
     assert response.status_code == 401
+
+
+async def test_the_periodic_sweep_runs_while_the_app_runs_and_stops_with_it(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = await make_harness(sweep_interval=1)
+    await harness.sign_in()
+    settings = harness.authai.settings
+    harness.clock.advance(settings.token_ttl + settings.record_grace + 1)
+    with anyio.fail_after(10):
+        while True:
+            if not (await harness.store.counts())["records"]:
+                break
+            await anyio.sleep(0.1)
+    await harness.authai.shutdown()
+    await harness.authai.shutdown()  # idempotent, nothing left running

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -58,3 +59,31 @@ def test_store_doctor_on_a_broken_file_fails_cleanly(
     assert "cannot open SQLite store" in err
     assert "secret-ish" not in err
     assert "Traceback" not in err
+
+
+def test_store_sweep_deletes_what_has_expired(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    import anyio
+
+    from authai_embed import SQLiteStore
+    from tests.test_stores import make_record
+
+    db = Path(str(tmp_path)) / "sweep.db"
+
+    async def seed() -> None:
+        store = SQLiteStore(db)
+        await store.open()
+        try:
+            await store.put_record(make_record(expires_at=1.0))  # long expired
+            await store.put_record(make_record(account="other", expires_at=time.time() + 3600))
+        finally:
+            await store.close()
+
+    anyio.run(seed)
+    assert main(["store", "sweep", "--db", f"sqlite:///{db}"]) == 0
+    assert "removed: 1" in capsys.readouterr().out
+    assert main(["store", "doctor", "--db", f"sqlite:///{db}"]) == 0
+    assert "records: 1" in capsys.readouterr().out

@@ -7,7 +7,7 @@ import anyio
 import pytest
 
 from authai_embed import Unauthorized
-from authai_embed.lifecycle import REFRESH_MARGIN, Session
+from authai_embed.lifecycle import Session
 
 from .conftest import Harness, HarnessFactory
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def _expire_soon(harness: Harness) -> None:
-    harness.clock.advance(3600 - REFRESH_MARGIN + 1)
+    harness.clock.advance(3600 - harness.authai.settings.refresh_margin + 1)
 
 
 async def test_fresh_tokens_are_not_refreshed(harness: Harness) -> None:
@@ -134,3 +134,13 @@ async def test_a_failing_early_refresh_falls_back_to_the_still_valid_token(
     harness.authai.lifecycle._providers = {"openai": Broken()}  # type: ignore[dict-item]
     session = await harness.authai.lifecycle.usable_session(jwt)
     assert session.credentials == before.credentials
+
+
+async def test_the_refresh_margin_is_a_setting(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(refresh_margin=1200)
+    jwt = await harness.sign_in()
+    harness.clock.advance(3600 - 1300)
+    assert (await harness.authai.lifecycle.usable_session(jwt)).record.version == 1
+    harness.clock.advance(101)
+    assert (await harness.authai.lifecycle.usable_session(jwt)).record.version == 2
+    assert harness.emulator.stats.refreshes == 1

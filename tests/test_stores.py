@@ -10,7 +10,6 @@ unless `AUTHAI_REQUIRE_SERVICES` is set (see `tests/services.py`).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import secrets
 import shutil
 import sqlite3
@@ -39,7 +38,8 @@ from authai_embed.stores import (
 )
 from authai_embed.stores.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from authai_embed.stores.sqlite import SCHEMA_VERSION
-from tests.services import require_postgres
+from tests.processes import run_processes as spawn_processes
+from tests.services import drop_schema, require_postgres, unique_schema
 
 NOW = 1_800_000_000.0
 # Bytes a text round trip would mangle: NUL, every byte value, invalid UTF-8.
@@ -73,18 +73,6 @@ def make_store(kind: str, tmp_path: Path) -> ConcreteStore:
     if kind == "postgres":
         return PostgresStore(require_postgres(), schema=unique_schema())
     raise AssertionError(f"no factory for store kind {kind!r}")
-
-
-def unique_schema() -> str:
-    return f"authai_test_{secrets.token_hex(6)}"
-
-
-async def drop_schema(schema: str) -> None:
-    conn = await asyncpg.connect(require_postgres())
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -725,19 +713,7 @@ def open_in_process(path: str, start: Any) -> None:
 
 
 def run_processes(target: Any, args: tuple[Any, ...], count: int) -> None:
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(count)
-    processes = [context.Process(target=target, args=(*args, start)) for _ in range(count)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
-    hung = [n for n, process in enumerate(processes) if process.is_alive()]
-    for n in hung:
-        processes[n].kill()
-        processes[n].join()
-    assert not hung, f"worker processes {hung} were still running after 120 s and were killed"
-    exitcodes = [p.exitcode for p in processes]
+    exitcodes = spawn_processes(target, [args] * count)
     assert exitcodes == [0] * count, f"worker processes failed (exit codes {exitcodes}); see stderr"
 
 

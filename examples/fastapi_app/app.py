@@ -3,7 +3,8 @@
 Run `python examples/fastapi_app/app.py` and open http://127.0.0.1:8000. The ChatGPT sign-in
 page is the bundled upstream emulator, mounted at /emulator; the backend reaches it in-process.
 Set AUTH_AI_JWT_SECRET / AUTH_AI_IDENTITY_SECRET to keep sessions across restarts (otherwise
-fresh secrets are made at each start and earlier sessions end).
+fresh secrets are made at each start and earlier sessions end). DEMO_HOST / DEMO_PORT / DEMO_DB
+change the address and the database.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from authai_embed.transport import StreamingASGITransport
 HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
+DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
 
 
 def _secrets() -> Secrets:
@@ -35,7 +37,7 @@ def _secrets() -> Secrets:
 
 
 def create_app(
-    db_path: str | os.PathLike[str] = HERE / "demo.db", *, host: str = HOST, port: int = PORT
+    db_path: str | os.PathLike[str] = DB, *, host: str = HOST, port: int = PORT
 ) -> FastAPI:
     """The host app: its own page and /api/me, the emulator, and authai at /authai.
 
@@ -45,6 +47,8 @@ def create_app(
     app = FastAPI(title="authai_embed demo")
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
     emulator = Emulator(issuer=issuer, interval="2")
+    # Short pauses between the model's events, so the reply visibly streams in.
+    emulator.codex.knobs.event_delay = 0.03
     app.mount("/emulator", emulator)
     authai = mount_authai(
         app,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+import time
 from collections.abc import Sequence
 
 import anyio
@@ -48,6 +49,8 @@ def _cmd_store(args: argparse.Namespace) -> int:
             counts = getattr(store, "counts", None)
             if args.action == "doctor" and counts is not None:
                 report.update(await counts())
+            if args.action == "sweep":
+                report["removed"] = await store.sweep(time.time())
             return report
         finally:
             await store.close()
@@ -89,8 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["env", "shell"], default="shell", help="'shell' adds 'export'"
     )
     make.set_defaults(func=_cmd_secrets)
-    store = sub.add_parser("store", help="migrate or check the credential store")
-    store.add_argument("action", choices=["migrate", "doctor"])
+    store = sub.add_parser("store", help="migrate, check or sweep the credential store")
+    store.add_argument(
+        "action",
+        choices=["migrate", "doctor", "sweep"],
+        help="migrate: bring the schema up to date; doctor: schema version and counts;"
+        " sweep: delete expired sign-ins, records and leases",
+    )
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)
     bench = sub.add_parser(

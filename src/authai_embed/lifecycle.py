@@ -32,12 +32,10 @@ from .settings import Secrets, Settings
 from .stores.base import AuthStore, Record
 from .vault import Sealed, new_key, open_sealed, seal
 
-__all__ = ["REFRESH_MARGIN", "Lifecycle", "Session"]
+__all__ = ["Lifecycle", "Session"]
 
 logger = get_logger("lifecycle")
 
-REFRESH_MARGIN = 300.0
-"""Refresh when the access token has less than this many seconds left."""
 LEASE_SECONDS = 30.0
 _LEASE_WAIT = 40.0
 
@@ -171,7 +169,7 @@ class Lifecycle:
 
     def _due(self, credentials: Credentials) -> bool:
         expires = credentials.expires_at
-        return expires is not None and expires - self._clock.now() < REFRESH_MARGIN
+        return expires is not None and expires - self._clock.now() < self._settings.refresh_margin
 
     async def refresh(self, session: Session, *, force: bool = False) -> Session:
         """Refresh the session's tokens once, across every task and process.

@@ -183,12 +183,18 @@ class Settings(BaseModel):
     """Clock skew tolerated when checking `exp`/`iat`, in seconds."""
     record_grace: Seconds = 7 * 24 * 3600
     """How long a record outlives its longest JWT before the sweep may delete it, in seconds."""
+    refresh_margin: Annotated[int, Field(ge=0, le=3600)] = 300
+    """Refresh an access token when it has less than this many seconds left (and once more
+    whenever the provider answers 401)."""
     login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
     """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
     """Largest request body accepted on `/v1/*` (413 beyond); `/auth/*` bodies stop at 16 KiB."""
     app_id: str | None = None
     """Tenant id for multi-tenant use; `None` for the usual single app."""
+    sweep_interval: Seconds | None = None
+    """Run `AuthAI.sweep()` every this many seconds while the app runs; `None`: only when called
+    (from a periodic job, or `authai-embed store sweep`)."""
     db_url: str = "sqlite:///authai.db"
     """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
     openai: OpenAIUpstream = OpenAIUpstream()
@@ -255,6 +261,8 @@ class Settings(BaseModel):
         for var, field in {
             "AUTH_AI_TOKEN_TTL": "token_ttl",
             "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
+            "AUTH_AI_SWEEP_INTERVAL": "sweep_interval",
+            "AUTH_AI_REFRESH_MARGIN": "refresh_margin",
         }.items():
             if env.get(var):
                 values[field] = env[var]

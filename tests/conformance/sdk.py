@@ -3,7 +3,6 @@ async or sync, in-process or over a real uvicorn server on loopback."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
@@ -11,10 +10,10 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 import openai
-import uvicorn
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from tests.conftest import Harness
+from tests.loopback import served
 
 MODES = ["async-inprocess", "sync-inprocess", "async-http", "sync-http"]
 T = TypeVar("T")
@@ -65,22 +64,6 @@ class SDK:
 
 
 @asynccontextmanager
-async def served(harness: Harness) -> AsyncIterator[str]:
-    """Serve the harness's host app with uvicorn on a loopback socket; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(harness.app, log_level="warning", lifespan="off"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-    sock.close()
-
-
-@asynccontextmanager
 async def sdk_for(mode: str, harness: Harness, jwt: str) -> AsyncIterator[SDK]:
     """An `SDK` for `mode`, signed in as `jwt`; its client is closed on exit."""
     async with AsyncExitStack() as stack:
@@ -91,7 +74,7 @@ async def sdk_for(mode: str, harness: Harness, jwt: str) -> AsyncIterator[SDK]:
             await harness.authai.startup()  # the sync bridge needs the app's loop known
             client = harness.authai.openai_client(jwt)
         else:
-            base = await stack.enter_async_context(served(harness))
+            base = await stack.enter_async_context(served(harness.app))
             options: dict[str, Any] = {
                 "api_key": jwt,
                 "base_url": f"{base}/authai/v1",

@@ -8,8 +8,7 @@ import anyio
 import pytest
 
 from tests.conftest import Harness
-
-from .sdk import served
+from tests.loopback import served
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +63,7 @@ async def test_a_client_disconnecting_from_the_server_cancels_the_upstream(
     knobs.chunk_size, knobs.event_delay = 1, 0.05
     harness.emulator.codex.script(LONG)
     stats = harness.emulator.codex.stats
-    async with served(harness) as base, httpx.AsyncClient(base_url=base) as http:
+    async with served(harness.app) as base, httpx.AsyncClient(base_url=base) as http:
         body = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "go"}], "stream": True}
         headers = {"Authorization": f"Bearer {jwt}"}
         async with http.stream(

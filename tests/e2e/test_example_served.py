@@ -1,6 +1,6 @@
-"""The FastAPI example served by uvicorn on loopback, driven over real HTTP as a browser would:
-start, open the emulator's sign-in page, submit the code, poll, ask the backend who we are,
-sign out."""
+"""The FastAPI example served by uvicorn on loopback, driven over real HTTP as the page's
+`<authai-signin>` would: load the page and the component, start, open the emulator's sign-in page,
+submit the code, poll, ask the backend who we are, chat, sign out."""
 
 from __future__ import annotations
 
@@ -55,7 +55,11 @@ async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path) -> Non
 async def _browse(base: str) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
         page = await browser.get("/")
-        assert "Sign in with ChatGPT" in page.text
+        assert '<script type="module" src="/authai/sdk.js"></script>' in page.text
+        assert '<authai-signin provider="openai"' in page.text
+        sdk = await browser.get("/authai/sdk.js")
+        assert sdk.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert "Sign in with ${name}" in sdk.text
 
         started = (await browser.post("/authai/auth/start", json={"provider": "openai"})).json()
         assert started["verificationUrl"] == f"{base}/emulator/codex/device"

@@ -8,6 +8,7 @@ app (`AuthAI.wrap`), it serves its prefix and hands everything else to that app.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from .cors import Cors
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
 from .proxy_routes import ProxyRoutes
+from .sdk_route import SDK_PATH, sdk_script
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -127,20 +129,32 @@ class AuthAI:
         self._fallback: ASGIApp | None = None
         self._prefix = ""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Open the store (running migrations). Idempotent; also done lazily on first request."""
+        """Open the store (running migrations) and start the periodic sweep if configured.
+        Idempotent; also done lazily on first request."""
         async with self._start_lock:
             if not self._started:
                 await self.store.open()
                 self._started = True
                 self._loop = asyncio.get_running_loop()
+                if self.settings.sweep_interval is not None:
+                    self._sweeper = self._loop.create_task(
+                        self._sweep_every(self.settings.sweep_interval)
+                    )
 
     async def shutdown(self) -> None:
-        """Close the store and the upstream client (if we made it). Idempotent."""
+        """Stop the periodic sweep, close the store and the upstream client (if we made it).
+        Idempotent."""
         async with self._start_lock:
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sweeper
+                self._sweeper = None
             if self._started:
                 await self.store.close()
                 self._started = False
@@ -177,6 +191,15 @@ class AuthAI:
         logger.info("sweep removed %d expired entries", removed)
         return removed
 
+    async def _sweep_every(self, interval: float) -> None:
+        """The periodic sweep: a failure (store briefly unreachable) is logged, never fatal."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except AuthAIError as exc:
+                logger.warning("periodic sweep failed, will retry: %s", exc)
+
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
@@ -188,6 +211,12 @@ class AuthAI:
         if self._loop is None or self._loop.is_closed():
             raise ConfigError("the sync client needs the app started (its event loop running)")
         return client.openai_client(self._serve_mount, jwt, self._loop, **options)
+
+    @property
+    def sdk_version(self) -> str:
+        """The content hash of `{mount}/sdk.js`: link `sdk.js?v=<it>` to have browsers cache the
+        web component for a year (a new release has a new hash, hence a new URL)."""
+        return sdk_script().version
 
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
@@ -255,6 +284,8 @@ class AuthAI:
         )
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
+        if request.path == SDK_PATH:
+            return sdk_script().respond(request)
         if is_v1:
             return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
