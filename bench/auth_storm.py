@@ -62,7 +62,7 @@ async def measure_auth_path(count: int) -> dict[str, Summary | str]:
     with tempfile.TemporaryDirectory(prefix="authai-bench-") as tmp:
         results["sqlite"] = await _auth_path_us(SQLiteStore(Path(tmp) / "auth.db"), count)
     try:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         from authai_embed.stores.postgres import PostgresStore
     except ImportError:

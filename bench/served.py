@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -39,11 +40,7 @@ PROMPT = "Tell me, in a sentence or two, what a benchmark of a streaming proxy s
 
 
 def chatmock_installed() -> bool:
-    try:
-        import chatmock  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("chatmock") is not None
 
 
 def _free_port() -> int:
@@ -166,9 +163,9 @@ async def _direct_tokens(emulator: Server) -> tuple[str, str, str]:
         start = await provider.start_device_login()
         _approve(emulator, start.user_code)
         poll = await provider.poll_device_login(start.state)
-    if poll.credentials is None or poll.credentials.refresh is None:
-        raise RuntimeError(f"direct sign-in failed: {poll.status}")
     creds = poll.credentials
+    if creds is None or creds.refresh is None:
+        raise RuntimeError(f"direct sign-in failed: {poll.status}")
     return creds.access, creds.refresh, creds.account_id
 
 
