@@ -168,7 +168,9 @@ def _served_rows(results: object, rows: list[Row]) -> dict[str, dict[int, tuple[
                     "/s",
                     direct[c].rps,
                     target,
-                    f"errors {result.error_rate:.1%}",
+                    f"errors {result.error_rate:.1%}"
+                    if result.requests or result.errors
+                    else f"none completed in {result.seconds:.0f} s",
                 )
             )
             if c == 1:
@@ -211,15 +213,17 @@ def _served_rows(results: object, rows: list[Row]) -> dict[str, dict[int, tuple[
         rows.append(Row(sec, "ChatMock", None, "", note=results.chatmock))
     if results.memory is not None:
         memory = results.memory
+        measured = memory.ours_kib is not None and memory.direct_kib is not None
         rows.append(
             Row(
                 sec,
                 "memory per open stream",
-                memory.ours_kib,
+                memory.ours_kib if measured else None,
                 "KiB",
                 memory.direct_kib,
                 Target("added<=", 64.0),
-                f"{memory.streams} streams, RSS growth, 1 worker",
+                f"{memory.streams} streams, RSS growth, 1 worker"
+                + ("" if measured else "; the streams did not all complete"),
             )
         )
     rows.append(

@@ -212,8 +212,8 @@ class MemoryResult:
     """RSS growth of the serving process with `streams` streams open, KiB per stream."""
 
     streams: int
-    ours_kib: float
-    direct_kib: float
+    ours_kib: float | None
+    direct_kib: float | None
 
 
 @dataclass
@@ -225,37 +225,46 @@ class ServedResults:
     chatmock: str = "not installed"
 
 
-def _memory_per_stream(server: Server, target: Target, streams: int, emulator: Server) -> float:
-    """Open `streams` slow streams at once against `server` and read the RSS growth."""
+def _memory_per_stream(
+    server: Server, target: Target, streams: int, emulator: Server
+) -> float | None:
+    """Open `streams` slow streams at once against `server` and read the RSS growth per stream;
+    None when the streams did not all complete (the figure would mean nothing)."""
     httpx.post(f"{emulator.url}/bench/knobs", json={"event_delay": 0.1}, timeout=120)
     try:
         before = server.rss_kib()
         load = subprocess.Popen(
             [sys.executable, "-m", "bench.loadgen"],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             env=_env({}),
             cwd=ROOT,
         )
         assert load.stdin is not None
+        assert load.stdout is not None
         load.stdin.write(json.dumps(target.spec(streams, 0.5)).encode())
         load.stdin.close()
         peak = before
         while load.poll() is None:
             peak = max(peak, server.rss_kib())
-            time.sleep(0.05)
+            time.sleep(0.02)
+        report = json.loads(load.stdout.read() or b"{}")
     finally:
         httpx.post(f"{emulator.url}/bench/knobs", json={"event_delay": 0.0}, timeout=120)
+    done = len(report.get("latencies", []))
+    if done < streams or report.get("errors"):
+        print(f"  memory: {done}/{streams} streams completed, {report}", file=sys.stderr)
+        return None
     return (peak - before) / streams
 
 
-def _settle(emulator: Server, limit: float = 120.0) -> None:
+def _settle(emulator: Server, limit: float = 30.0) -> None:
     """Wait until the emulator has no stream open (the previous run's stragglers are done, so
     they do not slow the next one), and drop its request log."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            stats = httpx.post(f"{emulator.url}/bench/reset", timeout=limit).json()
+            stats = httpx.post(f"{emulator.url}/bench/reset", timeout=limit * 2).json()
         except httpx.HTTPError:
             continue
         if stats.get("open_streams", 0) == 0:
