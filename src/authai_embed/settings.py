@@ -192,6 +192,9 @@ class Settings(BaseModel):
     """Largest request body accepted on `/v1/*` (413 beyond); `/auth/*` bodies stop at 16 KiB."""
     app_id: str | None = None
     """Tenant id for multi-tenant use; `None` for the usual single app."""
+    session_cookie: bool = False
+    """Cookie mode: keep the session JWT in an HttpOnly, Secure, SameSite=Strict cookie (never
+    in the poll's body) and refuse cross-site requests that authenticate by it."""
     sweep_interval: Seconds | None = None
     """Run `AuthAI.sweep()` every this many seconds while the app runs; `None`: only when called
     (from a periodic job, or `authai-embed store sweep`)."""
@@ -266,6 +269,8 @@ class Settings(BaseModel):
         }.items():
             if env.get(var):
                 values[field] = env[var]
+        if env.get("AUTH_AI_SESSION_COOKIE"):
+            values["session_cookie"] = env["AUTH_AI_SESSION_COOKIE"]
         if env.get("AUTH_AI_ALLOWED_ORIGINS"):
             values["allowed_origins"] = csv("AUTH_AI_ALLOWED_ORIGINS")
         if env.get("AUTH_AI_PROVIDERS"):

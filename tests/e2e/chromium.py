@@ -4,8 +4,8 @@ skip with the reason, unless `AUTHAI_REQUIRE_SERVICES` is set (CI), then fail.""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ import pytest
 from tests.services import REQUIRE_ENV
 
 if TYPE_CHECKING:
+    from playwright.async_api import Browser as AsyncBrowser
     from playwright.sync_api import Browser, Locator, Page
 
 CHROMIUM = os.environ.get("AUTHAI_CHROMIUM", "/usr/bin/chromium")
@@ -49,6 +50,20 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@asynccontextmanager
+async def async_chromium() -> AsyncIterator[AsyncBrowser]:
+    """A headless Chromium driven by Playwright's async API, for tests that serve the app in
+    their own event loop."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 class Screenshots:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
 
 from .auth_routes import AuthRoutes
+from .cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from .cors import Cors
 from .errors import auth_error_response, v1_error_response
 from .http import JSONResponse, Request, Response, StreamingResponse, route_path
@@ -123,7 +124,9 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
-        self._cors = Cors(self.settings.allowed_origins)
+        self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
+        self._auth_routes.cookie = self._cookies
+        self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
         self._started = False
         self._start_lock = anyio.Lock()
         self._fallback: ASGIApp | None = None
@@ -190,6 +193,20 @@ class AuthAI:
         removed = await self.store.sweep(self.clock.now())
         logger.info("sweep removed %d expired entries", removed)
         return removed
+
+    @staticmethod
+    def session_from_cookies(cookies: str | Mapping[str, str] | None) -> str | None:
+        """Cookie mode: the session JWT in a request's cookies (a `Cookie` header's text, or a
+        mapping such as Django's `request.COOKIES`), or `None`. Pass it to `whoami` or
+        `async_openai_client` like any JWT."""
+        return read_session_cookie(cookies)
+
+    def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
+        """Whether a request to one of YOUR routes passes the cross-site check the mount applies
+        to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
+        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
+        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
+        return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
     async def _sweep_every(self, interval: float) -> None:
         """The periodic sweep: a failure (store briefly unreachable) is logged, never fatal."""
@@ -258,6 +275,10 @@ class AuthAI:
         if not self._started:
             await self.startup()
 
+    def _refused(self, request: Request, is_v1: bool) -> Response | None:
+        """Cookie mode: attach the cookie's session to `request`, or refuse a cross-site one."""
+        return None if self._cookies is None else self._cookies.admit(request, is_v1)
+
     async def _handle(self, scope: Scope, request: Request, send: Send) -> None:
         started = time.perf_counter()
         origin = request.headers.get("origin")
@@ -287,6 +308,8 @@ class AuthAI:
         if request.path == SDK_PATH:
             return sdk_script().respond(request)
         if is_v1:
+            if refused := self._refused(request, True):
+                return refused
             return await self._proxy.dispatch(request)
         matched = self._auth_routes.match(request.path)
         if matched is None:
@@ -294,7 +317,7 @@ class AuthAI:
         method, handler = matched
         if request.method != method and not (method == "GET" and request.method == "HEAD"):
             return JSONResponse({"error": "method not allowed"}, 405, [(b"allow", method.encode())])
-        return await handler(request)
+        return self._refused(request, False) or await handler(request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

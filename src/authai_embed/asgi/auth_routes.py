@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from authai_embed.errors import InvalidRequest
+from authai_embed.errors import InvalidRequest, Unauthorized
 from authai_embed.lifecycle import Lifecycle
 from authai_embed.logins import LoginBroker
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import canonical_provider_id
 
+from .cookies import CookieMode
+from .errors import AUTH_UNAUTHORIZED
 from .http import JSONResponse, Request, Response
 
 __all__ = ["AUTH_BODY_LIMIT", "AuthRoutes"]
@@ -24,11 +26,12 @@ class AuthRoutes:
     """Route table and handlers of the broker. Errors propagate as exceptions; the app turns
     them into the contract's bodies."""
 
-    __slots__ = ("_lifecycle", "_logins", "_providers", "_table")
+    __slots__ = ("_lifecycle", "_logins", "_providers", "_table", "cookie")
 
     def __init__(
         self, *, logins: LoginBroker, lifecycle: Lifecycle, providers: Mapping[str, Provider]
     ) -> None:
+        self.cookie: CookieMode | None = None  # cookie mode, when the app turns it on
         self._logins = logins
         self._lifecycle = lifecycle
         self._providers = providers
@@ -84,6 +87,8 @@ class AuthRoutes:
     async def poll(self, request: Request) -> Response:
         """A login's status; `404` for an unknown session."""
         answer = await self._logins.poll(request.path[len(_POLL_PREFIX) :])
+        if answer.jwt is not None and self.cookie is not None:
+            return self.cookie.signed_in(answer.jwt)
         body: dict[str, str] = {"status": answer.status}
         if answer.jwt is not None:
             body["jwt"] = answer.jwt
@@ -102,6 +107,13 @@ class AuthRoutes:
         )
 
     async def revoke(self, request: Request) -> Response:
-        """Delete the bearer's record; `204`."""
-        await self._lifecycle.revoke(request.bearer_token())
-        return Response(b"", 204, [(b"cache-control", b"no-store")])
+        """Delete the bearer's record; `204`. Cookie mode also clears the cookie, even when the
+        session was already dead (the answer is then still the uniform 401)."""
+        try:
+            await self._lifecycle.revoke(request.bearer_token())
+        except Unauthorized:
+            if self.cookie is None:
+                raise
+            return self.cookie.signed_out(JSONResponse.from_bytes(AUTH_UNAUTHORIZED, 401))
+        response = Response(b"", 204, [(b"cache-control", b"no-store")])
+        return response if self.cookie is None else self.cookie.signed_out(response)

@@ -18,10 +18,12 @@ _EXPOSED = b"Retry-After"
 class Cors:
     """Decides the CORS headers of each answer."""
 
-    __slots__ = ("_origins",)
+    __slots__ = ("_credentials", "_origins")
 
-    def __init__(self, allowed_origins: tuple[str, ...]) -> None:
+    def __init__(self, allowed_origins: tuple[str, ...], *, credentials: bool = False) -> None:
         self._origins = frozenset(allowed_origins)
+        # Cookie mode: a listed origin may send the session cookie (`credentials: "include"`).
+        self._credentials = [(b"access-control-allow-credentials", b"true")] if credentials else []
 
     def is_preflight(self, method: str, headers: Mapping[str, str]) -> bool:
         """An `OPTIONS` request carrying `Access-Control-Request-Method`."""
@@ -40,6 +42,7 @@ class Cors:
             (b"access-control-allow-origin", origin.encode("latin-1")),
             (b"access-control-expose-headers", _EXPOSED),
             (b"vary", b"Origin"),
+            *self._credentials,
         ]
 
     def preflight_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:

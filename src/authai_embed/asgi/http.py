@@ -36,7 +36,7 @@ def route_path(scope: Scope) -> str:
 class Request:
     """An HTTP request: method, path below the mount, headers, and a size-limited body."""
 
-    __slots__ = ("_body", "_headers", "method", "path", "receive", "scope")
+    __slots__ = ("_body", "_headers", "method", "path", "receive", "scope", "session_cookie")
 
     def __init__(self, scope: Scope, receive: Receive, path: str | None = None) -> None:
         self.scope = scope
@@ -45,6 +45,7 @@ class Request:
         self.path = route_path(scope) if path is None else path
         self._headers: dict[str, str] | None = None
         self._body: bytes | None = None
+        self.session_cookie: str | None = None  # set by cookie mode (cookies.py) when on
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -61,12 +62,13 @@ class Request:
         return dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
 
     def bearer_token(self) -> str | None:
-        """The token of an `Authorization: Bearer ...` header, or `None`."""
+        """The session token: an `Authorization: Bearer ...` header's, else the session
+        cookie's (cookie mode), else `None`."""
         value = self.headers.get("authorization", "")
         scheme, _, token = value.partition(" ")
         if scheme.lower() != "bearer":
-            return None
-        return token.strip() or None
+            return self.session_cookie
+        return token.strip() or self.session_cookie
 
     async def body(self, limit: int) -> bytes:
         """The whole body; `InvalidRequest(413)` as soon as it is known to exceed `limit` bytes."""

@@ -1,0 +1,104 @@
+"""Cookie mode: the session JWT lives in an HttpOnly cookie, out of JavaScript's reach.
+
+Off by default (`Settings.session_cookie`). When on, a completed sign-in sets the cookie instead
+of returning the JWT in the body; `whoami`, `revoke` and `/v1/*` accept the cookie when no
+`Authorization: Bearer` header is sent; every request that authenticates by cookie and changes
+state passes the CSRF check of `csrf.py`, and so do `POST /auth/start` and the poll that installs
+the cookie (a foreign page must not be able to sign a visitor into the attacker's account).
+The cookie's value is the JWT itself, so the host's backend hands it to `whoami` or
+`async_openai_client` as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from authai_embed.settings import Settings
+
+from .csrf import STATE_CHANGING, is_same_origin_or_allowed
+from .http import JSONResponse, Request, Response
+
+# `is_same_origin_or_allowed` is re-exported for the app's `passes_csrf_check`.
+__all__ = ["SESSION_COOKIE_NAME", "CookieMode", "is_same_origin_or_allowed", "read_session_cookie"]
+
+# `__Host-`: the browser only accepts it Secure, with Path=/ and no Domain, so no sibling
+# subdomain or plain-http page can plant or overwrite it.
+SESSION_COOKIE_NAME = "__Host-authai_session"
+_ATTRIBUTES = "Path=/; Secure; HttpOnly; SameSite=Strict"
+_MAX_COOKIE_HEADER = 64 * 1024
+
+AUTH_FORBIDDEN = b'{"error":"forbidden"}'
+V1_FORBIDDEN = b'{"error":{"message":"forbidden","type":"forbidden"}}'
+
+
+def read_session_cookie(cookies: str | Mapping[str, str] | None) -> str | None:
+    """The session JWT from a `Cookie` header's text, or from a parsed mapping (Django's
+    `request.COOKIES`, Starlette's `request.cookies`); `None` when absent or empty."""
+    if cookies is None:
+        return None
+    if not isinstance(cookies, str):
+        return cookies.get(SESSION_COOKIE_NAME) or None
+    if len(cookies) > _MAX_COOKIE_HEADER:
+        return None
+    for pair in cookies.split(";"):
+        name, sep, value = pair.partition("=")
+        if sep and name.strip() == SESSION_COOKIE_NAME:
+            # The first one wins: browsers send the most specific cookie first.
+            return value.strip().strip('"') or None
+    return None
+
+
+def _cookie_header(request: Request) -> str:
+    # HTTP/2 may split cookies over several `cookie` headers; read them all.
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+    return "; ".join(v.decode("latin-1") for k, v in headers if k.lower() == b"cookie")
+
+
+class CookieMode:
+    """Reads, sets and clears the session cookie and guards cookie-authenticated requests."""
+
+    __slots__ = ("_allowed", "_max_age")
+
+    def __init__(self, *, max_age: int, allowed_origins: tuple[str, ...]) -> None:
+        self._max_age = max_age
+        self._allowed = frozenset(allowed_origins)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CookieMode | None:
+        """The cookie mode `settings` ask for, or `None` when it is off."""
+        if not settings.session_cookie:
+            return None
+        return cls(max_age=settings.token_ttl, allowed_origins=settings.allowed_origins)
+
+    def admit(self, request: Request, is_v1: bool) -> Response | None:
+        """Attach the cookie's session to `request` when it has no bearer header; answer `403`
+        when it must pass the CSRF check and does not, else `None` (go on)."""
+        by_cookie = False
+        if request.bearer_token() is None:
+            request.session_cookie = read_session_cookie(_cookie_header(request))
+            by_cookie = request.session_cookie is not None
+        guarded = (
+            (by_cookie and request.method in STATE_CHANGING)
+            or request.path == "/auth/start"
+            or request.path.startswith("/auth/poll/")
+        )
+        scheme: str = request.scope.get("scheme", "http")
+        if not guarded or is_same_origin_or_allowed(request.headers, scheme, self._allowed):
+            return None
+        if is_v1:
+            return JSONResponse.from_bytes(V1_FORBIDDEN, 403)
+        return JSONResponse.from_bytes(AUTH_FORBIDDEN, 403)
+
+    def signed_in(self, jwt: str) -> Response:
+        """The completed poll's answer: the cookie set (a fresh JWT each sign-in), no JWT in
+        the body."""
+        cookie = f"{SESSION_COOKIE_NAME}={jwt}; Max-Age={self._max_age}; {_ATTRIBUTES}"
+        return JSONResponse(
+            {"status": "complete", "session": "cookie"}, headers=[(b"set-cookie", cookie.encode())]
+        )
+
+    def signed_out(self, response: Response) -> Response:
+        """`response` with the cookie cleared (a sign-out)."""
+        cleared = f"{SESSION_COOKIE_NAME}=; Max-Age=0; {_ATTRIBUTES}"
+        response.headers.append((b"set-cookie", cleared.encode()))
+        return response
