@@ -382,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "a full run of every section, nothing for --quick)",
     )
     args = parser.parse_args(argv)
+    args.argv = list(argv if argv is not None else sys.argv[1:])
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(SECTIONS)
     if unknown:
@@ -390,7 +391,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if doc is None and not args.quick and only == set(SECTIONS):
         doc = ROOT / "docs" / "performance.md"
     with_chatmock = not args.no_chatmock and chatmock_installed()
-    logging.getLogger("authai_embed").setLevel(logging.WARNING)
+    # The proxy logs one INFO line per request: quiet it for the run, then put it back.
+    package_logger = logging.getLogger("authai_embed")
+    level = package_logger.level
+    package_logger.setLevel(logging.WARNING)
+    try:
+        return _run_and_report(args, only, doc, with_chatmock)
+    finally:
+        package_logger.setLevel(level)
+
+
+def _run_and_report(
+    args: argparse.Namespace, only: set[str], doc: Path | None, with_chatmock: bool
+) -> int:
     started = datetime.now(UTC)
     clock = time.perf_counter()
     rows: list[Row] = []
@@ -414,11 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plotted = doc.with_name(doc.stem + "-latency.png") if series else None
         if plotted is not None and not plot(series, plotted):
             plotted = None
-        command = "python -m bench" + (
-            " " + shlex.join(argv if argv is not None else sys.argv[1:])
-            if (argv if argv is not None else sys.argv[1:])
-            else ""
-        )
+        command = " ".join(["python -m bench", shlex.join(args.argv)]).strip()
         write_doc(doc, rows, command, started, seconds, plotted)
         print(f"wrote {doc}" + (f" and {plotted}" if plotted else ""))
     return 0
