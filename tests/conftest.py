@@ -18,6 +18,8 @@ from authai_embed.transport import StreamingASGITransport
 ISSUER = "http://auth.emulator.test"
 START = 1_800_000_000.0
 
+pytest_plugins = ["tests.token_guard", "pytester"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -58,18 +60,39 @@ class Harness:
     store: AuthStore
     secrets: Secrets
 
-    async def sign_in(self, account: str | None = None) -> str:
+    provider: str = "openai"
+    """The provider `sign_in` uses unless told otherwise."""
+
+    async def sign_in(self, account: str | None = None, provider: str | None = None) -> str:
         """The whole browser-side flow: start, approve at the emulator, poll until complete."""
-        started = (await self.client.post("/authai/auth/start", json={"provider": "openai"})).json()
-        self.emulator.approve(started["userCode"], account=account)
+        provider = provider or self.provider
+        start = await self.client.post("/authai/auth/start", json={"provider": provider})
+        started = start.json()
+        self.approve(provider, started["userCode"], account)
         self.clock.advance(started["pollIntervalMs"] / 1000)
         polled = (await self.client.get(f"/authai/auth/poll/{started['sessionId']}")).json()
         assert polled["status"] == "complete", polled
         jwt: str = polled["jwt"]
         return jwt
 
+    def approve(self, provider: str, user_code: str, account: str | None = None) -> None:
+        """Approve a user code at the provider's emulated sign-in page."""
+        if provider == "github":
+            self.emulator.github.approve(user_code, login=account)
+        elif provider == "xai":
+            self.emulator.xai.approve(user_code, account=account)
+        else:
+            self.emulator.approve(user_code, account=account)
+
 
 UPSTREAM = {"issuer": ISSUER, "api_base": f"{ISSUER}/backend-api/codex"}
+GITHUB_UPSTREAM = {"web_base": f"{ISSUER}/github", "api_base": f"{ISSUER}/github-api"}
+XAI_UPSTREAM = {
+    "issuer": f"{ISSUER}/xai-auth",
+    "api_base": f"{ISSUER}/xai/v1",
+    "subscription_base": f"{ISSUER}/grok-cli/v1",
+}
+PROVIDERS = ("openai", "github", "xai")
 
 
 def emulator_client(emulator: Emulator) -> httpx.AsyncClient:
@@ -94,8 +117,13 @@ async def make_harness(
             secrets=secrets_,
             http_client=emulator_client(emulator),
             clock=clock,
-            openai=UPSTREAM,
-            **options,
+            **{
+                "openai": UPSTREAM,
+                "github": GITHUB_UPSTREAM,
+                "xai": XAI_UPSTREAM,
+                "providers": PROVIDERS,
+                **options,
+            },
         )
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://app.test"

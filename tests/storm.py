@@ -22,7 +22,8 @@ from authai_embed import AuthAI, Secrets, lifecycle
 from authai_embed.stores.url import store_from_url
 from authai_embed.transport import StreamingASGITransport
 
-CHAT = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hello"}]}
+MODELS = {"openai": "gpt-5.4", "xai": "grok-4"}
+"""The model each provider's storm asks."""
 KILLED_EXIT = 17
 """The exit code of a worker that killed itself between the refresh answer and the write."""
 
@@ -51,11 +52,19 @@ def upstream_options(provider: str, base: str) -> dict[str, Any]:
     """`AuthAI` keyword settings pointing `provider` at the emulator served at `base`."""
     if provider == "openai":
         return {"openai": {"issuer": base, "api_base": f"{base}/backend-api/codex"}}
+    if provider == "xai":
+        return {
+            "providers": ("xai",),
+            "xai": {"issuer": f"{base}/xai-auth", "api_base": f"{base}/xai/v1"},
+        }
     raise AssertionError(f"no emulator settings for provider {provider!r}")
 
 
-async def call_proxy(authai: AuthAI, jwt: str, count: int) -> list[dict[str, Any]]:
+async def call_proxy(
+    authai: AuthAI, jwt: str, count: int, provider: str = "openai"
+) -> list[dict[str, Any]]:
     """`count` concurrent chat completions through `authai`; each one's status and body."""
+    chat = {"model": MODELS[provider], "messages": [{"role": "user", "content": "hello"}]}
     results: list[dict[str, Any]] = []
     transport = StreamingASGITransport(authai)
     async with httpx.AsyncClient(
@@ -64,7 +73,7 @@ async def call_proxy(authai: AuthAI, jwt: str, count: int) -> list[dict[str, Any
 
         async def one() -> None:
             response = await client.post(
-                "/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {jwt}"}
+                "/v1/chat/completions", json=chat, headers={"Authorization": f"Bearer {jwt}"}
             )
             results.append({"status": response.status_code, "body": response.json()})
 
@@ -83,7 +92,7 @@ def storm_worker(spec: WorkerSpec, jwt: str, count: int, out: str, start: Any) -
         await authai.startup()
         try:
             await anyio.to_thread.run_sync(start.wait)
-            return await call_proxy(authai, jwt, count)
+            return await call_proxy(authai, jwt, count, spec.provider)
         finally:
             await authai.shutdown()
 
@@ -105,6 +114,6 @@ def dying_worker(spec: WorkerSpec, jwt: str, lease_seconds: float, start: Any) -
 
         store.swap_record = die_instead_of_writing  # type: ignore[method-assign]
         await anyio.to_thread.run_sync(start.wait)
-        await call_proxy(authai, jwt, 1)
+        await call_proxy(authai, jwt, 1, spec.provider)
 
     anyio.run(run)

@@ -22,7 +22,13 @@ async def test_root_and_providers_answer_the_contract(harness: Harness) -> None:
     assert root.status_code == 200
     assert root.json() == {"ok": True, "service": "authai-relay"}
     providers = await harness.client.get("/authai/auth/providers")
-    assert providers.json() == {"providers": [{"id": "openai", "displayName": "ChatGPT"}]}
+    assert providers.json() == {
+        "providers": [
+            {"id": "openai", "displayName": "ChatGPT"},
+            {"id": "github", "displayName": "GitHub Copilot"},
+            {"id": "xai", "displayName": "Grok"},
+        ]
+    }
 
 
 async def test_full_sign_in_whoami_and_revoke(harness: Harness) -> None:

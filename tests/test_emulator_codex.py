@@ -797,7 +797,7 @@ async def test_the_codex_provider_client_talks_to_the_emulator(
         "openai", access, None, None, emulator.default_account.account_id, "authai_test"
     )
     models = await codex.list_models(credentials)
-    assert "gpt-5.5" in {m["slug"] for m in models}
+    assert "gpt-5.5" in {m.id for m in models}
     opened = await codex.open_stream(credentials, body(), session_id="s-1")
     try:
         raw = b"".join([chunk async for chunk in opened.aiter_bytes()])

@@ -7,6 +7,8 @@ store (a SQLite file or PostgreSQL) and one upstream emulator served on loopback
 - The crash: a process dies after the provider answered its refresh and before it wrote the new
   tokens. The record must be left whole, and the next request must cleanly ask for sign-in
   (the spent refresh token is refused as reused) rather than fail with a 500.
+
+Both run for every provider with rotating single-use refresh tokens: ChatGPT and Grok (xAI).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -42,6 +45,35 @@ class Deployment:
     emulator: Emulator
     spec: WorkerSpec
 
+    @property
+    def provider(self) -> str:
+        return self.spec.provider
+
+    @property
+    def auth_stats(self) -> Any:
+        """The provider's token endpoint counters (`refreshes`, `refresh_reuses`, ...)."""
+        return self.emulator.xai.stats if self.provider == "xai" else self.emulator.stats
+
+    @property
+    def model_requests(self) -> int:
+        model = self.emulator.xai.model if self.provider == "xai" else self.emulator.codex
+        return model.stats.requests
+
+    def set_access_ttl(self, seconds: int) -> None:
+        knobs = self.emulator.xai.knobs if self.provider == "xai" else self.emulator.knobs
+        knobs.access_ttl = seconds
+
+    def approve(self, user_code: str) -> None:
+        if self.provider == "xai":
+            self.emulator.xai.approve(user_code)
+        else:
+            self.emulator.approve(user_code)
+
+
+@pytest.fixture(params=["openai", "xai"])
+def provider(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
@@ -56,9 +88,10 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 
 
 @pytest.fixture
-async def deployment(store_url: str) -> AsyncIterator[Deployment]:
+async def deployment(store_url: str, provider: str) -> AsyncIterator[Deployment]:
     # Real time (the workers are other processes) and a one-second poll interval.
     emulator = Emulator(interval="1")
+    emulator.xai.knobs.interval = 1
     async with served(emulator) as base:
         emulator.knobs.issuer = base
         yield Deployment(
@@ -68,6 +101,7 @@ async def deployment(store_url: str) -> AsyncIterator[Deployment]:
                 jwt_secret_hex=secrets.token_hex(32),
                 identity_secret_hex=secrets.token_hex(32),
                 upstream_base=base,
+                provider=provider,
             ),
         )
 
@@ -75,15 +109,16 @@ async def deployment(store_url: str) -> AsyncIterator[Deployment]:
 async def sign_in(deployment: Deployment, *, expired: bool = True) -> str:
     """Sign in through a fresh `AuthAI` of the deployment and return the JWT; when `expired`,
     only once the access token it stored has expired (refreshed tokens then live an hour)."""
-    deployment.emulator.knobs.access_ttl = 1 if expired else 3600
+    deployment.set_access_ttl(1 if expired else 3600)
     authai = deployment.spec.authai()
     await authai.startup()
     try:
         async with httpx.AsyncClient(
             transport=StreamingASGITransport(authai), base_url="http://test.test"
         ) as client:
-            started = (await client.post("/auth/start", json={"provider": "openai"})).json()
-            deployment.emulator.approve(started["userCode"])
+            body = {"provider": deployment.provider}
+            started = (await client.post("/auth/start", json=body)).json()
+            deployment.approve(started["userCode"])
             with anyio.fail_after(15):
                 while True:
                     await anyio.sleep(started["pollIntervalMs"] / 1000)
@@ -98,7 +133,7 @@ async def sign_in(deployment: Deployment, *, expired: bool = True) -> str:
     assert expires is not None
     if expired:
         await anyio.sleep(max(0.0, expires - authai.clock.now()) + 0.05)
-        deployment.emulator.knobs.access_ttl = 3600
+        deployment.set_access_ttl(3600)
     jwt: str = polled["jwt"]
     return jwt
 
@@ -124,11 +159,11 @@ async def test_a_refresh_storm_across_processes_refreshes_once(
     assert len(replies) == 1
     assert replies != {""}
 
-    stats = deployment.emulator.stats
+    stats = deployment.auth_stats
     assert stats.refreshes == 1, f"the emulator saw {stats.refreshes} refreshes"
     assert stats.rejected_refreshes == 0
     assert stats.refresh_reuses == 0
-    assert deployment.emulator.codex.stats.requests >= REQUESTS
+    assert deployment.model_requests >= REQUESTS
 
     # Revoking in this process ends the session at once for every other process.
     authai = deployment.spec.authai()
@@ -155,7 +190,7 @@ async def test_a_process_killed_between_refresh_and_write_leaves_a_clean_state(
             run_processes, dying_worker, [(deployment.spec, jwt, 8.0)]
         )
         assert exitcodes == [KILLED_EXIT], "the worker should die just before its write"
-        assert deployment.emulator.stats.refreshes == 1  # the provider answered; tokens spent
+        assert deployment.auth_stats.refreshes == 1  # the provider answered; tokens spent
 
         # Nothing was half-written: the same JWT still opens the same, intact record.
         after = await authai.lifecycle.open_session(jwt)
@@ -164,13 +199,14 @@ async def test_a_process_killed_between_refresh_and_write_leaves_a_clean_state(
 
         # The next request waits out the dead worker's lease, spends the old refresh token,
         # which the provider refuses as reused, and so cleanly asks for sign-in: the uniform 401.
-        [result] = await call_proxy(authai, jwt, 1)
+        [result] = await call_proxy(authai, jwt, 1, deployment.provider)
         assert result == {"status": 401, "body": UNAUTHORIZED}
-        assert deployment.emulator.stats.refresh_reuses == 1
+        assert deployment.auth_stats.refresh_reuses == 1
         assert await authai.store.get_record(before.record.id) is None
 
         # Signing in again works, and so does the proxy.
-        [again] = await call_proxy(authai, await sign_in(deployment, expired=False), 1)
+        fresh = await sign_in(deployment, expired=False)
+        [again] = await call_proxy(authai, fresh, 1, deployment.provider)
         assert again["status"] == 200, again
     finally:
         await authai.shutdown()

@@ -29,6 +29,10 @@ PORT = int(os.environ.get("DEMO_PORT", "8000"))
 DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
 
 
+MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
+"""The model the demo asks, per provider (all three are enabled; the page offers ChatGPT)."""
+
+
 def _secrets() -> Secrets:
     if os.environ.get("AUTH_AI_JWT_SECRET"):
         return Secrets.from_env()
@@ -49,13 +53,17 @@ def create_app(
     emulator = Emulator(issuer=issuer, interval="2")
     # Short pauses between the model's events, so the reply visibly streams in.
     emulator.codex.knobs.event_delay = 0.03
+    emulator.github.knobs.interval = emulator.xai.knobs.interval = 2
     app.mount("/emulator", emulator)
     authai = mount_authai(
         app,
         store=SQLiteStore(db_path),
         secrets=_secrets(),
         originator="authai-demo",
+        providers=["openai", "github", "xai"],
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
+        github={"web_base": f"{issuer}/github", "api_base": f"{issuer}/github-api"},
+        xai={"issuer": f"{issuer}/xai-auth", "api_base": f"{issuer}/xai/v1"},
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),
@@ -82,11 +90,15 @@ def create_app(
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list) or not messages:
             raise HTTPException(400, "messages must be a non-empty list")
-        client = authai.async_openai_client(authorization.removeprefix("Bearer ").strip())
+        jwt = authorization.removeprefix("Bearer ").strip()
+        client = authai.async_openai_client(jwt)
         try:
+            model = MODELS[(await authai.whoami(jwt)).provider]
             stream = await client.chat.completions.create(
-                model="gpt-5.4", messages=messages, stream=True
+                model=model, messages=messages, stream=True
             )
+        except Unauthorized:
+            raise HTTPException(401, "sign in first") from None
         except openai.AuthenticationError:
             raise HTTPException(401, "sign in first") from None
         except openai.APIStatusError as exc:

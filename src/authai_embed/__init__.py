@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .asgi.app import AuthAI, WhoAmI
+from .asgi.limits import Limits, MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
 from .clock import Clock, SystemClock
 from .credentials import Credentials
 from .errors import (
@@ -15,6 +16,7 @@ from .errors import (
     ConfigError,
     InvalidRequest,
     NotFound,
+    RateLimited,
     StoreError,
     Unauthorized,
     UpstreamError,
@@ -38,13 +40,19 @@ __all__ = [
     "DevicePoll",
     "DeviceStart",
     "InvalidRequest",
+    "Limits",
+    "MemoryRateLimiter",
     "MemoryStore",
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
     "PostgresStore",
     "Provider",
+    "Rate",
+    "RateLimited",
+    "RateLimiter",
     "Record",
+    "RedisRateLimiter",
     "SQLiteStore",
     "Secrets",
     "Settings",

@@ -6,11 +6,14 @@ wire answers in exactly one place (`asgi/errors.py`); messages never contain a t
 
 from __future__ import annotations
 
+from .logs import redact
+
 __all__ = [
     "AuthAIError",
     "ConfigError",
     "InvalidRequest",
     "NotFound",
+    "RateLimited",
     "StoreError",
     "Unauthorized",
     "UpstreamError",
@@ -45,6 +48,8 @@ class UpstreamError(AuthAIError):
         code: str | None = None,
         retry_after: int | None = None,
     ) -> None:
+        # Messages may quote the provider, and reach clients and logs: never a token in them.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status = status
@@ -75,3 +80,12 @@ class Unauthorized(AuthAIError):
 
     def __init__(self) -> None:
         super().__init__("unauthorized")
+
+
+class RateLimited(AuthAIError):
+    """Too many requests from one client or user: answered as 429 with `Retry-After`."""
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__("rate limited")
+        self.message = "rate limited"
+        self.retry_after = retry_after

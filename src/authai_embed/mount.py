@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .asgi.app import AuthAI
+from .asgi.limits import Limits, StartGuard
 from .asgi.types import ASGIApp
 from .errors import ConfigError
 from .integrations.starlette import is_starlette_like, mount_on_starlette
@@ -20,6 +21,8 @@ def mount_authai(
     secrets: Secrets,
     store: AuthStore | None = None,
     path: str = "/authai",
+    limits: Limits | None = None,
+    start_guard: StartGuard | None = None,
     **settings: Any,
 ) -> AuthAI:
     """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
@@ -29,12 +32,15 @@ def mount_authai(
     - Any other ASGI app (Django's `get_asgi_application()`, ...): the returned `AuthAI` wraps it
       and IS the application to serve: `application = mount_authai(django_app, ...)`.
 
-    `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). Raises
-    `ConfigError` for bad settings or secrets.
+    `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). `limits` and
+    `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
+    anyone may start a sign-in). Raises `ConfigError` for bad settings or secrets.
     """
     if not path.startswith("/") or path.endswith("/") or len(path) < 2:
         raise ConfigError("path must start with '/' and not end with it, e.g. '/authai'")
-    authai = AuthAI(secrets=secrets, store=store, **settings)
+    authai = AuthAI(
+        secrets=secrets, store=store, limits=limits, start_guard=start_guard, **settings
+    )
     if is_starlette_like(app):
         mount_on_starlette(app, authai, path)
         return authai

@@ -12,14 +12,14 @@ import os
 import re
 import secrets as _random
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._b64 import b64url_encode
 from .errors import ConfigError
 
-__all__ = ["OpenAIUpstream", "Secrets", "Settings", "SigningKey"]
+__all__ = ["GitHubUpstream", "OpenAIUpstream", "Secrets", "Settings", "SigningKey", "XAIUpstream"]
 
 MIN_SECRET_BYTES = 32
 _HOW_TO = "generate one with `authai-embed secrets` (or `openssl rand -hex 32`)"
@@ -162,6 +162,66 @@ class OpenAIUpstream(BaseModel):
         return f"{self.issuer}/codex/device"
 
 
+def _http_url(url: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return url.rstrip("/")
+
+
+class GitHubUpstream(BaseModel):
+    """Where the GitHub Copilot provider talks to. Defaults are the real servers and the Copilot
+    editor extension's public client id (upstream.md section 4)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    web_base: str = "https://github.com"
+    """Device-code and OAuth endpoints (`/login/device/code`, `/login/oauth/access_token`)."""
+    api_base: str = "https://api.github.com"
+    """`/user` and the Copilot token exchange (`/copilot_internal/v2/token`)."""
+    client_id: str = "Iv1.b507a08c87ecfe98"
+    scope: str = "read:user"
+    editor_version: str = "vscode/1.107.0"
+    plugin_version: str = "copilot-chat/0.35.0"
+    user_agent: str = "GitHubCopilotChat/0.35.0"
+    integration_id: str = "vscode-chat"
+
+    @field_validator("web_base", "api_base")
+    @classmethod
+    def _strip_slash(cls, url: str) -> str:
+        return _http_url(url)
+
+    @property
+    def verification_url(self) -> str:
+        """Where the user types the code when GitHub's answer names none."""
+        return f"{self.web_base}/login/device"
+
+
+class XAIUpstream(BaseModel):
+    """Where the xAI (Grok) provider talks to. Defaults are the real servers and the Grok CLI's
+    public client (upstream.md section 5).
+
+    `origin="api"` (default) calls the OpenAI-compatible `api_base`, billed to the user's xAI API
+    credits. `origin="subscription"` calls the Grok CLI's own origin, billed to the SuperGrok
+    subscription: off-label, impersonates the CLI, may break or be blocked at any time.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str = "https://auth.x.ai"
+    client_id: str = "b1a00492-073a-47ea-816f-4c329264a828"
+    scope: str = "openid profile email offline_access grok-cli:access api:access"
+    api_base: str = "https://api.x.ai/v1"
+    origin: Literal["api", "subscription"] = "api"
+    subscription_base: str = "https://cli-chat-proxy.grok.com/v1"
+    cli_version: str = "0.1.0"
+    """Sent as the Grok CLI's client version to the subscription origin (it answers 426 without)."""
+
+    @field_validator("issuer", "api_base", "subscription_base")
+    @classmethod
+    def _strip_slash(cls, url: str) -> str:
+        return _http_url(url)
+
+
 Seconds = Annotated[int, Field(gt=0)]
 
 
@@ -202,6 +262,10 @@ class Settings(BaseModel):
     """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
     openai: OpenAIUpstream = OpenAIUpstream()
     """ChatGPT (Codex) endpoints and client id."""
+    github: GitHubUpstream = GitHubUpstream()
+    """GitHub Copilot endpoints, client id and editor headers."""
+    xai: XAIUpstream = XAIUpstream()
+    """xAI (Grok) endpoints, client id and which origin serves the models."""
 
     @field_validator("originator")
     @classmethod
@@ -282,5 +346,16 @@ class Settings(BaseModel):
             openai["api_base"] = env["AUTH_AI_OPENAI_API_BASE"]
         if openai:
             values["openai"] = openai
+        xai: dict[str, str] = {}
+        if env.get("AUTH_AI_XAI_API_BASE"):
+            xai["api_base"] = env["AUTH_AI_XAI_API_BASE"]
+        if env.get("AUTH_AI_XAI_ORIGIN"):
+            xai["origin"] = env["AUTH_AI_XAI_ORIGIN"]
+        if env.get("AUTH_AI_XAI_CLIENT_ID"):
+            xai["client_id"] = env["AUTH_AI_XAI_CLIENT_ID"]
+        if xai:
+            values["xai"] = xai
+        if env.get("AUTH_AI_GITHUB_CLIENT_ID"):
+            values["github"] = {"client_id": env["AUTH_AI_GITHUB_CLIENT_ID"]}
         values.update(overrides)
         return cls.build(**values)

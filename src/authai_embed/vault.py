@@ -61,5 +61,5 @@ def open_sealed(key: bytes, sealed: Sealed, *, record_id: str, provider: str) ->
         raise Unauthorized()
     try:
         return AESGCM(key).decrypt(sealed.iv, sealed.blob, associated_data(record_id, provider))
-    except InvalidTag:
+    except (InvalidTag, UnicodeEncodeError):  # an id no record can have (lone surrogates)
         raise Unauthorized() from None

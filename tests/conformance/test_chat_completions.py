@@ -1,11 +1,13 @@
-"""The official `openai` SDK against the proxy, in all four modes: plain, streamed, tools
-(one, parallel, then the tool-result turn), image input, json_schema, usage, and errors raising
-the SDK's own exception classes."""
+"""The official `openai` SDK against the proxy, in all four modes and for every provider: plain,
+streamed, tools (one, parallel, then the tool-result turn), image input, json_schema, usage, and
+errors raising the SDK's own exception classes. What reaches the upstream is checked in the
+upstream's own shape: Responses items when translated, the caller's body when passed through."""
 
 from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import openai
 import pytest
@@ -15,10 +17,10 @@ from authai_embed.testing.codex_script import CodexReply, FunctionCall
 from tests.conftest import Harness
 
 from .sdk import MODES, sdk_for
+from .targets import Target
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-MODEL = "gpt-5.4"
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -38,17 +40,15 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def upstream_body(harness: Harness) -> dict[str, object]:
-    body = harness.emulator.codex.last_request().body
-    assert isinstance(body, dict)
-    return body
+def upstream_body(harness: Harness, target: Target) -> dict[str, Any]:
+    return target.last_body(harness.emulator)
 
 
-async def test_plain_completion(harness: Harness, mode: str) -> None:
+async def test_plain_completion(harness: Harness, mode: str, target: Target) -> None:
     jwt = await harness.sign_in()
     async with sdk_for(mode, harness, jwt) as sdk:
         result = await sdk.create(
-            model=MODEL,
+            model=target.model,
             messages=[
                 {"role": "system", "content": "Be brief."},
                 {"role": "user", "content": "hello there"},
@@ -60,20 +60,28 @@ async def test_plain_completion(harness: Harness, mode: str) -> None:
     assert result.choices[0].finish_reason == "stop"
     assert result.usage is not None
     assert result.usage.total_tokens == result.usage.prompt_tokens + result.usage.completion_tokens
-    body = upstream_body(harness)
-    assert body["instructions"] == "Be brief."
-    assert body["stream"] is True
-    assert body["store"] is False
-    request = harness.emulator.codex.last_request()
-    assert request.headers["chatgpt-account-id"] == harness.emulator.default_account.account_id
+    body = upstream_body(harness, target)
+    if target.translated:
+        assert body["instructions"] == "Be brief."
+        assert body["stream"] is True
+        assert body["store"] is False
+    else:
+        assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+        assert body.get("stream") is not True
+    headers = target.upstream(harness.emulator).last_request().headers
+    if target.provider == "openai":
+        assert headers["chatgpt-account-id"] == harness.emulator.default_account.account_id
+    if target.provider == "github":
+        assert headers["copilot-integration-id"] == "vscode-chat"
+        assert headers["x-initiator"] == "user"
 
 
-async def test_streamed_completion_with_usage(harness: Harness, mode: str) -> None:
+async def test_streamed_completion_with_usage(harness: Harness, mode: str, target: Target) -> None:
     jwt = await harness.sign_in()
-    harness.emulator.codex.knobs.chunk_size = 3
+    target.upstream(harness.emulator).knobs.chunk_size = 3
     async with sdk_for(mode, harness, jwt) as sdk:
         chunks = await sdk.stream(
-            model=MODEL,
+            model=target.model,
             messages=[{"role": "user", "content": "stream me please"}],
             stream_options={"include_usage": True},
         )
@@ -91,15 +99,17 @@ async def test_streamed_completion_with_usage(harness: Harness, mode: str) -> No
     assert chunks[-1].usage.completion_tokens > 0
 
 
-async def test_one_tool_call_then_the_tool_result_turn(harness: Harness, mode: str) -> None:
+async def test_one_tool_call_then_the_tool_result_turn(
+    harness: Harness, mode: str, target: Target
+) -> None:
     jwt = await harness.sign_in()
-    harness.emulator.codex.script(
+    target.upstream(harness.emulator).script(
         CodexReply(text="", function_calls=[FunctionCall("get_weather", {"city": "Paris"})]),
         CodexReply(text="It is sunny in Paris."),
     )
     messages: list[dict[str, object]] = [{"role": "user", "content": "Weather in Paris?"}]
     async with sdk_for(mode, harness, jwt) as sdk:
-        first = await sdk.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
+        first = await sdk.create(model=target.model, messages=messages, tools=[WEATHER_TOOL])
         choice = first.choices[0]
         assert choice.finish_reason == "tool_calls"
         assert choice.message.content is None
@@ -110,35 +120,48 @@ async def test_one_tool_call_then_the_tool_result_turn(harness: Harness, mode: s
         assert call.type == "function"
         assert call.function.name == "get_weather"
         assert json.loads(call.function.arguments) == {"city": "Paris"}
-        tools_sent = upstream_body(harness)["tools"]
+        tools_sent = upstream_body(harness, target)["tools"]
         assert isinstance(tools_sent, list)
-        flat = tools_sent[0]
-        assert (flat["type"], flat["name"], flat["description"]) == (
-            "function",
-            "get_weather",
-            "Weather for a city",
-        )
-        assert flat["parameters"] == WEATHER_TOOL["function"]["parameters"]  # type: ignore[index]
+        if target.translated:
+            flat = tools_sent[0]
+            assert (flat["type"], flat["name"], flat["description"]) == (
+                "function",
+                "get_weather",
+                "Weather for a city",
+            )
+            assert flat["parameters"] == WEATHER_TOOL["function"]["parameters"]  # type: ignore[index]
+        else:
+            assert tools_sent == [WEATHER_TOOL]
         messages += [
             choice.message.model_dump(exclude_none=True),
             {"role": "tool", "tool_call_id": call.id, "content": '{"sky": "sunny"}'},
         ]
-        second = await sdk.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
+        second = await sdk.create(model=target.model, messages=messages, tools=[WEATHER_TOOL])
     assert second.choices[0].message.content == "It is sunny in Paris."
-    items = upstream_body(harness)["input"]
-    assert isinstance(items, list)
-    kinds = [item.get("type") for item in items]
-    assert "function_call" in kinds
-    assert "function_call_output" in kinds
-    output = next(i for i in items if i.get("type") == "function_call_output")
-    assert output["call_id"] == call.id
-    assert output["output"] == '{"sky": "sunny"}'
+    sent = upstream_body(harness, target)
+    if target.translated:
+        items = sent["input"]
+        kinds = [item.get("type") for item in items]
+        assert "function_call" in kinds
+        assert "function_call_output" in kinds
+        output = next(i for i in items if i.get("type") == "function_call_output")
+        assert output["call_id"] == call.id
+        assert output["output"] == '{"sky": "sunny"}'
+    else:
+        assert sent["messages"][-2]["tool_calls"][0]["id"] == call.id
+        assert sent["messages"][-1] == {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": '{"sky": "sunny"}',
+        }
+    if target.provider == "github":  # a tool-result turn is the agent's, not the user's
+        assert target.upstream(harness.emulator).last_request().headers["x-initiator"] == "agent"
 
 
-async def test_parallel_tool_calls_streamed(harness: Harness, mode: str) -> None:
+async def test_parallel_tool_calls_streamed(harness: Harness, mode: str, target: Target) -> None:
     jwt = await harness.sign_in()
-    harness.emulator.codex.knobs.chunk_size = 4
-    harness.emulator.codex.script(
+    target.upstream(harness.emulator).knobs.chunk_size = 4
+    target.upstream(harness.emulator).script(
         CodexReply(
             text="",
             function_calls=[
@@ -149,7 +172,7 @@ async def test_parallel_tool_calls_streamed(harness: Harness, mode: str) -> None
     )
     async with sdk_for(mode, harness, jwt) as sdk:
         chunks = await sdk.stream(
-            model=MODEL,
+            model=target.model,
             messages=[{"role": "user", "content": "Paris and Tokyo?"}],
             tools=[WEATHER_TOOL],
             parallel_tool_calls=True,
@@ -169,15 +192,15 @@ async def test_parallel_tool_calls_streamed(harness: Harness, mode: str) -> None
         c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
     ]
     assert finishes == ["tool_calls"]
-    assert upstream_body(harness)["parallel_tool_calls"] is True
+    assert upstream_body(harness, target)["parallel_tool_calls"] is True
 
 
-async def test_image_input_reaches_the_backend(harness: Harness, mode: str) -> None:
+async def test_image_input_reaches_the_backend(harness: Harness, mode: str, target: Target) -> None:
     jwt = await harness.sign_in()
     pixel = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
     async with sdk_for(mode, harness, jwt) as sdk:
         await sdk.create(
-            model=MODEL,
+            model=target.model,
             messages=[
                 {
                     "role": "user",
@@ -195,19 +218,27 @@ async def test_image_input_reaches_the_backend(harness: Harness, mode: str) -> N
                 }
             ],
         )
-    items = upstream_body(harness)["input"]
-    assert isinstance(items, list)
-    parts = items[-1]["content"]
-    assert parts[0] == {"type": "input_text", "text": "What is this?"}
-    assert parts[1]["type"] == "input_image"
-    assert parts[1]["image_url"].startswith("data:image/png;base64,")
-    assert parts[2]["image_url"] == "https://example.com/a.png"
-    assert parts[2]["detail"] == "low"
+    sent = upstream_body(harness, target)
+    if target.translated:
+        parts = sent["input"][-1]["content"]
+        assert parts[0] == {"type": "input_text", "text": "What is this?"}
+        assert parts[1]["type"] == "input_image"
+        assert parts[1]["image_url"].startswith("data:image/png;base64,")
+        assert parts[2]["image_url"] == "https://example.com/a.png"
+        assert parts[2]["detail"] == "low"
+    else:
+        parts = sent["messages"][-1]["content"]
+        assert parts[0] == {"type": "text", "text": "What is this?"}
+        assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert parts[2]["image_url"] == {"url": "https://example.com/a.png", "detail": "low"}
+    if target.provider == "github":
+        headers = target.upstream(harness.emulator).last_request().headers
+        assert headers["copilot-vision-request"] == "true"
 
 
-async def test_json_schema_output_format(harness: Harness, mode: str) -> None:
+async def test_json_schema_output_format(harness: Harness, mode: str, target: Target) -> None:
     jwt = await harness.sign_in()
-    harness.emulator.codex.script('{"answer": 42}')
+    target.upstream(harness.emulator).script('{"answer": 42}')
     schema = {
         "type": "object",
         "properties": {"answer": {"type": "integer"}},
@@ -215,7 +246,7 @@ async def test_json_schema_output_format(harness: Harness, mode: str) -> None:
     }
     async with sdk_for(mode, harness, jwt) as sdk:
         result = await sdk.create(
-            model=MODEL,
+            model=target.model,
             messages=[{"role": "user", "content": "answer?"}],
             response_format={
                 "type": "json_schema",
@@ -223,45 +254,50 @@ async def test_json_schema_output_format(harness: Harness, mode: str) -> None:
             },
         )
     assert json.loads(result.choices[0].message.content or "") == {"answer": 42}
-    text = upstream_body(harness)["text"]
-    assert isinstance(text, dict)
-    assert text["format"] == {
-        "type": "json_schema",
-        "name": "answer",
-        "schema": schema,
-        "strict": True,
-    }
+    sent = upstream_body(harness, target)
+    if target.translated:
+        assert sent["text"]["format"] == {
+            "type": "json_schema",
+            "name": "answer",
+            "schema": schema,
+            "strict": True,
+        }
+    else:
+        assert sent["response_format"]["json_schema"]["schema"] == schema
 
 
-async def test_models_are_listed(harness: Harness, mode: str) -> None:
+async def test_models_are_listed(harness: Harness, mode: str, target: Target) -> None:
     jwt = await harness.sign_in()
     async with sdk_for(mode, harness, jwt) as sdk:
         ids = await sdk.models()
-    assert "gpt-5.4" in ids
+    assert target.model in ids
     assert len(ids) == len(set(ids))
 
 
-async def test_errors_raise_the_sdks_own_classes(harness: Harness, mode: str) -> None:
+async def test_errors_raise_the_sdks_own_classes(
+    harness: Harness, mode: str, target: Target
+) -> None:
     jwt = await harness.sign_in()
     messages = [{"role": "user", "content": "hi"}]
     async with sdk_for(mode, harness, "not-a-jwt") as bad:
         with pytest.raises(openai.AuthenticationError) as auth:
-            await bad.create(model=MODEL, messages=messages)
+            await bad.create(model=target.model, messages=messages)
     assert auth.value.status_code == 401
     async with sdk_for(mode, harness, jwt) as sdk:
         with pytest.raises(openai.BadRequestError) as bad_request:
-            await sdk.create(model=MODEL, messages=messages, n=2)
+            await sdk.create(model=target.model, messages=messages, n=2)
         assert bad_request.value.status_code == 400
         assert "n" in str(bad_request.value)
 
-        harness.emulator.codex.knobs.usage_limit_reached = True
+        target.upstream(harness.emulator).knobs.usage_limit_reached = True
         with pytest.raises(openai.RateLimitError) as limited:
-            await sdk.create(model=MODEL, messages=messages)
-        harness.emulator.codex.knobs.usage_limit_reached = False
+            await sdk.create(model=target.model, messages=messages)
+        target.upstream(harness.emulator).knobs.usage_limit_reached = False
         assert limited.value.status_code == 429
         retry_after = limited.value.response.headers["retry-after"]
         assert int(retry_after) > 0
-        assert "resets at" in limited.value.message
+        if target.provider == "openai":
+            assert "resets at" in limited.value.message
 
         with pytest.raises(openai.BadRequestError) as unsupported:
             await sdk.embeddings()

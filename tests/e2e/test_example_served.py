@@ -1,6 +1,7 @@
 """The FastAPI example served by uvicorn on loopback, driven over real HTTP as the page's
 `<authai-signin>` would: load the page and the component, start, open the emulator's sign-in page,
-submit the code, poll, ask the backend who we are, chat, sign out."""
+submit the code, poll, ask the backend who we are, chat, sign out; for each provider the example
+enables (the page's element offers ChatGPT; the others are driven through the same routes)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,15 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path) -> None:
+VERIFICATION = {
+    "openai": "/emulator/codex/device",
+    "github": "/emulator/github/login/device",
+    "xai": "/emulator/xai-auth/device?user_code=",
+}
+
+
+@pytest.mark.parametrize("provider", list(VERIFICATION))
+async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path, provider: str) -> None:
     sock = listening_socket()
     port = sock.getsockname()[1]
     app = load_example().create_app(tmp_path / "demo.db", host="127.0.0.1", port=port)
@@ -46,13 +55,13 @@ async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path) -> Non
         tg.start_soon(server.serve, [sock])
         try:
             with anyio.fail_after(30):
-                await _browse(f"http://127.0.0.1:{port}")
+                await _browse(f"http://127.0.0.1:{port}", provider)
         finally:
             server.should_exit = True
     sock.close()
 
 
-async def _browse(base: str) -> None:
+async def _browse(base: str, provider: str) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
         page = await browser.get("/")
         assert '<script type="module" src="/authai/sdk.js"></script>' in page.text
@@ -61,8 +70,8 @@ async def _browse(base: str) -> None:
         assert sdk.headers["content-type"] == "text/javascript; charset=utf-8"
         assert "Sign in with ${name}" in sdk.text
 
-        started = (await browser.post("/authai/auth/start", json={"provider": "openai"})).json()
-        assert started["verificationUrl"] == f"{base}/emulator/codex/device"
+        started = (await browser.post("/authai/auth/start", json={"provider": provider})).json()
+        assert started["verificationUrl"].startswith(f"{base}{VERIFICATION[provider]}")
         sign_in_page = await browser.get(started["verificationUrl"])
         assert sign_in_page.status_code == 200
         action = re.search(r'<form method="post" action="([^"]+)"', sign_in_page.text)
@@ -83,7 +92,7 @@ async def _browse(base: str) -> None:
 
         me = await browser.get("/api/me", headers=auth)
         assert me.status_code == 200
-        assert me.json()["provider"] == "openai"
+        assert me.json()["provider"] == provider
         who = await browser.get("/authai/auth/whoami", headers=auth)
         assert who.json()["user"]["id"] == me.json()["user_id"]
 

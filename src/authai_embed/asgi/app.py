@@ -25,7 +25,6 @@ from authai_embed.lifecycle import Lifecycle
 from authai_embed.logins import LoginBroker
 from authai_embed.logs import get_logger
 from authai_embed.providers.base import Provider
-from authai_embed.providers.codex import CodexBackend
 from authai_embed.providers.registry import build_providers
 from authai_embed.sessions import SessionSigner
 from authai_embed.settings import Secrets, Settings
@@ -35,8 +34,17 @@ from authai_embed.stores.url import store_from_url
 from .auth_routes import AuthRoutes
 from .cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from .cors import Cors
+from .disconnect import DisconnectWatch
 from .errors import auth_error_response, v1_error_response
-from .http import JSONResponse, Request, Response, StreamingResponse, route_path
+from .http import (
+    JSONResponse,
+    Request,
+    Response,
+    StreamingResponse,
+    check_header_size,
+    route_path,
+)
+from .limits import Gate, Limits, StartGuard
 from .proxy_routes import ProxyRoutes
 from .sdk_route import SDK_PATH, sdk_script
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -66,7 +74,9 @@ class AuthAI:
     Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
     `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
     `http_client` to route upstream calls through your own client (tests pass the emulator's
-    transport); it is then yours to close.
+    transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
+    in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
+    async) decides who may start a sign-in (others get the uniform 401).
     """
 
     def __init__(
@@ -77,6 +87,8 @@ class AuthAI:
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        limits: Limits | None = None,
+        start_guard: StartGuard | None = None,
         **options: Any,
     ) -> None:
         if not isinstance(secrets, Secrets):
@@ -110,19 +122,16 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._auth_routes = AuthRoutes(
             logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
         )
         self._proxy = ProxyRoutes(
             lifecycle=self.lifecycle,
-            codex=CodexBackend(
-                self.settings.openai,
-                self.http,
-                originator=self.settings.originator,
-                clock=self.clock,
-            ),
+            providers=self.providers,
             settings=self.settings,
             clock=self.clock,
+            admit=self._gate.admit_user,
         )
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._auth_routes.cookie = self._cookies
@@ -268,8 +277,13 @@ class AuthAI:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
-        await self._ensure_started()
-        await self._handle(scope, Request(scope, receive, path), send)
+        request = Request(scope, receive, path)
+        try:
+            await self._ensure_started()
+        except Exception as exc:  # the store is down: 503 now, and the next request tries again
+            await _error_for(request, exc)(scope, receive, send)
+            return
+        await self._handle(scope, request, send)
 
     async def _ensure_started(self) -> None:
         if not self._started:
@@ -289,11 +303,15 @@ class AuthAI:
             else:
                 response = JSONResponse({"error": "origin not allowed"}, 403)
         else:
-            is_v1 = request.path == "/v1" or request.path.startswith("/v1/")
+            is_v1 = _is_v1(request.path)
             try:
-                response = await self._route(request, is_v1)
+                routed = await self._route_watched(request, is_v1)
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-                response = v1_error_response(exc) if is_v1 else auth_error_response(exc)
+                routed = _error_for(request, exc)
+            if routed is None:
+                logger.info("%s %s: the client went away", request.method, _loggable(request.path))
+                return
+            response = routed
             response.headers.extend(self._cors.response_headers(origin))
         await response(scope, request.receive, send)
         logger.info(
@@ -304,7 +322,19 @@ class AuthAI:
             (time.perf_counter() - started) * 1000,
         )
 
+    async def _route_watched(
+        self, request: Request, is_v1: bool
+    ) -> Response | StreamingResponse | None:
+        """`_route`; on `/v1`, cancelled (`None`) if the client leaves before the answer starts."""
+        if not is_v1:
+            return await self._route(request, is_v1)
+        watch = DisconnectWatch(request.receive)
+        request.receive = watch.receive
+        bodiless = request.method in ("GET", "HEAD")
+        return await watch.run(lambda: self._route(request, is_v1), bodiless=bodiless)
+
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
+        check_header_size(request.scope)
         if request.path == SDK_PATH:
             return sdk_script().respond(request)
         if is_v1:
@@ -315,6 +345,7 @@ class AuthAI:
         if matched is None:
             return JSONResponse({"error": "not found"}, 404)
         method, handler = matched
+        await self._gate.admit_auth(request)
         if request.method != method and not (method == "GET" and request.method == "HEAD"):
             return JSONResponse({"error": "method not allowed"}, 405, [(b"allow", method.encode())])
         return self._refused(request, False) or await handler(request)
@@ -362,6 +393,14 @@ class AuthAI:
             if received:
                 raise
             await self._lifespan(receive, send)
+
+
+def _is_v1(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def _error_for(request: Request, exc: BaseException) -> JSONResponse:
+    return v1_error_response(exc) if _is_v1(request.path) else auth_error_response(exc)
 
 
 def _loggable(path: str) -> str:

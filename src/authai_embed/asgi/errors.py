@@ -11,6 +11,7 @@ from authai_embed.errors import (
     AuthAIError,
     InvalidRequest,
     NotFound,
+    RateLimited,
     StoreError,
     Unauthorized,
     UpstreamError,
@@ -23,6 +24,7 @@ __all__ = [
     "AUTH_UNAUTHORIZED",
     "V1_UNAUTHORIZED",
     "auth_error_response",
+    "responses_unsupported",
     "unsupported_endpoint",
     "v1_error_response",
 ]
@@ -48,6 +50,8 @@ def auth_error_response(exc: BaseException) -> JSONResponse:
         return JSONResponse({"status": "error", "error": exc.message}, 404)
     if isinstance(exc, InvalidRequest):
         return JSONResponse({"error": exc.message}, exc.status)
+    if isinstance(exc, RateLimited):
+        return JSONResponse({"error": "rate limited"}, 429, _retry_headers(exc.retry_after))
     if isinstance(exc, UpstreamError):
         return JSONResponse({"error": exc.message}, 502, _retry_headers(exc.retry_after))
     if isinstance(exc, StoreError):
@@ -66,6 +70,13 @@ def v1_error_response(exc: BaseException) -> JSONResponse:
         if exc.param is not None:
             error["param"] = exc.param
         return JSONResponse({"error": error}, exc.status)
+    if isinstance(exc, RateLimited):
+        error = {
+            "message": f"rate limited: too many requests; retry after {exc.retry_after} s",
+            "type": "rate_limit_exceeded",
+            "code": "rate_limit_exceeded",
+        }
+        return JSONResponse({"error": error}, 429, _retry_headers(exc.retry_after))
     if isinstance(exc, UpstreamError):
         error = {"message": exc.message, "type": "provider_error"}
         if exc.code is not None:
@@ -84,6 +95,12 @@ def v1_error_response(exc: BaseException) -> JSONResponse:
 def unsupported_endpoint(path: str) -> JSONResponse:
     """Any `/v1/*` route we do not serve."""
     message = f"Endpoint /v1/{path} not supported by AuthAI"
+    return JSONResponse({"error": {"message": message, "type": "unsupported_endpoint"}}, 400)
+
+
+def responses_unsupported(display_name: str) -> JSONResponse:
+    """`/v1/responses` for a model (or provider) that cannot serve it."""
+    message = f"{display_name} does not support the /v1/responses endpoint"
     return JSONResponse({"error": {"message": message, "type": "unsupported_endpoint"}}, 400)
 
 

@@ -18,10 +18,19 @@ from authai_embed.errors import InvalidRequest
 
 from .types import Receive, Scope, Send
 
-__all__ = ["JSONResponse", "Request", "Response", "StreamingResponse", "route_path"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "JSONResponse",
+    "Request",
+    "Response",
+    "StreamingResponse",
+    "check_header_size",
+    "route_path",
+]
 
 Headers = list[tuple[bytes, bytes]]
 MAX_JSON_DEPTH = 64
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def route_path(scope: Scope) -> str:
@@ -31,6 +40,18 @@ def route_path(scope: Scope) -> str:
     if root and path.startswith(root):
         path = path[len(root) :]
     return path or "/"
+
+
+def check_header_size(scope: Scope, limit: int = MAX_HEADER_BYTES) -> None:
+    """`InvalidRequest(431)` when the request's headers add up to more than `limit` bytes.
+
+    Servers usually refuse such requests first; in-process callers and lenient servers reach
+    us, and nothing here needs more than a session JWT and a few cookies."""
+    size = 0
+    for name, value in scope.get("headers", ()):
+        size += len(name) + len(value) + 4
+        if size > limit:
+            raise InvalidRequest("request headers are too large", status=431)
 
 
 class Request:
@@ -168,7 +189,9 @@ class Response:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
+        # HEAD: the headers of the GET answer (its length included), never its body.
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
 
 
 class JSONResponse(Response):

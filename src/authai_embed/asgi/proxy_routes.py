@@ -1,9 +1,11 @@
-"""The OpenAI-compatible proxy (`/v1/*`): chat completions on the Codex Responses API, the
-Responses pass-through, and the model list.
+"""The OpenAI-compatible proxy (`/v1/*`): chat completions, the Responses API and the model list,
+each routed to the signed-in user's own provider.
 
-Every call authenticates the JWT, refreshes the user's tokens if due, and opens the upstream
-stream; an upstream 401 refreshes once and retries once. Streams are never buffered: each upstream
-event is translated and sent as it arrives, and a client that goes away cancels the upstream
+Every call authenticates the JWT, refreshes the user's tokens if due, and asks the record's
+provider for its `ModelBackend`. The backend says how a call is served: passed through to the
+same upstream endpoint, or (a chat call on a Responses-only model) translated chat ⇄ responses
+here. An upstream 401 refreshes once and retries once. Streams are never buffered: each upstream
+event is relayed or translated as it arrives, and a client that goes away cancels the upstream
 request (the `finally` blocks close it).
 """
 
@@ -13,18 +15,26 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
+import anyio
 import httpx
 
 from authai_embed.clock import Clock
+from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.lifecycle import Lifecycle, Session
 from authai_embed.logs import get_logger
-from authai_embed.providers.codex import CodexBackend, UpstreamUnauthorized
+from authai_embed.providers.base import Endpoint, ModelBackend, Provider, UpstreamUnauthorized
+from authai_embed.providers.codex import DEFAULT_INSTRUCTIONS
 from authai_embed.settings import Settings
-from authai_embed.translate.chat_to_responses import chat_to_responses
+from authai_embed.translate.chat_to_responses import (
+    REASONING_SUMMARY_FIELD,
+    ChatRequest,
+    chat_to_responses,
+)
+from authai_embed.translate.passthrough import checked_responses_stream
 from authai_embed.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion_async,
@@ -33,35 +43,35 @@ from authai_embed.translate.responses_to_chat import (
 )
 from authai_embed.translate.sse import DONE, encode_data, encode_event, iter_json_events
 
-from .errors import unsupported_endpoint
+from .errors import responses_unsupported, unsupported_endpoint
 from .http import JSONResponse, Request, Response, StreamingResponse
 
 __all__ = ["ProxyRoutes"]
 
 logger = get_logger("proxy")
 
-DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
-MODEL_CREATED = 1_735_689_600  # the catalog has no dates; a fixed, plausible `created`
-_RESPONSES_DROPPED = (
-    "max_output_tokens",
-    "temperature",
-    "top_p",
-    "metadata",
-    "user",
-    "service_tier",
-)
+MODEL_CREATED = 1_735_689_600  # the catalogs have no dates; a fixed, plausible `created`
+_PASSTHROUGH_JSON_LIMIT = 32 * 1024 * 1024
 
 Handler = Callable[[Request, Session], Awaitable[Response | StreamingResponse]]
+T = TypeVar("T")
 
 
 class ProxyRoutes:
     """Route table and handlers of `/v1/*`."""
 
     def __init__(
-        self, *, lifecycle: Lifecycle, codex: CodexBackend, settings: Settings, clock: Clock
+        self,
+        *,
+        lifecycle: Lifecycle,
+        providers: Mapping[str, Provider],
+        settings: Settings,
+        clock: Clock,
+        admit: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._admit = admit
         self._lifecycle = lifecycle
-        self._codex = codex
+        self._providers = providers
         self._settings = settings
         self._clock = clock
         self._table: dict[tuple[str, str], Handler] = {
@@ -76,22 +86,18 @@ class ProxyRoutes:
         if handler is None:
             return unsupported_endpoint(request.path[4:])
         session = await self._lifecycle.usable_session(request.bearer_token())
+        if self._admit is not None:
+            await self._admit(session.user_id)  # the per-user rate limit (asgi/limits.py)
         return await handler(request, session)
 
     # -- routes ---------------------------------------------------------------------------
 
     async def models(self, request: Request, session: Session) -> Response:
         """The provider's catalog in OpenAI's list shape."""
-        try:
-            models = await self._codex.list_models(session.credentials)
-        except UpstreamUnauthorized:
-            session = await self._lifecycle.refresh(session, force=True)
-            try:
-                models = await self._codex.list_models(session.credentials)
-            except UpstreamUnauthorized:
-                raise Unauthorized() from None
+        backend = self._backend(session)
+        session, models = await self._retrying(session, backend.list_models)
         data = [
-            {"id": m["slug"], "object": "model", "created": MODEL_CREATED, "owned_by": "openai"}
+            {"id": m.id, "object": "model", "created": MODEL_CREATED, "owned_by": m.owned_by}
             for m in models
         ]
         return JSONResponse({"object": "list", "data": data})
@@ -99,13 +105,52 @@ class ProxyRoutes:
     async def chat_completions(
         self, request: Request, session: Session
     ) -> Response | StreamingResponse:
-        """Chat Completions in, Responses upstream, Chat Completions out."""
+        """Chat Completions in and out: passed through, or translated to Responses upstream."""
         body = await self._json_object(request)
+        # Validated (and bounded) the same way whichever path serves it.
         chat = chat_to_responses(body, default_instructions=DEFAULT_INSTRUCTIONS)
+        backend = self._backend(session)
+        session, target = await self._retrying(
+            session, lambda c: backend.endpoint_for(c, chat.model, "chat/completions")
+        )
+        if target is None:
+            name, model = self._display_name(session), chat.model[:100]
+            raise InvalidRequest(f"{name} does not serve the model {model}", param="model")
+        if target == "chat/completions":
+            # Our own extension field stays here; everything else is the caller's body.
+            payload = {k: v for k, v in body.items() if k != REASONING_SUMMARY_FIELD}
+            upstream = await self._open(session, target, payload)
+            return await _relay(upstream, streamed=chat.stream, chat=True)
+        return await self._translated(session, chat)
+
+    async def responses(self, request: Request, session: Session) -> Response | StreamingResponse:
+        """The Responses API passed through, with what the upstream requires filled in."""
+        body = await self._json_object(request)
+        model = body.get("model")
+        if not isinstance(model, str) or not model or "input" not in body:
+            raise InvalidRequest("model and input are required", param="model")
+        wants_stream = body.get("stream") is True
+        backend = self._backend(session)
+        session, target = await self._retrying(
+            session, lambda c: backend.endpoint_for(c, model, "responses")
+        )
+        if target != "responses":
+            return responses_unsupported(self._display_name(session))
+        payload = backend.responses_payload(body)
+        upstream = await self._open(session, "responses", payload)
+        if payload.get("stream") is True and not wants_stream:
+            return JSONResponse(await _aggregated(upstream, aggregate_response_async))
+        return await _relay(upstream, streamed=wants_stream, chat=False)
+
+    # -- the translated path ----------------------------------------------------------------
+
+    async def _translated(
+        self, session: Session, chat: ChatRequest
+    ) -> Response | StreamingResponse:
+        """Chat Completions in, Responses upstream, Chat Completions out."""
         if chat.dropped:
             logger.debug("dropped parameters the backend rejects: %s", ", ".join(chat.dropped))
-        payload = chat.payload
-        upstream = await self._open(session, payload)
+        upstream = await self._open(session, "responses", chat.payload)
         completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
         created = int(self._clock.now())
         if not chat.stream:
@@ -136,37 +181,9 @@ class ProxyRoutes:
                 yield encode_data({"error": _stream_error(exc)})
                 yield DONE
             finally:
-                await upstream.aclose()
+                await _close(upstream)
 
         return StreamingResponse(frames(), headers=_SSE_HEADERS)
-
-    async def responses(self, request: Request, session: Session) -> Response | StreamingResponse:
-        """The Responses API passed through, with what the backend requires filled in."""
-        body = await self._json_object(request)
-        model = body.get("model")
-        if not isinstance(model, str) or not model or "input" not in body:
-            raise InvalidRequest("model and input are required", param="model")
-        wants_stream = body.get("stream") is True
-        payload = {k: v for k, v in body.items() if k not in _RESPONSES_DROPPED}
-        payload["store"] = False
-        payload["stream"] = True
-        instructions = payload.get("instructions")
-        if not isinstance(instructions, str) or not instructions:
-            payload["instructions"] = DEFAULT_INSTRUCTIONS
-        upstream = await self._open(session, payload)
-        if not wants_stream:
-            return JSONResponse(await _aggregated(upstream, aggregate_response_async))
-
-        async def passthrough() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in upstream.aiter_raw():
-                    yield chunk
-            except httpx.HTTPError as exc:
-                yield encode_event("error", {"type": "error", **_stream_error(exc)})
-            finally:
-                await upstream.aclose()
-
-        return StreamingResponse(passthrough(), headers=_SSE_HEADERS)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -176,22 +193,80 @@ class ProxyRoutes:
             raise InvalidRequest("request body must be a JSON object")
         return body
 
-    async def _open(self, session: Session, payload: dict[str, Any]) -> httpx.Response:
-        """Open the upstream stream; on a 401, refresh once and retry once."""
-        conversation = _conversation_id(session, payload)
-        payload.setdefault("prompt_cache_key", conversation)
+    def _backend(self, session: Session) -> ModelBackend:
+        provider = self._providers.get(session.record.provider)
+        if provider is None:  # signed in with a provider this mount no longer offers
+            raise Unauthorized()
+        return provider.backend
+
+    def _display_name(self, session: Session) -> str:
+        return self._providers[session.record.provider].display_name
+
+    async def _retrying(
+        self, session: Session, call: Callable[[Credentials], Awaitable[T]]
+    ) -> tuple[Session, T]:
+        """`call(credentials)`; on an upstream 401, refresh once and call once more."""
         try:
-            return await self._codex.open_stream(
-                session.credentials, payload, session_id=conversation
-            )
+            return session, await call(session.credentials)
         except UpstreamUnauthorized:
             session = await self._lifecycle.refresh(session, force=True)
         try:
-            return await self._codex.open_stream(
-                session.credentials, payload, session_id=conversation
-            )
+            return session, await call(session.credentials)
         except UpstreamUnauthorized:
             raise Unauthorized() from None
+
+    async def _open(
+        self, session: Session, endpoint: Endpoint, payload: dict[str, Any]
+    ) -> httpx.Response:
+        """Open the upstream call (refreshing once on a 401)."""
+        backend = self._backend(session)
+        conversation = _conversation_id(session, payload)
+        _, upstream = await self._retrying(
+            session, lambda c: backend.open(c, endpoint, payload, conversation=conversation)
+        )
+        return upstream
+
+
+async def _relay(
+    upstream: httpx.Response, *, streamed: bool, chat: bool
+) -> Response | StreamingResponse:
+    """Pass an upstream answer through: streamed chunk by chunk, or read whole (bounded). A
+    stream that breaks off ends with an error in the endpoint's own framing."""
+    if streamed:
+
+        async def passthrough() -> AsyncIterator[bytes]:
+            try:
+                if chat:
+                    async for chunk in upstream.aiter_raw():
+                        yield chunk
+                else:  # Responses events are checked, so a cut stream ends in an error event
+                    async for frame in checked_responses_stream(upstream.aiter_raw()):
+                        yield frame
+            except httpx.HTTPError as exc:
+                if chat:
+                    yield b"\n\n" + encode_data({"error": _stream_error(exc)}) + DONE
+                else:
+                    yield b"\n\n" + encode_event("error", {"type": "error", **_stream_error(exc)})
+            finally:
+                await _close(upstream)
+
+        return StreamingResponse(passthrough(), headers=_SSE_HEADERS)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in upstream.aiter_raw():
+            size += len(chunk)
+            if size > _PASSTHROUGH_JSON_LIMIT:
+                raise UpstreamError("the provider's answer is too large", status=502)
+            chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise UpstreamError("the provider stopped answering in time", status=504) from None
+    except httpx.HTTPError:
+        raise UpstreamError("the provider's answer broke off", status=502) from None
+    finally:
+        await _close(upstream)
+    media = upstream.headers.get("content-type", "application/json")
+    return Response(b"".join(chunks), 200, [(b"content-type", media.encode("latin-1"))])
 
 
 _SSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
@@ -220,9 +295,17 @@ async def _aggregated(
     """Fold the upstream stream into one answer as it arrives (nothing kept but the result)."""
     try:
         return await aggregate(iter_json_events(upstream.aiter_raw()))
+    except httpx.TimeoutException:
+        raise UpstreamError("the provider stopped answering in time", status=504) from None
     except httpx.HTTPError:
         raise UpstreamError("the provider's stream broke off", status=502) from None
     finally:
+        await _close(upstream)
+
+
+async def _close(upstream: httpx.Response) -> None:
+    """Close the upstream call, even when the client went away (the scope is cancelled)."""
+    with anyio.CancelScope(shield=True):
         await upstream.aclose()
 
 

@@ -1,20 +1,39 @@
-"""The provider seam: how a sign-in is started, polled and refreshed.
+"""The provider seam: how a sign-in is started, polled and refreshed, and where models are called.
 
 Every provider implemented here uses a device-code flow (ChatGPT's own, GitHub's and xAI's RFC
 8628 flows), so the protocol is: start a login, poll it with the state the start returned, refresh
 credentials. A provider may do several upstream calls inside one step (GitHub checks the Copilot
 entitlement before it reports completion); the caller only sees the outcome.
+
+The model side is a `ModelBackend` the provider hands out: the proxy asks it which upstream
+endpoint serves a call (the same one: pass-through; `responses` for a chat call: translated;
+none: refused), then opens the upstream call. Translation and relaying live in the proxy, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+import httpx
 
 from authai_embed.credentials import Credentials
+from authai_embed.errors import UpstreamError
 
-__all__ = ["DevicePoll", "DeviceStart", "PollStatus", "Provider"]
+__all__ = [
+    "DevicePoll",
+    "DeviceStart",
+    "Endpoint",
+    "ModelBackend",
+    "ModelInfo",
+    "PollStatus",
+    "Provider",
+    "UpstreamUnauthorized",
+]
+
+Endpoint = Literal["chat/completions", "responses"]
+"""An upstream model endpoint, relative to the provider's API base."""
 
 PollStatus = Literal["pending", "slow_down", "complete", "denied", "expired"]
 
@@ -44,6 +63,55 @@ class DevicePoll:
     message: str | None = None
 
 
+class UpstreamUnauthorized(UpstreamError):
+    """The provider refused the user's token on a model call: refresh the record, retry once."""
+
+    def __init__(self) -> None:
+        super().__init__("the provider refused the access token", status=401)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model the user may call: its id and who makes it (OpenAI's `owned_by`)."""
+
+    id: str
+    owned_by: str
+
+
+class ModelBackend(Protocol):
+    """A provider's model API as the proxy uses it. Every method raises `UpstreamUnauthorized`
+    when the user's token is refused (the proxy refreshes and retries once) and `UpstreamError`
+    for every other failure; none of them ever puts a token in a message."""
+
+    async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
+        """The models the user may call through `/v1/chat/completions` or `/v1/responses`."""
+        ...
+
+    async def endpoint_for(
+        self, credentials: Credentials, model: str, requested: Endpoint
+    ) -> Endpoint | None:
+        """The upstream endpoint serving a `requested` call to `model`: `requested` itself
+        (pass-through), `"responses"` for a chat call (translated), or `None` (not served)."""
+        ...
+
+    def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The upstream body for a `/v1/responses` call: `body`, or a copy with what this
+        upstream requires (a `stream: true` here makes the proxy aggregate for the caller)."""
+        ...
+
+    async def open(
+        self,
+        credentials: Credentials,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        *,
+        conversation: str,
+    ) -> httpx.Response:
+        """POST `payload` to `endpoint`; return the open 2xx response (the caller reads and
+        closes it). `conversation` is a stable id per chat, for upstream prompt caches."""
+        ...
+
+
 class Provider(Protocol):
     """A sign-in provider. Implementations raise `UpstreamError` when the provider fails (its
     message never contains a token) and `Unauthorized` when a refresh is rejected for good."""
@@ -67,5 +135,11 @@ class Provider(Protocol):
         ...
 
     async def refresh(self, credentials: Credentials) -> Credentials:
-        """Exchange the refresh token for fresh credentials (the refresh token may rotate)."""
+        """Exchange the refresh token for fresh credentials (the refresh token may rotate).
+        A provider without refresh tokens raises `Unauthorized` (the user signs in again)."""
+        ...
+
+    @property
+    def backend(self) -> ModelBackend:
+        """The model API behind this provider's sign-ins."""
         ...

@@ -19,8 +19,19 @@ from authai_embed.errors import UpstreamError
 from authai_embed.settings import OpenAIUpstream
 
 from ._http import json_object, send
+from .base import Endpoint, ModelInfo, UpstreamUnauthorized
 
-__all__ = ["FALLBACK_MODELS", "CodexBackend", "UpstreamUnauthorized"]
+__all__ = ["DEFAULT_INSTRUCTIONS", "FALLBACK_MODELS", "CodexBackend", "UpstreamUnauthorized"]
+
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
+_RESPONSES_DROPPED = (
+    "max_output_tokens",
+    "temperature",
+    "top_p",
+    "metadata",
+    "user",
+    "service_tier",
+)
 
 FALLBACK_MODELS = (
     "gpt-5.4",
@@ -36,15 +47,9 @@ _ERROR_BODY_LIMIT = 64 * 1024
 _MAX_RETRY_AFTER = 31 * 86400  # a reset further away is a unit mistake (ms for s), not a plan
 
 
-class UpstreamUnauthorized(UpstreamError):
-    """The backend refused the access token (expired or revoked): refresh, then retry once."""
-
-    def __init__(self) -> None:
-        super().__init__("the provider refused the access token", status=401)
-
-
 class CodexBackend:
-    """HTTP client of `{api_base}/responses` and `{api_base}/models` for one `AuthAI`."""
+    """HTTP client of `{api_base}/responses` and `{api_base}/models` for one `AuthAI`: the
+    `ModelBackend` of ChatGPT sign-ins. Chat calls are translated; the backend only streams."""
 
     def __init__(
         self, upstream: OpenAIUpstream, http: httpx.AsyncClient, *, originator: str, clock: Clock
@@ -71,6 +76,35 @@ class CodexBackend:
         if session_id:
             headers["session_id"] = session_id
         return headers
+
+    async def endpoint_for(
+        self, credentials: Credentials, model: str, requested: Endpoint
+    ) -> Endpoint | None:
+        """Everything goes to `/responses`: chat calls are translated."""
+        return "responses"
+
+    def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The caller's Responses body with what the backend requires: `stream: true`,
+        `store: false`, instructions; parameters it rejects dropped."""
+        payload = {k: v for k, v in body.items() if k not in _RESPONSES_DROPPED}
+        payload["store"] = False
+        payload["stream"] = True
+        instructions = payload.get("instructions")
+        if not isinstance(instructions, str) or not instructions:
+            payload["instructions"] = DEFAULT_INSTRUCTIONS
+        return payload
+
+    async def open(
+        self,
+        credentials: Credentials,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        *,
+        conversation: str,
+    ) -> httpx.Response:
+        """Open the Responses stream; the conversation id keys the backend's prompt cache."""
+        payload.setdefault("prompt_cache_key", conversation)
+        return await self.open_stream(credentials, payload, session_id=conversation)
 
     async def open_stream(
         self, credentials: Credentials, payload: dict[str, Any], *, session_id: str | None
@@ -102,9 +136,12 @@ class CodexBackend:
             await response.aclose()
         raise self._error(response.status_code, body, response.headers)
 
-    async def list_models(self, credentials: Credentials) -> list[dict[str, Any]]:
+    async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the account may use (`visibility == "list"`), cached per account for a
         few minutes; the built-in list when the catalog cannot be had."""
+        return [ModelInfo(m["slug"], "openai") for m in await self._catalog(credentials)]
+
+    async def _catalog(self, credentials: Credentials) -> list[dict[str, Any]]:
         now = self._clock.now()
         cached = self._models.get(credentials.account_id)
         if cached is not None and now - cached[0] < MODELS_TTL:

@@ -19,6 +19,7 @@ from authai_embed.settings import OpenAIUpstream
 
 from ._http import error_code, json_object, jwt_claims, send
 from .base import DevicePoll, DeviceStart
+from .codex import CodexBackend
 
 __all__ = ["OpenAIProvider", "chatgpt_account_id"]
 
@@ -68,6 +69,7 @@ class OpenAIProvider:
         self._clock = clock
         self._headers = {"originator": originator, "user-agent": upstream.user_agent}
         self._originator = originator
+        self.backend = CodexBackend(upstream, http, originator=originator, clock=clock)
 
     async def start_device_login(self) -> DeviceStart:
         """Ask for a user code; the user types it at the verification URL."""

@@ -1,12 +1,16 @@
 """Which providers exist, their display names and accepted aliases, and how to build one.
 
-Adding a provider: one module implementing `Provider` and one line in `_FACTORIES`.
+Adding a provider: one module with a class implementing `Provider` (class attributes `id` and
+`display_name`, constructor `(upstream settings, http, *, originator, clock)`) and one line in
+`_REGISTRY` naming it, its aliases and its upstream settings (plus that settings field and its
+emulator side).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 
@@ -15,36 +19,54 @@ from authai_embed.errors import ConfigError
 from authai_embed.settings import Settings
 
 from .base import Provider
+from .copilot import CopilotProvider
 from .openai import OpenAIProvider
+from .xai import XAIProvider
 
 __all__ = ["KNOWN_PROVIDERS", "ProviderInfo", "build_providers", "canonical_provider_id"]
 
 
+class ProviderClass(Protocol):
+    """What the registry needs of a provider class."""
+
+    id: str
+    display_name: str
+
+    def __call__(
+        self, upstream: Any, http: httpx.AsyncClient, *, originator: str, clock: Clock
+    ) -> Provider: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderInfo:
-    """A provider's canonical id, display name and the aliases accepted on input."""
+    """A provider's canonical id, display name, the aliases accepted on input, and how to build
+    it from the settings."""
 
     id: str
     display_name: str
     aliases: tuple[str, ...]
+    build: Callable[[Settings, httpx.AsyncClient, Clock], Provider]
 
 
-KNOWN_PROVIDERS: dict[str, ProviderInfo] = {
-    "openai": ProviderInfo("openai", "ChatGPT", ("chatgpt", "codex")),
-    "xai": ProviderInfo("xai", "Grok", ("grok",)),
-    "github": ProviderInfo("github", "GitHub Copilot", ("copilot",)),
-}
+def _entry(
+    cls: ProviderClass, aliases: tuple[str, ...], upstream: Callable[[Settings], Any]
+) -> ProviderInfo:
+    def build(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> Provider:
+        return cls(upstream(settings), http, originator=settings.originator, clock=clock)
+
+    return ProviderInfo(cls.id, cls.display_name, aliases, build)
+
+
+_REGISTRY = (
+    _entry(OpenAIProvider, ("chatgpt", "codex"), lambda s: s.openai),
+    _entry(XAIProvider, ("grok",), lambda s: s.xai),
+    _entry(CopilotProvider, ("copilot",), lambda s: s.github),
+)
+
+KNOWN_PROVIDERS: dict[str, ProviderInfo] = {info.id: info for info in _REGISTRY}
 
 _ALIASES = {
     alias: info.id for info in KNOWN_PROVIDERS.values() for alias in (info.id, *info.aliases)
-}
-
-Factory = Callable[[Settings, httpx.AsyncClient, Clock], Provider]
-
-_FACTORIES: dict[str, Factory] = {
-    "openai": lambda s, http, clock: OpenAIProvider(
-        s.openai, http, originator=s.originator, clock=clock
-    ),
 }
 
 
@@ -58,7 +80,7 @@ def build_providers(
 ) -> dict[str, Provider]:
     """Instantiate the providers `settings.providers` names, in order.
 
-    Raises `ConfigError` for an unknown id or one not implemented yet.
+    Raises `ConfigError` for an unknown id.
     """
     built: dict[str, Provider] = {}
     for name in settings.providers:
@@ -66,8 +88,5 @@ def build_providers(
         if pid is None:
             known = ", ".join(KNOWN_PROVIDERS)
             raise ConfigError(f"unknown provider {name!r} in settings.providers; known: {known}")
-        factory = _FACTORIES.get(pid)
-        if factory is None:
-            raise ConfigError(f"provider {pid!r} is not available in this version yet")
-        built[pid] = factory(settings, http, clock)
+        built[pid] = KNOWN_PROVIDERS[pid].build(settings, http, clock)
     return built

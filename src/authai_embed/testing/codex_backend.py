@@ -110,6 +110,8 @@ class CodexBackend:
         """`POST /backend-api/codex/responses`: an SSE stream, or the backend's HTTP error."""
         record = self._record(request)
         self.stats.requests += 1
+        if self.knobs.response_delay > 0:
+            await anyio.sleep(self.knobs.response_delay)
         try:
             body, body_error = await self._read_json(request)
             record.body = body

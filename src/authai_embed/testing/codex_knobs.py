@@ -18,6 +18,9 @@ class CodexKnobs:
     """Seconds slept (`anyio.sleep`) after each SSE event is sent; 0 sends them back to back."""
     first_byte_delay: float = 0.0
     """Seconds between the response headers and the first SSE event (time to first token)."""
+    response_delay: float = 0.0
+    """Seconds before the model call answers at all, headers included (a backend that hangs:
+    with a client timeout shorter than this, a read timeout before any byte)."""
     usage_limit_reached: bool = False
     """On: every model call answers 429 `usage_limit_reached` until it is switched off again."""
     usage_limit_resets_in: int = 3600

@@ -1,9 +1,10 @@
 """The upstream emulator: one pure-ASGI app standing in for ChatGPT's servers in tests and demos.
 
 It routes on the path below its mount point (`route_path`), so it can be served at the root or
-mounted under a prefix. Each side of the real service lives in its own module and is plugged in
-with one `route(...)` line per endpoint; today the auth side (`openai_auth`, `oauth_token`,
-`device_page`). The wire shapes are documented in those modules.
+mounted under a prefix. Each side of a real service lives in its own module and is plugged in
+with `route(...)` lines: ChatGPT's auth side (`openai_auth`, `oauth_token`, `device_page`) and
+Codex backend (`codex_backend`), GitHub and Copilot (`github_side`), xAI (`xai_side`). The wire
+shapes are documented in those modules.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from .accounts import Account
 from .auth_state import CODEX_CLIENT_ID, AuthKnobs, AuthState, AuthStats, DeviceAuthorization
 from .codex_backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
 from .device_page import DevicePage
+from .github_side import GitHubSide
 from .oauth_token import TokenEndpoint
 from .openai_auth import DeviceFlow
 from .wire import openai_error
+from .xai_side import XAISide
 
 __all__ = ["DEFAULT_ISSUER", "Emulator", "Handler"]
 
@@ -33,7 +36,8 @@ Handler = Callable[[Request], Awaitable[Response | StreamingResponse]]
 
 
 class Emulator:
-    """ChatGPT's auth server (device-code sign-in, OAuth token endpoint), as an ASGI app.
+    """ChatGPT's auth server and Codex backend, GitHub + Copilot (`emulator.github`) and xAI
+    (`emulator.xai`), as one ASGI app.
 
     All state lives on the instance; time comes only from `clock`. Knobs can be given here or
     changed later on `emulator.knobs` (see `AuthKnobs`). Safe to drive from tests in another
@@ -81,6 +85,11 @@ class Emulator:
         self.codex = CodexBackend(self.auth, self.oauth.check_access_token)
         self.route("POST", RESPONSES_PATH, self.codex.responses)
         self.route("GET", MODELS_PATH, self.codex.models)
+        # GitHub + Copilot and xAI, each under its own path prefix (see their modules).
+        self.github = GitHubSide(self.clock, lambda: self.auth.knobs.issuer)
+        self.xai = XAISide(self.clock, lambda: self.auth.knobs.issuer)
+        for method, path, handler in (*self.github.routes(), *self.xai.routes()):
+            self.route(method, path, handler)
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Serve `method path` (path below the mount point) with `handler`."""

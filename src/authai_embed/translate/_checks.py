@@ -93,6 +93,24 @@ def want_list(value: Any, param: str) -> list[Any] | tuple[Any, ...]:
     return value
 
 
+def want_number(value: Any, param: str, low: float, high: float) -> float:
+    """`value` if it is a number between `low` and `high` (inclusive)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid_type(param, value, "a number")
+    if not low <= value <= high:
+        raise InvalidRequest(f"{param} must be between {low:g} and {high:g}", param=param)
+    return value
+
+
+def want_int(value: Any, param: str, low: int) -> int:
+    """`value` if it is an integer of at least `low`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type(param, value, "an integer")
+    if value < low:
+        raise InvalidRequest(f"{param} must be at least {low}", param=param)
+    return value
+
+
 def one_of(value: Any, param: str, choices: tuple[str, ...]) -> str:
     """`value` if it is one of `choices`."""
     if not isinstance(value, str) or value not in choices:

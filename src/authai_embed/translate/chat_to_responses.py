@@ -22,7 +22,9 @@ What happens to each Chat Completions parameter:
 - Dropped, and listed in `ChatRequest.dropped` for the route to log: what the backend rejects
   (`temperature`, `top_p`, `max_tokens`, `max_completion_tokens`, `metadata`, `user`, `seed`,
   `stop`, `presence_penalty`, `frequency_penalty`, `logit_bias`, `service_tier`, `store`, ...)
-  and any field this module does not know, so newer SDKs keep working.
+  and any field this module does not know, so newer SDKs keep working. The known ones are still
+  checked as OpenAI checks them (`temperature: "hot"` is a 400 naming `temperature`), so a
+  caller's bug is reported whichever provider serves the request.
 
 Work is bounded by `RequestLimits`: more than 10,000 messages is a 400 naming `messages`; more
 than 16 MiB of text or 100,000 content parts and tool calls is a 413 (the body is too large),
@@ -31,13 +33,24 @@ so a hostile body costs a bounded amount of work before it is refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from authai_embed.errors import InvalidRequest
 
-from ._checks import Budget, RequestLimits, invalid_type, one_of, want_bool, want_list, want_str
+from ._checks import (
+    Budget,
+    RequestLimits,
+    invalid_type,
+    one_of,
+    want_bool,
+    want_int,
+    want_list,
+    want_mapping,
+    want_number,
+    want_str,
+)
 from .chat_messages import LEGACY_FUNCTIONS, convert_messages
 from .chat_options import (
     VERBOSITIES,
@@ -137,6 +150,7 @@ def chat_to_responses(
         )
     model = want_str(model, "model")
     _refuse_unsupported(body)
+    _check_dropped(body)
     budget = Budget(limits)
     instructions, items = convert_messages(messages, budget, limits)
     tools = convert_tools(body.get("tools"), limits)
@@ -210,6 +224,31 @@ def _refuse_unsupported(body: Mapping[str, Any]) -> None:
                     f"modalities: only text is supported, not {shown}",
                     param=f"modalities[{index}]",
                 )
+
+
+_DROPPED_CHECKS: Final[dict[str, Callable[[Any, str], object]]] = {
+    "temperature": lambda v, p: want_number(v, p, 0, 2),
+    "top_p": lambda v, p: want_number(v, p, 0, 1),
+    "presence_penalty": lambda v, p: want_number(v, p, -2, 2),
+    "frequency_penalty": lambda v, p: want_number(v, p, -2, 2),
+    "max_tokens": lambda v, p: want_int(v, p, 1),
+    "max_completion_tokens": lambda v, p: want_int(v, p, 1),
+    "seed": lambda v, p: want_int(v, p, -(2**63)),
+    "user": want_str,
+    "service_tier": want_str,
+    "store": want_bool,
+    "metadata": want_mapping,
+    "logit_bias": want_mapping,
+    "stop": lambda v, p: v if isinstance(v, str) else [want_str(s, p) for s in want_list(v, p)],
+}
+
+
+def _check_dropped(body: Mapping[str, Any]) -> None:
+    """Type-check the known parameters the backend does not take, before they are dropped."""
+    for name, check in _DROPPED_CHECKS.items():
+        value = body.get(name)
+        if value is not None:
+            check(value, name)
 
 
 def _text_options(body: Mapping[str, Any]) -> dict[str, Any]:

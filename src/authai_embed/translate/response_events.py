@@ -100,7 +100,8 @@ class ResponseEvents:
         """Take one upstream event (a parsed SSE `data` object)."""
         if self._closed:
             return
-        handler = _DISPATCH.get(event.get("type", ""))
+        kind = event.get("type")
+        handler = _DISPATCH.get(kind) if isinstance(kind, str) else None
         if handler is not None:
             handler(self, event)
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from authai_embed.logs import redact
+
 __all__ = ["CUT_MESSAGE", "INCOMPLETE_STREAM", "chat_usage", "error_of", "error_status"]
 
 INCOMPLETE_STREAM: Final = "stream_incomplete"
 CUT_MESSAGE: Final = "the provider's stream ended before the response was complete"
+_NO_MESSAGE: Final = "the provider failed to respond"
 _STATUS: Final = {
     "rate_limit_exceeded": 429,
     "usage_limit_reached": 429,
@@ -43,8 +46,9 @@ def error_of(event: Mapping[str, Any]) -> tuple[str, str | None]:
     if code is None and err.get("type") not in (None, "error"):
         code = err.get("type")
     return (
-        message if isinstance(message, str) and message else "the provider failed to respond",
-        str(code) if code is not None else None,
+        # The provider's words reach the client: never a token it may have echoed.
+        redact(message[:500]) if isinstance(message, str) and message else _NO_MESSAGE,
+        redact(str(code)[:100]) if code is not None else None,
     )
 
 

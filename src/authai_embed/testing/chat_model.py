@@ -1,0 +1,246 @@
+"""An OpenAI-compatible model API, emulated once for Copilot and xAI: `/chat/completions`
+(JSON or SSE chunks), `/responses` (the Responses event stream, or its final object) and the
+model list. The side in front of it authenticates and shapes provider-specific errors.
+
+Replies are scripted with the same `CodexReply`/`FunctionCall` as the Codex backend (text,
+tool calls, HTTP errors, `finish="cut"`); with nothing queued the model echoes the last user text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.errors import InvalidRequest
+
+from .codex_knobs import CodexStats, RecordedRequest
+from .codex_request import CodexCall
+from .codex_script import CodexReply, echo_text
+from .codex_stream import StreamPlan, build_frames, new_id
+
+__all__ = ["ChatKnobs", "ChatModel", "json_body"]
+
+
+@dataclass(slots=True)
+class ChatKnobs:
+    """Live settings of an emulated OpenAI-compatible model API."""
+
+    chunk_size: int = 8
+    """Characters per streamed content (and arguments) delta."""
+    event_delay: float = 0.0
+    """Seconds slept after each streamed event."""
+    usage_limit_reached: bool = False
+    """On: every model call answers the side's 429 rate-limit error."""
+    max_body: int = 16 * 1024 * 1024
+
+
+async def json_body(request: Request, limit: int) -> Any:
+    """The request's JSON body, or `None` when it is not JSON (the side answers 400)."""
+    try:
+        return await request.json(limit)
+    except InvalidRequest:
+        return None
+
+
+def _tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+def _chat_echo(messages: list[Any]) -> str:
+    """`Echo: <last user text>`, the same default as the Codex backend's."""
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return f"Echo: {content}"
+        texts = [p.get("text") for p in content or () if isinstance(p, dict) and "text" in p]
+        if texts:
+            return f"Echo: {texts[-1]}"
+    return "Echo: (no user text)"
+
+
+class ChatModel:
+    """The model API of one emulated side (`emulator.github.model`, `emulator.xai.model`)."""
+
+    def __init__(self, clock: Any, models: list[dict[str, Any]]) -> None:
+        self._clock = clock
+        self.catalog = models
+        self.knobs = ChatKnobs()
+        self.stats = CodexStats()
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._script: deque[CodexReply] = deque()
+
+    # Scripting and records ----------------------------------------------------------------
+
+    def script(self, *replies: CodexReply | str, **fields: Any) -> None:
+        """Queue the next answers, as `emulator.codex.script` does."""
+        queued = [CodexReply(text=r) if isinstance(r, str) else r for r in replies]
+        if fields:
+            queued.append(CodexReply(**fields))
+        if not queued:
+            raise ValueError("script() needs at least one reply")
+        with self._lock:
+            self._script.extend(queued)
+
+    def next_reply(self) -> CodexReply:
+        """The oldest scripted reply, or the default echo."""
+        with self._lock:
+            return self._script.popleft() if self._script else CodexReply()
+
+    def record(self, request: Request, body: Any) -> RecordedRequest:
+        """Remember a call (every header but `Authorization`)."""
+        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
+        record = RecordedRequest(request.method, request.path, request.query, headers, body)
+        with self._lock:
+            self.requests.append(record)
+        return record
+
+    def last_request(self, suffix: str = "") -> RecordedRequest:
+        """The latest recorded call whose path ends with `suffix`; `LookupError` if none."""
+        with self._lock:
+            for record in reversed(self.requests):
+                if record.path.endswith(suffix) and record.method == "POST":
+                    return record
+        raise LookupError(f"no request to *{suffix} yet")
+
+    # Answers ------------------------------------------------------------------------------
+
+    def models(self) -> JSONResponse:
+        """`GET /models`: `{"object": "list", "data": [...]}`."""
+        self.stats.model_lists += 1
+        return JSONResponse({"object": "list", "data": self.catalog})
+
+    def chat(self, body: dict[str, Any], reply: CodexReply) -> Response | StreamingResponse:
+        """Answer a validated chat completions body."""
+        messages = body["messages"]
+        model = body["model"]
+        text = reply.text
+        if text is None:
+            text = "" if reply.function_calls else _chat_echo(messages)
+        calls: list[dict[str, Any]] = [
+            {
+                "id": call.call_id or new_id("call"),
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments_text},
+            }
+            for call in reply.function_calls
+        ]
+        prompt = _tokens(json.dumps(messages))
+        completion = _tokens(text) + sum(_tokens(c["function"]["arguments"]) for c in calls)
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        finish = "tool_calls" if calls else "stop"
+        completion_id = f"chatcmpl-{secrets.token_hex(12)}"
+        created = int(self._clock.now())
+        if body.get("stream") is not True:
+            message: dict[str, Any] = {"role": "assistant", "content": text or None}
+            if calls:
+                message["tool_calls"] = calls
+            choice = {"index": 0, "message": message, "finish_reason": finish}
+            return JSONResponse(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [choice],
+                    "usage": usage,
+                }
+            )
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+        }
+        chunks: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        size = max(1, self.knobs.chunk_size)
+        chunks += [{"content": text[i : i + size]} for i in range(0, len(text), size)]
+        for index, call in enumerate(calls):
+            head = {"index": index, "id": call["id"], "type": "function"}
+            args = call["function"]["arguments"]
+            chunks.append(
+                {"tool_calls": [{**head, "function": {"name": call["function"]["name"]}}]}
+            )
+            chunks += [
+                {"tool_calls": [{"index": index, "function": {"arguments": args[i : i + size]}}]}
+                for i in range(0, len(args), size)
+            ]
+        events: list[dict[str, Any]] = [
+            {**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in chunks
+        ]
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if include_usage:
+            events.append({**base, "choices": [], "usage": usage})
+        frames = [f"data: {json.dumps(e, separators=(',', ':'))}\n\n".encode() for e in events]
+        if reply.finish == "cut":
+            frames = frames[: reply.cut_after if reply.cut_after is not None else 2]
+        else:
+            frames.append(b"data: [DONE]\n\n")
+        return StreamingResponse(self._stream(frames), 200, [(b"cache-control", b"no-cache")])
+
+    def responses(self, body: dict[str, Any], reply: CodexReply) -> Response | StreamingResponse:
+        """Answer a validated Responses body (streamed when `stream: true`)."""
+        items = body.get("input")
+        if isinstance(items, str):
+            items = [{"type": "message", "role": "user", "content": items}]
+        call = CodexCall(
+            model=body["model"],
+            instructions=str(body.get("instructions") or ""),
+            input=list(items or []),
+            tools=list(body.get("tools") or []),
+        )
+        text = reply.text
+        if text is None:
+            text = "" if reply.function_calls else echo_text(call.input)
+        plan = StreamPlan(
+            response_id=new_id("resp"),
+            created_at=int(self._clock.now()),
+            chunk_size=self.knobs.chunk_size,
+            text=text,
+            reasoning=None,
+            reasoning_item=False,
+        )
+        frames = build_frames(call, plan, reply)
+        if body.get("stream") is True:
+            raw = [frame for _, frame in frames]
+            return StreamingResponse(self._stream(raw), 200, [(b"cache-control", b"no-cache")])
+        final = next(
+            (e["response"] for e in reversed(plan.events) if isinstance(e.get("response"), dict)),
+            None,
+        )
+        return JSONResponse(final)
+
+    async def _stream(self, frames: Iterable[bytes]) -> AsyncIterator[bytes]:
+        stats = self.stats
+        stats.streams += 1
+        stats.open_streams += 1
+        finished = False
+        try:
+            for frame in frames:
+                yield frame
+                if self.knobs.event_delay > 0:
+                    await anyio.sleep(self.knobs.event_delay)
+            finished = True
+        finally:
+            stats.open_streams -= 1
+            if finished:
+                stats.completed_streams += 1
+            else:
+                stats.cancelled_streams += 1

@@ -1,0 +1,114 @@
+"""RFC 8628 device grants, emulated once for the GitHub and xAI sides: user codes, approval and
+denial by the person, and what each poll of the device is told.
+
+A poll sooner than the grant's interval after the previous one gets `slow_down` when the side
+enforces intervals, and the interval grows by 5 s for good (GitHub escalates it without end for
+a device that keeps polling early). Not thread-safe on its own: the side holds its lock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from authai_embed.clock import Clock
+
+from .auth_state import normalize_user_code
+from .openai_auth import ApprovalError
+from .tokens import user_code
+
+__all__ = ["DeviceGrant", "DeviceGrants", "PollVerdict"]
+
+PollVerdict = Literal["unknown", "pending", "slow_down", "expired", "denied", "approved", "spent"]
+SLOW_DOWN_STEP = 5
+
+
+@dataclass(slots=True)
+class DeviceGrant:
+    """One device sign-in from the device code request to the token."""
+
+    device_code: str
+    user_code: str
+    client_id: str
+    scope: str
+    expires_at: float
+    interval: int
+    status: Literal["pending", "approved", "denied", "spent"] = "pending"
+    account: str | None = None
+    last_poll: float | None = None
+
+
+class DeviceGrants:
+    """Every device grant of one side."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._by_device: dict[str, DeviceGrant] = {}
+        self._by_user: dict[str, DeviceGrant] = {}
+
+    def create(self, client_id: str, scope: str, *, ttl: float, interval: int) -> DeviceGrant:
+        """A new pending grant with a fresh device code and user code."""
+        code = user_code()
+        while normalize_user_code(code) in self._by_user:
+            code = user_code()
+        grant = DeviceGrant(
+            device_code=secrets.token_urlsafe(30),
+            user_code=code,
+            client_id=client_id,
+            scope=scope,
+            expires_at=self._clock.now() + ttl,
+            interval=interval,
+        )
+        self._by_device[grant.device_code] = grant
+        self._by_user[normalize_user_code(code)] = grant
+        return grant
+
+    def answerable(self, code: str) -> DeviceGrant:
+        """The pending, unexpired grant of a user code; `ApprovalError` otherwise."""
+        grant = self._by_user.get(normalize_user_code(code))
+        if grant is None:
+            raise ApprovalError("That code is not valid. Check the code shown in the app.")
+        if self._clock.now() >= grant.expires_at:
+            raise ApprovalError("That code has expired. Start the sign-in again in the app.")
+        if grant.status != "pending":
+            raise ApprovalError(f"That code was already {grant.status}.")
+        return grant
+
+    def approve(self, code: str, account: str) -> None:
+        """The person approves `code` as `account`."""
+        grant = self.answerable(code)
+        grant.status, grant.account = "approved", account
+
+    def deny(self, code: str) -> None:
+        """The person denies `code`."""
+        self.answerable(code).status = "denied"
+
+    def poll(
+        self, device_code: str, client_id: str, *, enforce_interval: bool, slow_down: bool = False
+    ) -> tuple[PollVerdict, DeviceGrant | None]:
+        """What a poll with `device_code` is told; an approved grant is spent by this poll.
+        `slow_down` answers `slow_down` regardless (the server is shedding load)."""
+        grant = self._by_device.get(device_code)
+        if grant is None or grant.client_id != client_id:
+            return "unknown", None
+        now = self._clock.now()
+        previous, grant.last_poll = grant.last_poll, now
+        early = previous is not None and now - previous < grant.interval
+        if slow_down or (enforce_interval and early):
+            grant.interval += SLOW_DOWN_STEP
+            return "slow_down", grant
+        if grant.status == "spent":
+            return "spent", grant
+        if now >= grant.expires_at:
+            return "expired", grant
+        if grant.status == "denied":
+            return "denied", grant
+        if grant.status == "approved":
+            grant.status = "spent"
+            return "approved", grant
+        return "pending", grant
+
+    def grants(self) -> list[DeviceGrant]:
+        """Every grant so far, oldest first."""
+        return list(self._by_device.values())
