@@ -16,17 +16,20 @@ from typing import Any
 
 import httpx
 
-from authai_embed import AuthAI, AuthStore, MemoryStore, Secrets, mount_authai
+from authai_embed import AuthAI, AuthStore, Limits, MemoryStore, Rate, Secrets, mount_authai
 from authai_embed.asgi.types import Receive, Scope, Send
 from authai_embed.clock import Clock
 from authai_embed.testing import Emulator
 from authai_embed.transport import StreamingASGITransport
 
-__all__ = ["ISSUER", "MODEL", "InProcessRig", "chat_body", "open_rig", "sign_in"]
+__all__ = ["BENCH_LIMITS", "ISSUER", "MODEL", "InProcessRig", "chat_body", "open_rig", "sign_in"]
 
 ISSUER = "http://auth.emulator.bench"
 MODEL = "gpt-5.4"
 RESPONSES = "/backend-api/codex/responses"
+BENCH_LIMITS = Limits(v1=Rate(1_000_000_000, 60), auth_start=None, auth_poll=None)
+"""The proxy's rate limit still counts every request (its cost is measured) but never refuses
+one: the default 120 a minute per user is a policy, not a cost."""
 
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
@@ -142,6 +145,7 @@ async def open_rig(
         secrets=Secrets.generate(),
         http_client=upstream,
         clock=clock,
+        limits=BENCH_LIMITS,
         openai={"issuer": ISSUER, "api_base": f"{ISSUER}/backend-api/codex"},
     )
     assert isinstance(host, AuthAI)

@@ -14,7 +14,7 @@ from authai_embed import AuthAI, Secrets, SQLiteStore, mount_authai
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import Emulator
 
-from .rig import not_found
+from .rig import BENCH_LIMITS, not_found
 
 __all__ = ["authai_app", "emulator_app"]
 
@@ -59,6 +59,7 @@ def authai_app() -> AuthAI:
         not_found,
         store=SQLiteStore(os.environ["AUTHAI_BENCH_DB"]),
         secrets=Secrets.from_env(),
+        limits=BENCH_LIMITS,
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
     )
     assert isinstance(app, AuthAI)
