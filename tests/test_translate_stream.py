@@ -28,6 +28,7 @@ from authai_embed.translate.responses_to_chat import (
     aggregate_chat_completion_async,
     aggregate_response,
     aggregate_response_async,
+    translate_stream,
 )
 from authai_embed.translate.sse import (
     DONE,
@@ -816,3 +817,49 @@ def test_arbitrary_events_never_break_the_translator(
     assert aggregated_failed == translator.failed  # both forms read the events the same way
     with contextlib.suppress(UpstreamError):
         aggregate_response(events)
+
+
+def _stream_translator() -> ChatStreamTranslator:
+    return ChatStreamTranslator(
+        MODEL,
+        include_usage=True,
+        include_reasoning=True,
+        completion_id=COMPLETION_ID,
+        created=CREATED,
+    )
+
+
+async def _pieces(chunks: AsyncIterator[bytes]) -> tuple[list[bytes], UpstreamError | None]:
+    pieces: list[bytes] = []
+    try:
+        async for piece in translate_stream(chunks, _stream_translator()):
+            pieces.append(piece)
+    except UpstreamError as exc:
+        return pieces, exc
+    return pieces, None
+
+
+@pytest.mark.parametrize("size", [1, 7, 37, 10_000])
+def test_translate_stream_sends_the_same_bytes_one_piece_per_upstream_chunk(size: int) -> None:
+    events = upstream(text="Hello, pieces!", reasoning=["Hm."], calls=[("call_a", "f", "{}")])
+    frames, _ = translate(events, include_usage=True, include_reasoning=True)
+    pieces, error = anyio.run(_pieces, _wire(events, size))
+    assert error is None
+    assert b"".join(pieces) == b"".join(frames)
+    stream_size = len(b"".join(encode_event(e["type"], e) for e in events))
+    assert len(pieces) <= -(-stream_size // size) + 1  # at most one per chunk, plus the close
+    assert pieces[-1].endswith(DONE)
+
+
+def test_translate_stream_hands_over_earlier_frames_before_a_malformed_event() -> None:
+    events = upstream(text="Hi")
+    good = b"".join(encode_event(e["type"], e) for e in events[:4])
+
+    async def wire() -> AsyncIterator[bytes]:
+        yield good + b"event: response.output_text.delta\ndata: {not json\n\n"
+
+    pieces, error = anyio.run(_pieces, wire())
+    assert error is not None
+    assert error.code == "malformed_stream"
+    frames, _ = translate(events[:4])
+    assert b"".join(pieces) == b"".join(frames[:-2])  # not the error frame nor [DONE]

@@ -67,6 +67,19 @@ def _cmd_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        from bench.__main__ import main as bench_main
+    except ImportError:
+        print(
+            "authai-embed bench: the benchmarks live in the source checkout (bench/); run this"
+            " from its root, or `python -m bench` there",
+            file=sys.stderr,
+        )
+        return 2
+    return bench_main(args.bench_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -88,12 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)
+    bench = sub.add_parser(
+        "bench",
+        help="measure what the proxy costs over the upstream (source checkout; python -m bench)",
+        add_help=False,
+    )
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `authai-embed` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.bench_args = extra  # every option belongs to python -m bench
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     code: int = args.func(args)
     return code
 

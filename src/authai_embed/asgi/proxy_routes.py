@@ -39,6 +39,7 @@ from authai_embed.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion_async,
     aggregate_response_async,
+    translate_stream,
 )
 from authai_embed.translate.sse import DONE, encode_data, encode_event, iter_json_events
 
@@ -174,11 +175,8 @@ class ProxyRoutes:
 
         async def frames() -> AsyncIterator[bytes]:
             try:
-                async for event in iter_json_events(upstream.aiter_raw()):
-                    for frame in translator.feed(event):
-                        yield frame
-                for frame in translator.finish():
-                    yield frame
+                async for piece in translate_stream(upstream.aiter_raw(), translator):
+                    yield piece
             except (UpstreamError, httpx.HTTPError) as exc:
                 yield encode_data({"error": _stream_error(exc)})
                 yield DONE

@@ -59,6 +59,8 @@ class CodexBackend:
         self._originator = originator
         self._clock = clock
         self._models: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        # Parsed once: httpx re-parses a string URL on every request (~0.1-0.2 ms each).
+        self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
 
     def _headers(self, credentials: Credentials, session_id: str | None) -> dict[str, str]:
         headers = {
@@ -114,7 +116,7 @@ class CodexBackend:
         """
         request = self._http.build_request(
             "POST",
-            f"{self._upstream.api_base}/responses",
+            self._responses_url,
             content=json.dumps(payload, separators=(",", ":")).encode(),
             headers={**self._headers(credentials, session_id), "content-type": "application/json"},
         )

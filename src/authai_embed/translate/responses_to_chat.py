@@ -22,11 +22,14 @@ Non-streaming: the aggregators live in `response_aggregate` and are re-exported 
 over an `AsyncIterable` such as `sse.iter_json_events(...)`).
 
 Chunks are assembled from bytes prebuilt per stream; only the varying text is JSON-encoded.
+`translate_stream` drives a translator over the provider's raw bytes and hands over, per
+upstream chunk, all the frames its events produced as one piece: a burst of upstream events
+costs the server one send (one write) instead of one per frame, and nothing waits for more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
 from .response_aggregate import (
@@ -38,7 +41,15 @@ from .response_aggregate import (
     aggregate_response_async,
 )
 from .response_events import ResponseEvents
-from .sse import DONE, encode_data, json_bytes, json_string
+from .sse import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DONE,
+    SSEDecoder,
+    encode_data,
+    json_bytes,
+    json_string,
+    parse_json_event,
+)
 
 __all__ = [
     "ChatCompletionAggregator",
@@ -48,6 +59,7 @@ __all__ = [
     "aggregate_chat_completion_async",
     "aggregate_response",
     "aggregate_response_async",
+    "translate_stream",
 ]
 
 
@@ -161,3 +173,40 @@ class ChatStreamTranslator(ResponseEvents):
 
     def on_error(self, error: dict[str, Any]) -> None:
         self._out.append(encode_data({"error": error}))
+
+
+async def translate_stream(
+    chunks: AsyncIterable[bytes],
+    translator: ChatStreamTranslator,
+    *,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+) -> AsyncIterator[bytes]:
+    """The Chat Completions SSE bytes for a Responses SSE byte stream, `finish()` included.
+
+    One piece per upstream chunk that produced frames (their concatenation), then the closing
+    frames. An `UpstreamError` from a malformed or oversized event is raised after the frames
+    the events before it produced have been handed over, as with one piece per frame.
+    """
+    decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+    feed = translator.feed
+    out: list[bytes] = []
+    try:
+        async for chunk in chunks:
+            for event in decoder.feed(chunk):
+                obj = parse_json_event(event)
+                if obj is not None:
+                    out += feed(obj)
+            if out:
+                piece = out[0] if len(out) == 1 else b"".join(out)
+                out = []
+                yield piece
+        for event in decoder.close():
+            obj = parse_json_event(event)
+            if obj is not None:
+                out += feed(obj)
+    except Exception:
+        if out:
+            yield b"".join(out)
+        raise
+    out += translator.finish()
+    yield b"".join(out)

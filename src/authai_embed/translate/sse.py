@@ -42,6 +42,7 @@ _BOM: Final = b"\xef\xbb\xbf"
 # Built once: `json.dumps(obj, separators=...)` would build a new encoder on every call.
 _COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _COMPACT_ASCII: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_decode: Final = json.JSONDecoder().decode  # what `json.loads(text)` ends up calling
 
 
 class SSEEvent(NamedTuple):
@@ -127,32 +128,61 @@ class SSEDecoder:
         return events
 
     def _take(self, lines: list[bytes], events: list[SSEEvent]) -> None:
-        """Interpret complete `lines`, appending the events they dispatch to `events`."""
+        """Interpret complete `lines`, appending the events they dispatch to `events`.
+
+        `data: ` and `event: ` lines (what providers send) are recognised by prefix before the
+        general `name: value` split, and the pending data is tracked in locals.
+        """
+        data = self._data
+        pending = self._pending
         for line in lines:
-            if not line:
-                if self._data:
-                    events.append(self._dispatch())
+            if line.startswith(b"data: "):
+                value = line[6:]
+                pending += len(value) + 1
+                data.append(value)
+            elif not line:
+                if data:
+                    events.append(self._dispatch(data))
+                    data = self._data
+                    pending = 0
                 else:
                     self._event = b""
+            elif line.startswith(b"event: "):
+                self._event = line[7:]
             elif line[0] != 0x3A:  # `:` starts a comment (keep-alives)
                 name, colon, value = line.partition(b":")
                 if colon and value[:1] == b" ":
                     value = value[1:]
                 if name == b"data":
-                    self._pending += len(value) + 1
-                    self._data.append(value)
+                    pending += len(value) + 1
+                    data.append(value)
                 elif name == b"event":
                     self._event = value
                 elif name == b"id" and b"\0" not in value:
                     self._id = value.decode("utf-8", "replace")
+        self._pending = pending
 
-    def _dispatch(self) -> SSEEvent:
-        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-        name = self._event.decode("utf-8", "replace") if self._event else "message"
+    def _dispatch(self, data: list[bytes] | None = None) -> SSEEvent:
+        """The event `data` (default: the pending lines) makes; resets the pending event."""
+        if data is None:
+            data = self._data
+        joined = data[0] if len(data) == 1 else b"\n".join(data)
+        raw_name = self._event
+        name = _EVENT_NAMES.get(raw_name) if raw_name else "message"
+        if name is None:
+            name = raw_name.decode("utf-8", "replace")
+            if len(_EVENT_NAMES) < _MAX_EVENT_NAMES:
+                _EVENT_NAMES[raw_name] = name
         self._data = []
         self._event = b""
         self._pending = 0
-        return SSEEvent(name, data.decode("utf-8", "replace"), self._id)
+        return SSEEvent(name, joined.decode("utf-8", "replace"), self._id)
+
+
+_MAX_EVENT_NAMES: Final = 256
+_EVENT_NAMES: dict[bytes, str] = {}
+"""Decoded event names, shared by every stream (a provider uses a few dozen): bounded, so a
+stream of made-up names cannot grow it."""
 
 
 def parse_json_event(event: SSEEvent) -> dict[str, Any] | None:
@@ -166,7 +196,7 @@ def parse_json_event(event: SSEEvent) -> dict[str, Any] | None:
     if not data or data == "[DONE]":
         return None
     try:
-        obj = json.loads(data)
+        obj = _decode(data)
     except ValueError:
         obj = None
     if not isinstance(obj, dict):

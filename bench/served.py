@@ -1,0 +1,407 @@
+"""Measurement 3 and the ChatMock peer: servers on loopback under load.
+
+Started here, each in its own process: the emulator (uvicorn, 1 worker), our app mounted on a
+bare host app with the emulator as its upstream (uvicorn, 1 and 2 workers), and ChatMock
+pointed at the same emulator. The direct baseline is the same Responses request our app sends
+upstream, sent straight to the emulator with the same user's access token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from authai_embed.clock import SystemClock
+from authai_embed.providers.openai import OpenAIProvider
+from authai_embed.settings import Settings
+
+from .loadgen import LoadResult, run_load
+from .rig import MODEL
+
+__all__ = ["MemoryResult", "ServedResults", "chatmock_installed", "run_served"]
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPT = "Tell me, in a sentence or two, what a benchmark of a streaming proxy should measure."
+
+
+def chatmock_installed() -> bool:
+    return importlib.util.find_spec("chatmock") is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    """One server process on 127.0.0.1."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pids(self) -> list[int]:
+        """The process and its children (uvicorn's workers)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        return [self.process.pid, *kids]
+
+    def rss_kib(self) -> int:
+        """Resident memory of the serving process (the worker when there is one), KiB."""
+        pid = self.pids()[-1]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no VmRSS for {pid}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _start(name: str, args: list[str], env: dict[str, str], port: int, workers: int) -> Server:
+    process = subprocess.Popen(
+        args, env=_env(env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    server = Server(name, port, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"{name} exited: {err[-800:]}")
+        try:
+            httpx.get(f"{server.url}/", timeout=1)
+            if workers < 2 or len(server.pids()) > workers:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} did not start in time")
+
+
+def _uvicorn(name: str, factory: str, env: dict[str, str], workers: int = 1) -> Server:
+    port = _free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "bench.uvicorn_nodelay",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return _start(name, args, env, port, workers)
+
+
+def _approve(emulator: Server, user_code: str) -> None:
+    response = httpx.post(
+        f"{emulator.url}/codex/device", data={"user_code": user_code, "action": "approve"}
+    )
+    response.raise_for_status()
+
+
+def _sign_in_app(app: Server, emulator: Server) -> str:
+    """The browser-side device flow on our served app; returns the JWT."""
+    started = httpx.post(f"{app.url}/authai/auth/start", json={"provider": "openai"}).json()
+    _approve(emulator, started["userCode"])
+    polled = httpx.get(f"{app.url}/authai/auth/poll/{started['sessionId']}").json()
+    if polled.get("status") != "complete":
+        raise RuntimeError(f"sign-in did not complete: {polled}")
+    return str(polled["jwt"])
+
+
+async def _direct_tokens(emulator: Server) -> tuple[str, str, str]:
+    """A Codex CLI style sign-in straight at the emulator: (access, refresh, account id)."""
+    settings = Settings.build(openai={"issuer": emulator.url})
+    async with httpx.AsyncClient() as http:
+        provider = OpenAIProvider(
+            settings.openai, http, originator="codex_cli_rs", clock=SystemClock()
+        )
+        start = await provider.start_device_login()
+        _approve(emulator, start.user_code)
+        poll = await provider.poll_device_login(start.state)
+    creds = poll.credentials
+    if creds is None or creds.refresh is None:
+        raise RuntimeError(f"direct sign-in failed: {poll.status}")
+    return creds.access, creds.refresh, creds.account_id
+
+
+def _write_chatmock_auth(home: Path, access: str, refresh: str, account_id: str) -> None:
+    auth = {
+        "tokens": {"access_token": access, "refresh_token": refresh, "account_id": account_id},
+        "last_refresh": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (home / "auth.json").write_text(json.dumps(auth))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where to send load and what a complete answer contains."""
+
+    name: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    expect: str
+
+    def spec(self, concurrency: int, duration: float) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "headers": self.headers,
+            "body": self.body,
+            "concurrency": concurrency,
+            "duration": duration,
+            "expect": self.expect,
+        }
+
+    def check(self) -> None:
+        """One request, read to the end: a wrong setup fails here, not as a fast error rate."""
+        with httpx.stream(
+            "POST", self.url, headers=self.headers, json=self.body, timeout=30
+        ) as response:
+            data = response.read()
+        if response.status_code != 200 or self.expect.encode() not in data:
+            raise RuntimeError(f"{self.name}: {response.status_code} {data[:300]!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryResult:
+    """RSS growth of the serving process with `streams` streams open, KiB per stream."""
+
+    streams: int
+    ours_kib: float | None
+    direct_kib: float | None
+
+
+@dataclass
+class ServedResults:
+    """Load results by target name and concurrency, and the memory measurement."""
+
+    loads: dict[str, dict[int, LoadResult]] = field(default_factory=dict)
+    memory: MemoryResult | None = None
+    chatmock: str = "not installed"
+
+
+def _memory_per_stream(
+    server: Server, target: Target, streams: int, emulator: Server
+) -> float | None:
+    """Open `streams` slow streams at once against `server` and read the RSS growth per stream;
+    None when the streams did not all complete (the figure would mean nothing)."""
+    httpx.post(f"{emulator.url}/bench/knobs", json={"event_delay": 0.1}, timeout=120)
+    try:
+        before = server.rss_kib()
+        load = subprocess.Popen(
+            [sys.executable, "-m", "bench.loadgen"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_env({}),
+            cwd=ROOT,
+        )
+        assert load.stdin is not None
+        assert load.stdout is not None
+        load.stdin.write(json.dumps(target.spec(streams, 0.5)).encode())
+        load.stdin.close()
+        peak = before
+        while load.poll() is None:
+            peak = max(peak, server.rss_kib())
+            time.sleep(0.02)
+        report = json.loads(load.stdout.read() or b"{}")
+    finally:
+        httpx.post(f"{emulator.url}/bench/knobs", json={"event_delay": 0.0}, timeout=120)
+    done = len(report.get("latencies", []))
+    if done < streams or report.get("errors"):
+        print(f"  memory: {done}/{streams} streams completed, {report}", file=sys.stderr)
+        return None
+    return (peak - before) / streams
+
+
+def _settle(emulator: Server, limit: float = 30.0) -> None:
+    """Wait until the emulator has no stream open (the previous run's stragglers are done, so
+    they do not slow the next one), and drop its request log."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            stats = httpx.post(f"{emulator.url}/bench/reset", timeout=limit * 2).json()
+        except httpx.HTTPError:
+            continue
+        if stats.get("open_streams", 0) == 0:
+            return
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
+    running: dict[str, Server] = {}
+    try:
+        port = _free_port()
+        issuer = f"http://127.0.0.1:{port}"
+        running["emulator"] = _start(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench.servers:emulator_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {"AUTHAI_BENCH_ISSUER": issuer},
+            port,
+            1,
+        )
+        for workers in (1, 2):
+            env = {
+                "AUTHAI_BENCH_ISSUER": issuer,
+                "AUTHAI_BENCH_DB": str(tmp / f"authai-{workers}w.db"),
+                "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
+                "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
+            }
+            name = f"authai {workers}w"
+            running[name] = _uvicorn(name, "bench.servers:authai_app", env, workers)
+        if with_chatmock:
+            home = tmp / "chatmock"
+            home.mkdir()
+            port = _free_port()
+            running["chatmock"] = _start(
+                "chatmock",
+                [sys.executable, "-m", "bench.chatmock_server", str(port)],
+                {
+                    "AUTHAI_BENCH_ISSUER": issuer,
+                    "CHATGPT_LOCAL_HOME": str(home),
+                    "CHATGPT_LOCAL_ISSUER": issuer,
+                },
+                port,
+                1,
+            )
+        yield running
+    finally:
+        for server in running.values():
+            server.stop()
+
+
+def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
+    emulator = running["emulator"]
+    chat = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "stream": True}
+    targets: dict[str, Target] = {}
+    for name in ("authai 1w", "authai 2w"):
+        app = running[name]
+        jwt = _sign_in_app(app, emulator)
+        targets[name] = Target(
+            name,
+            f"{app.url}/authai/v1/chat/completions",
+            {"authorization": f"Bearer {jwt}", "content-type": "application/json"},
+            chat,
+            "[DONE]",
+        )
+        targets[name].check()
+    access, refresh, account_id = asyncio.run(_direct_tokens(emulator))
+    last = httpx.get(f"{emulator.url}/bench/last", timeout=60).json()
+    headers = {
+        k: v
+        for k, v in last["headers"].items()
+        if k not in ("host", "content-length", "connection", "transfer-encoding")
+    }
+    headers["authorization"] = f"Bearer {access}"
+    targets["direct"] = Target(
+        "direct",
+        f"{emulator.url}/backend-api/codex/responses",
+        headers,
+        last["body"],
+        "response.completed",
+    )
+    targets["direct"].check()
+    if "chatmock" in running:
+        access, refresh, account_id = asyncio.run(_direct_tokens(emulator))
+        _write_chatmock_auth(tmp / "chatmock", access, refresh, account_id)
+        targets["chatmock"] = Target(
+            "chatmock",
+            f"{running['chatmock'].url}/v1/chat/completions",
+            {"content-type": "application/json"},
+            chat,
+            "[DONE]",
+        )
+        targets["chatmock"].check()
+    return targets
+
+
+def run_served(
+    concurrencies: list[int], duration: float, memory_streams: int, *, with_chatmock: bool
+) -> ServedResults:
+    """Run the load matrix (every target at each concurrency, interleaved) and the memory
+    measurement; servers are stopped afterwards."""
+    results = ServedResults(chatmock="measured" if with_chatmock else "not installed")
+    with tempfile.TemporaryDirectory(prefix="authai-bench-") as name:
+        tmp = Path(name)
+        with _servers(tmp, with_chatmock) as running:
+            targets = _targets(running, tmp)
+            emulator = running["emulator"]
+            for target in targets.values():  # warm every path once under light load
+                run_load(target.spec(4, 1), use_wrk=False)
+            # Memory first, while no process has been grown by the load runs.
+            results.memory = MemoryResult(
+                memory_streams,
+                _memory_per_stream(
+                    running["authai 1w"], targets["authai 1w"], memory_streams, emulator
+                ),
+                _memory_per_stream(emulator, targets["direct"], memory_streams, emulator),
+            )
+            for concurrency in concurrencies:
+                for tname, target in targets.items():
+                    result = run_load(target.spec(concurrency, duration))
+                    results.loads.setdefault(tname, {})[concurrency] = result
+                    print(
+                        f"  {tname} c={concurrency}: {result.rps:.0f}/s"
+                        f" p50 {result.p50_ms:.1f} ms errors {result.errors}",
+                        file=sys.stderr,
+                    )
+                    _settle(emulator)
+    return results
