@@ -15,6 +15,9 @@ from authai_embed.asgi.types import ASGIApp
 def listening_socket() -> socket.socket:
     """A loopback socket already listening, so clients can connect before uvicorn accepts."""
     sock = socket.socket()
+    # Accepted connections inherit this: uvicorn sets it only on sockets it creates itself, and
+    # without it small responses wait for the client's delayed ACK (about 40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)
     return sock

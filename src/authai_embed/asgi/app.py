@@ -57,6 +57,9 @@ __all__ = ["AuthAI", "WhoAmI"]
 logger = get_logger("app")
 
 _UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# httpx keeps 20 idle connections by default: under load every request past that opened (and
+# closed) its own TCP connection to the provider. Streams are long, so keep many.
+_UPSTREAM_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ class AuthAI:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._owns_http = http_client is None
         self.http: httpx.AsyncClient = http_client or httpx.AsyncClient(
-            timeout=_UPSTREAM_TIMEOUT, follow_redirects=False
+            timeout=_UPSTREAM_TIMEOUT, limits=_UPSTREAM_LIMITS, follow_redirects=False
         )
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
         signer = SessionSigner(
