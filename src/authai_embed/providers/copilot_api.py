@@ -23,6 +23,7 @@ from authai_embed.errors import UpstreamError
 from authai_embed.keyed_lock import KeyedLocks
 from authai_embed.settings import GitHubUpstream
 
+from ._cache import ModelCache
 from ._http import json_object, send
 from .base import Endpoint, ModelInfo, UpstreamUnauthorized
 from .passthrough import error_body, open_post, upstream_error
@@ -31,7 +32,6 @@ __all__ = ["CopilotBackend", "CopilotNotEntitled", "CopilotToken", "CopilotToken
 
 DEFAULT_API = "https://api.individual.githubcopilot.com"
 RENEW_MARGIN = 300.0
-MODELS_TTL = 300.0
 _CACHE_LIMIT = 4096
 NAME = "GitHub Copilot"
 
@@ -148,7 +148,7 @@ class CopilotBackend:
         self._http = http
         self._clock = clock
         self.tokens = CopilotTokens(upstream, http, clock)
-        self._models: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}
+        self._models: ModelCache[dict[str, tuple[str, ...]]] = ModelCache()
 
     def _headers(self, token: CopilotToken) -> dict[str, str]:
         return {
@@ -215,9 +215,9 @@ class CopilotBackend:
     async def _catalog(self, credentials: Credentials) -> dict[str, tuple[str, ...]]:
         """model id → supported endpoints, cached per account for a few minutes."""
         now = self._clock.now()
-        cached = self._models.get(credentials.account_id)
-        if cached is not None and now - cached[0] < MODELS_TTL:
-            return cached[1]
+        cached = self._models.get(credentials.account_id, now)
+        if cached is not None:
+            return cached
         stale: str | None = None
         for _ in range(2):
             token = await self.tokens.get(credentials.access, stale=stale)
@@ -239,9 +239,7 @@ class CopilotBackend:
             endpoints = tuple(e for e in raw if isinstance(e, str)) if isinstance(raw, list) else ()
             if not endpoints or {"/chat/completions", "/responses"} & set(endpoints):
                 catalog[model["id"]] = endpoints
-        if len(self._models) >= _CACHE_LIMIT:
-            self._models.pop(next(iter(self._models)))
-        self._models[credentials.account_id] = (now, catalog)
+        self._models.put(credentials.account_id, now, catalog)
         return catalog
 
 
