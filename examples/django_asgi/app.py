@@ -1,10 +1,12 @@
-"""The authai_embed demo on Django's ASGI application: "Sign in with ChatGPT", fully offline.
+"""The authai_embed demo on Django's ASGI application: "Sign in with ChatGPT / GitHub Copilot /
+Grok", fully offline.
 
 Run `python examples/django_asgi/app.py` and open http://127.0.0.1:8000. Django serves the page,
 `/api/me` and the streaming `/api/chat`; `mount_authai` wraps Django's ASGI application and
-serves `/authai`; the bundled upstream emulator plays ChatGPT at `/emulator`. The settings live
-in this file (no project scaffolding). Set AUTH_AI_JWT_SECRET / AUTH_AI_IDENTITY_SECRET to keep
-sessions across restarts; DEMO_HOST / DEMO_PORT / DEMO_DB change the address and the database.
+serves `/authai`; the bundled upstream emulator plays the three providers at `/emulator`. The
+settings live in this file (no project scaffolding). Set AUTH_AI_JWT_SECRET /
+AUTH_AI_IDENTITY_SECRET to keep sessions across restarts; DEMO_HOST / DEMO_PORT / DEMO_DB change
+the address and the database.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
+
+MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
+"""The model the demo asks, per provider (all three are enabled; the page offers the three)."""
 
 settings.configure(
     DEBUG=False,
@@ -88,11 +93,13 @@ async def chat(request: HttpRequest) -> HttpResponse:
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list) or not messages:
         return JsonResponse({"detail": "messages must be a non-empty list"}, status=400)
-    client = authai().async_openai_client(_bearer(request))
+    jwt = _bearer(request)
+    client = authai().async_openai_client(jwt)
     try:
-        stream = await client.chat.completions.create(
-            model="gpt-5.4", messages=messages, stream=True
-        )
+        model = MODELS[(await authai().whoami(jwt)).provider]
+        stream = await client.chat.completions.create(model=model, messages=messages, stream=True)
+    except Unauthorized:
+        return JsonResponse({"detail": "sign in first"}, status=401)
     except openai.AuthenticationError:
         return JsonResponse({"detail": "sign in first"}, status=401)
     except openai.APIStatusError as exc:
@@ -146,15 +153,20 @@ def create_application(
     issuer = f"http://{host}:{port}/emulator"
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
     emulator = Emulator(issuer=issuer, interval="2")
-    # Short pauses between the model's events, so the reply visibly streams in.
+    # Short pauses between the models' events, so the reply visibly streams in.
     emulator.codex.knobs.event_delay = 0.03
+    emulator.github.model.knobs.event_delay = emulator.xai.model.knobs.event_delay = 0.03
+    emulator.github.knobs.interval = emulator.xai.knobs.interval = 2
     application = get_asgi_application()
     _authai = mount_authai(
         application,
         store=SQLiteStore(db_path),
         secrets=_secrets(),
         originator="authai-demo",
+        providers=["openai", "github", "xai"],
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
+        github={"web_base": f"{issuer}/github", "api_base": f"{issuer}/github-api"},
+        xai={"issuer": f"{issuer}/xai-auth", "api_base": f"{issuer}/xai/v1"},
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),

@@ -1,7 +1,9 @@
-"""The authai_embed demo: a FastAPI app with "Sign in with ChatGPT", fully offline.
+"""The authai_embed demo: a FastAPI app with "Sign in with ChatGPT / GitHub Copilot / Grok",
+fully offline.
 
-Run `python examples/fastapi_app/app.py` and open http://127.0.0.1:8000. The ChatGPT sign-in
-page is the bundled upstream emulator, mounted at /emulator; the backend reaches it in-process.
+Run `python examples/fastapi_app/app.py` and open http://127.0.0.1:8000. The three providers'
+sign-in pages and models are the bundled upstream emulator, mounted at /emulator; the backend
+reaches it in-process.
 Set AUTH_AI_JWT_SECRET / AUTH_AI_IDENTITY_SECRET to keep sessions across restarts (otherwise
 fresh secrets are made at each start and earlier sessions end). DEMO_HOST / DEMO_PORT / DEMO_DB
 change the address and the database.
@@ -30,7 +32,7 @@ DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
 
 
 MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
-"""The model the demo asks, per provider (all three are enabled; the page offers ChatGPT)."""
+"""The model the demo asks, per provider (all three are enabled; the page offers the three)."""
 
 
 def _secrets() -> Secrets:
@@ -51,8 +53,9 @@ def create_app(
     app = FastAPI(title="authai_embed demo")
     # A faster poll interval than the real server's 5 s keeps the demo snappy.
     emulator = Emulator(issuer=issuer, interval="2")
-    # Short pauses between the model's events, so the reply visibly streams in.
+    # Short pauses between the models' events, so the reply visibly streams in.
     emulator.codex.knobs.event_delay = 0.03
+    emulator.github.model.knobs.event_delay = emulator.xai.model.knobs.event_delay = 0.03
     emulator.github.knobs.interval = emulator.xai.knobs.interval = 2
     app.mount("/emulator", emulator)
     authai = mount_authai(

@@ -22,6 +22,15 @@ EXAMPLES = {
     "django": ROOT / "examples" / "django_asgi" / "app.py",
 }
 
+VERIFICATION = {
+    "openai": "/emulator/codex/device",
+    "github": "/emulator/github/login/device",
+    "xai": "/emulator/xai-auth/device?user_code=",
+}
+"""Where the examples' emulator sends each provider's user to type the code (after the base)."""
+NAMES = {"openai": "ChatGPT", "github": "GitHub Copilot", "xai": "Grok"}
+"""The providers the examples enable, in order, with the names the element shows."""
+
 
 @dataclass
 class Running:

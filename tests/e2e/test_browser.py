@@ -1,7 +1,9 @@
 """Each example (FastAPI, Django) run as its README says, in its own process, driven by a real
 Chromium: sign in with `<authai-signin>` through the emulator's approval page, send a message,
 watch the streamed reply, sign out, reload, be signed out. Screenshots of each state go to
-tmp_path (and to docs/images with AUTHAI_UPDATE_SCREENSHOTS=1)."""
+tmp_path (and to docs/images with AUTHAI_UPDATE_SCREENSHOTS=1). The element offers the three
+providers the examples enable; the FastAPI example is also signed in with GitHub Copilot and
+with Grok through the emulator's pages for them."""
 
 from __future__ import annotations
 
@@ -15,10 +17,10 @@ import httpx
 import pytest
 
 from tests.e2e.chromium import SCREENSHOTS_ENV, Screenshots
-from tests.e2e.examples import EXAMPLES, Running, run_example
+from tests.e2e.examples import EXAMPLES, NAMES, VERIFICATION, Running, run_example
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +53,13 @@ def test_sign_in_chat_sign_out_in_chromium(
         signin = page.locator("authai-signin")
         page.wait_for_selector('authai-signin[state="signed-out"]')
         assert page.locator("#chat").is_hidden()
+        # No provider attribute: one button per provider the example enables.
+        assert sign_in_buttons(signin).all_inner_texts() == [
+            f"Sign in with {n}" for n in NAMES.values()
+        ]
         shots.take(page, "1-signed-out")
+        if name == "fastapi":
+            shots.take(signin, "providers")
 
         # Sign in: the component shows the code and the emulator's page as a link.
         page.get_by_role("button", name="Sign in with ChatGPT").click()
@@ -86,25 +94,9 @@ def test_sign_in_chat_sign_out_in_chromium(
         assert stored(page) == {"authai:jwt": jwt}
         shots.take(page, "4-signed-in")
 
-        # Chat: the backend streams the model's reply, rendered as text.
-        prompt = "Hello from the browser!"
-        page.get_by_placeholder("Ask something").fill(prompt)
-        page.evaluate(
-            """() => {
-              window.replies = [];
-              const reply = document.getElementById("reply");
-              new MutationObserver(() => window.replies.push(reply.textContent))
-                .observe(reply, {childList: true, characterData: true, subtree: true});
-            }"""
-        )
-        page.get_by_role("button", name="Send").click()
-        page.wait_for_function(
-            "(want) => document.getElementById('reply').textContent === want", arg=f"Echo: {prompt}"
-        )
-        # It arrived in pieces, each a prefix of the whole: streamed, not sent at the end.
-        pieces = [p for p in page.evaluate("window.replies") if p]
+        # Chat: the backend streams the model's reply, rendered as text, in pieces.
+        pieces = chat(page, "Hello from the browser!")
         assert len(pieces) > 1
-        assert all(f"Echo: {prompt}".startswith(piece) for piece in pieces)
         shots.take(page, "5-reply")
 
         # Sign out: the page forgets the token, the server revokes it; a reload stays signed out.
@@ -122,6 +114,103 @@ def test_sign_in_chat_sign_out_in_chromium(
     finally:
         context.close()
     assert all(path.stat().st_size > 1000 for path in shots.taken)
+
+
+@pytest.fixture
+def fastapi_example(tmp_path: Path) -> Iterator[Running]:
+    with run_example("fastapi", tmp_path) as running:
+        yield running
+
+
+@pytest.mark.parametrize("provider", ["github", "xai"])
+def test_the_fastapi_example_with_copilot_and_grok(
+    browser: Browser, fastapi_example: Running, provider: str
+) -> None:
+    """The same flow with the other two buttons: each provider's own approval page and model."""
+    running = fastapi_example
+    name = NAMES[provider]
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(running.base)
+        signin = page.locator("authai-signin")
+        page.wait_for_selector('authai-signin[state="signed-out"]')
+        with page.expect_request(f"{running.base}/authai/auth/start") as sent:
+            page.get_by_role("button", name=f"Sign in with {name}").click()
+        assert sent.value.post_data_json == {"provider": provider}
+        code = signin.locator('[part="code"]')
+        code.wait_for()
+        user_code = code.inner_text()
+        link = signin.locator('a[part="link"]')
+        href = link.get_attribute("href")
+        assert href is not None
+        assert href.startswith(f"{running.base}{VERIFICATION[provider]}")
+
+        approve_in_new_tab(context, link, user_code)
+
+        page.wait_for_selector('authai-signin[state="signed-in"]')
+        assert signin.locator('[part="user"]').inner_text() == f"Signed in with {name}"
+        page.wait_for_function("document.getElementById('user-id').textContent.length > 8")
+        jwt = page.evaluate("document.querySelector('authai-signin').getToken()")
+        assert isinstance(jwt, str)
+        me = httpx.get(f"{running.base}/api/me", headers={"Authorization": f"Bearer {jwt}"})
+        assert me.json()["provider"] == provider
+
+        pieces = chat(page, f"Hello {name}!")
+        assert len(pieces) > 1
+
+        signin.get_by_role("button", name="Sign out").click()
+        page.wait_for_selector('authai-signin[state="signed-out"]')
+        assert page.locator("#chat").is_hidden()
+        assert stored(page) == {}
+        assert_revoked(running.base, jwt)
+        assert sign_in_buttons(signin).count() == len(NAMES)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def sign_in_buttons(signin: Locator) -> Locator:
+    """The element's provider buttons (it has no `provider` attribute in the examples)."""
+    return signin.locator('[part="providers"] button')
+
+
+def approve_in_new_tab(context: BrowserContext, link: Locator, user_code: str) -> None:
+    """Follow the element's link (a new tab), type the code, approve, close the tab."""
+    with context.expect_page() as opened:
+        link.click()
+    approval = opened.value
+    approval.wait_for_load_state()
+    approval.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    approval.get_by_label("Code").fill(user_code)
+    approval.get_by_role("button", name="Approve").click()
+    approval.get_by_role("heading", name="Signed in").wait_for()
+    approval.close()
+
+
+def chat(page: Page, prompt: str) -> list[str]:
+    """Send `prompt`, wait for the emulator's echo; the reply's successive texts, each a prefix
+    of the whole (streamed, not sent at the end)."""
+    page.get_by_placeholder("Ask something").fill(prompt)
+    page.evaluate(
+        """() => {
+          window.replies = [];
+          const reply = document.getElementById("reply");
+          new MutationObserver(() => window.replies.push(reply.textContent))
+            .observe(reply, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    page.get_by_role("button", name="Send").click()
+    want = f"Echo: {prompt}"
+    page.wait_for_function(
+        "(want) => document.getElementById('reply').textContent === want", arg=want
+    )
+    pieces = [p for p in page.evaluate("window.replies") if p]
+    assert all(want.startswith(piece) for piece in pieces)
+    return pieces
 
 
 def stored(page: Page) -> dict[str, str]:

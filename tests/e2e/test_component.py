@@ -36,6 +36,8 @@ class FakeMount:
     start: dict[str, Any] = field(default_factory=dict)
     polls: list[dict[str, Any]] = field(default_factory=lambda: [{"status": "pending"}])
     whoami_status: int = 200
+    who: dict[str, Any] = field(default_factory=lambda: WHO)
+    providers: dict[str, Any] | None = None  # the /auth/providers answer; None: 404
     csp: str | None = None
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
 
@@ -71,7 +73,10 @@ class FakeMount:
             route.fulfill(json=answer)
         elif path == f"{self.mount}/auth/whoami":
             ok = self.whoami_status == 200
-            route.fulfill(status=self.whoami_status, json=WHO if ok else {"error": "unauthorized"})
+            body = self.who if ok else {"error": "unauthorized"}
+            route.fulfill(status=self.whoami_status, json=body)
+        elif path == f"{self.mount}/auth/providers" and self.providers is not None:
+            route.fulfill(json=self.providers)
         elif path == f"{self.mount}/auth/revoke":
             route.fulfill(status=204, body=b"")
         else:
@@ -147,6 +152,7 @@ RULE_CASES = [
     ("openai", "https://auth.openai.com/codex/device", [], True),
     ("openai", "https://chatgpt.com/device", [], True),
     ("github", "https://github.com/login/device", [], True),
+    ("xai", "https://auth.x.ai/device", [], True),
     ("xai", "https://accounts.x.ai/device", [], True),
     ("xai", "https://x.ai/device", [], True),
     ("openai", "http://auth.openai.com/codex/device", [], False),
@@ -156,6 +162,8 @@ RULE_CASES = [
     ("openai", "https://user:pw@auth.openai.com/codex/device", [], False),
     ("openai", "https://github.com/login/device", [], False),
     ("github", "https://auth.openai.com/codex/device", [], False),
+    ("github", "https://auth.x.ai/device", [], False),
+    ("xai", "https://auth.x.ai.evil.test/device", [], False),
     ("openai", "javascript:alert(1)", [], False),
     ("openai", "data:text/html,hi", ["null"], False),
     ("openai", "not a url", [], False),
@@ -467,3 +475,104 @@ def test_start_sends_the_provider_as_json(page: Page, mount: FakeMount) -> None:
         page.get_by_role("button", name="Sign in with GitHub Copilot").click()
     assert sent.value.headers["content-type"] == "application/json"
     assert json.loads(sent.value.post_data or "") == {"provider": "github"}
+
+
+CHOICES = 'authai-signin [part="providers"] button'
+THREE = {
+    "providers": [
+        {"id": "openai", "displayName": "ChatGPT"},
+        {"id": "github", "displayName": "GitHub Copilot"},
+        {"id": "xai", "displayName": "Grok"},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "url"),
+    [
+        ("openai", "https://auth.openai.com/codex/device"),
+        ("github", "https://github.com/login/device"),
+        ("xai", "https://auth.x.ai/device?user_code=ABCD-EFGH2"),
+    ],
+)
+def test_without_a_provider_every_offered_provider_has_a_button(
+    page: Page, mount: FakeMount, provider: str, url: str
+) -> None:
+    mount.element = "<authai-signin></authai-signin>"
+    mount.providers = THREE
+    mount.started(provider=provider, verificationUrl=url)
+    mount.polls = [{"status": "pending"}, {"status": "complete", "jwt": JWT}]
+    mount.who = {**WHO, "user": {"id": "user-1", "provider": provider}}
+    open_page(page)
+    buttons = page.locator(CHOICES)
+    assert buttons.all_inner_texts() == [
+        "Sign in with ChatGPT",
+        "Sign in with GitHub Copilot",
+        "Sign in with Grok",
+    ]
+    parts = buttons.evaluate_all("bs => bs.map(b => b.part.value)")
+    assert parts == [f"button sign-in-button sign-in-{p}" for p in ("openai", "github", "xai")]
+    assert mount.calls("/auth/providers") == [("GET", "/authai/auth/providers", None)]
+    name = {"openai": "ChatGPT", "github": "GitHub Copilot", "xai": "Grok"}[provider]
+    with page.expect_request(f"{ORIGIN}/authai/auth/start") as sent:
+        page.get_by_role("button", name=f"Sign in with {name}").click()
+    assert json.loads(sent.value.post_data or "") == {"provider": provider}
+    # The link rule is the chosen provider's: its own host is a link.
+    link = page.locator('authai-signin a[part="link"]')
+    link.wait_for()
+    assert link.get_attribute("href") == url
+    page.wait_for_selector('authai-signin[state="signed-in"]')
+    assert page.locator('authai-signin [part="user"]').inner_text() == f"Signed in with {name}"
+    assert page.evaluate("document.querySelector('authai-signin').provider") == provider
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector('authai-signin[state="signed-out"]')
+    assert page.locator(CHOICES).count() == 3
+
+
+def test_provider_names_are_text_and_odd_ids_are_dropped(page: Page, mount: FakeMount) -> None:
+    mount.element = "<authai-signin></authai-signin>"
+    mount.providers = {
+        "providers": [
+            {"id": "xai", "displayName": "<img src=x onerror=window.pwned=1>"},
+            {"id": 'bad id" onclick=1', "displayName": "Bad"},
+            {"id": 7, "displayName": "Seven"},
+            {"id": "Grok", "displayName": "dup"},
+            {"id": "github"},
+        ]
+    }
+    open_page(page)
+    buttons = page.locator(CHOICES)
+    assert buttons.all_inner_texts() == [
+        "Sign in with <img src=x onerror=window.pwned=1>",
+        "Sign in with GitHub Copilot",
+    ]
+    assert page.locator("authai-signin img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert page.evaluate("document.querySelector('authai-signin').providers") == [
+        {"id": "xai", "name": "<img src=x onerror=window.pwned=1>"},
+        {"id": "github", "name": "GitHub Copilot"},
+    ]
+
+
+@pytest.mark.parametrize("answer", [None, {"providers": []}, {"nope": 1}])
+def test_without_the_provider_list_chatgpt_is_offered(
+    page: Page, mount: FakeMount, answer: dict[str, Any] | None
+) -> None:
+    mount.element = "<authai-signin></authai-signin>"
+    mount.providers = answer
+    open_page(page)
+    buttons = page.locator(CHOICES)
+    assert buttons.all_inner_texts() == ["Sign in with ChatGPT"]
+    with page.expect_request(f"{ORIGIN}/authai/auth/start") as sent:
+        buttons.click()
+    assert json.loads(sent.value.post_data or "") == {"provider": "openai"}
+
+
+def test_an_explicit_provider_does_not_ask_for_the_list(page: Page, mount: FakeMount) -> None:
+    mount.providers = THREE
+    open_page(page)
+    assert page.locator('authai-signin [part~="sign-in-button"]:visible').all_inner_texts() == [
+        "Sign in with ChatGPT"
+    ]
+    assert page.locator(CHOICES).count() == 0
+    assert mount.calls("/auth/providers") == []

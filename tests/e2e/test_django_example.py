@@ -1,6 +1,6 @@
 """The Django example run by its one command, driven over real HTTP as its page would (no
 browser needed): the page and the component, sign in through the emulator's form, the Django
-views (`/api/me`, the streaming `/api/chat`), sign out."""
+views (`/api/me`, the streaming `/api/chat`), sign out; for each of the three providers."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.examples import run_example
+from tests.e2e.examples import NAMES, VERIFICATION, run_example
 
 pytestmark = pytest.mark.e2e
 
 
-def test_the_django_example_serves_the_whole_flow(tmp_path: Path) -> None:
+@pytest.mark.parametrize("provider", list(VERIFICATION))
+def test_the_django_example_serves_the_whole_flow(tmp_path: Path, provider: str) -> None:
     with run_example("django", tmp_path) as running, httpx.Client(base_url=running.base) as web:
         page = web.get("/")
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert '<script type="module" src="/authai/sdk.js"></script>' in page.text
-        assert '<authai-signin provider="openai"' in page.text
+        assert '<authai-signin storage="session">' in page.text  # no provider: the three
         assert web.get("/authai/sdk.js").headers["content-type"].startswith("text/javascript")
+        offered = web.get("/authai/auth/providers").json()["providers"]
+        assert offered == [{"id": p, "displayName": n} for p, n in NAMES.items()]
         assert web.get("/api/me").status_code == 401
 
-        started = web.post("/authai/auth/start", json={"provider": "openai"}).json()
-        assert started["verificationUrl"] == f"{running.base}/emulator/codex/device"
+        started = web.post("/authai/auth/start", json={"provider": provider}).json()
+        assert started["verificationUrl"].startswith(f"{running.base}{VERIFICATION[provider]}")
         form = web.get(started["verificationUrl"])
         action = re.search(r'<form method="post" action="([^"]+)"', form.text)
         assert action is not None
@@ -38,8 +41,8 @@ def test_the_django_example_serves_the_whole_flow(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {jwt}"}
 
         me = web.get("/api/me", headers=auth).json()
-        assert me["provider"] == "openai"
-        assert me["provider_name"] == "ChatGPT"
+        assert me["provider"] == provider
+        assert me["provider_name"] == NAMES[provider]
         ask = {"messages": [{"role": "user", "content": "ping"}]}
         with web.stream("POST", "/api/chat", headers=auth, json=ask) as reply:
             assert reply.status_code == 200

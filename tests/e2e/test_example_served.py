@@ -1,7 +1,7 @@
 """The FastAPI example served by uvicorn on loopback, driven over real HTTP as the page's
 `<authai-signin>` would: load the page and the component, start, open the emulator's sign-in page,
 submit the code, poll, ask the backend who we are, chat, sign out; for each provider the example
-enables (the page's element offers ChatGPT; the others are driven through the same routes)."""
+enables (the page's element, without a `provider` attribute, offers the three)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import anyio
 import httpx
 import pytest
 import uvicorn
+
+from tests.e2e.examples import VERIFICATION
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -38,13 +40,6 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-VERIFICATION = {
-    "openai": "/emulator/codex/device",
-    "github": "/emulator/github/login/device",
-    "xai": "/emulator/xai-auth/device?user_code=",
-}
-
-
 @pytest.mark.parametrize("provider", list(VERIFICATION))
 async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path, provider: str) -> None:
     sock = listening_socket()
@@ -65,7 +60,9 @@ async def _browse(base: str, provider: str) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
         page = await browser.get("/")
         assert '<script type="module" src="/authai/sdk.js"></script>' in page.text
-        assert '<authai-signin provider="openai"' in page.text
+        assert '<authai-signin storage="session">' in page.text
+        offered = (await browser.get("/authai/auth/providers")).json()["providers"]
+        assert [p["id"] for p in offered] == list(VERIFICATION)
         sdk = await browser.get("/authai/sdk.js")
         assert sdk.headers["content-type"] == "text/javascript; charset=utf-8"
         assert "Sign in with ${name}" in sdk.text

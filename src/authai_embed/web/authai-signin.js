@@ -1,13 +1,14 @@
 // <authai-signin>: "Sign in with ChatGPT" (and other providers) for any page, no dependencies.
 //
 //   <script type="module" src="/authai/sdk.js"></script>
-//   <authai-signin provider="openai"></authai-signin>
+//   <authai-signin provider="openai"></authai-signin>   (one provider)
+//   <authai-signin></authai-signin>                      (every provider the mount offers)
 //
 // Speaks the authai_embed mount's wire (the reference relay's: /auth/start, /auth/poll/{id},
-// /auth/whoami, /auth/revoke). Every server value is rendered with textContent, never as HTML.
-// A verification link is made clickable only when it is https on the provider's own host, or on
-// an origin the page allows explicitly (allow-verification-origin). Reference:
-// docs/browser-component.md.
+// /auth/whoami, /auth/revoke; and /auth/providers when no provider is given). Every server
+// value is rendered with textContent, never as HTML. A verification link is made clickable only
+// when it is https on the provider's own host, or on an origin the page allows explicitly
+// (allow-verification-origin). Reference: docs/browser-component.md.
 
 const TOKEN_KEY = "authai:jwt";
 const COOKIE_MARKER_KEY = "authai:session";
@@ -18,11 +19,14 @@ const MIN_POLL_MS = 1000;
 const VERIFICATION_HOSTS = {
   openai: ["auth.openai.com", "chatgpt.com"],
   github: ["github.com"],
-  xai: ["accounts.x.ai", "x.ai"],
+  xai: ["auth.x.ai", "accounts.x.ai", "x.ai"],
 };
 const PROVIDER_NAMES = { openai: "ChatGPT", github: "GitHub Copilot", xai: "Grok" };
 // The aliases the server accepts, as in providers/registry.py.
 const PROVIDER_ALIASES = { chatgpt: "openai", codex: "openai", grok: "xai", copilot: "github" };
+
+// Offered when the provider list cannot be read.
+const FALLBACK_CHOICES = [{ id: "openai", name: PROVIDER_NAMES.openai }];
 
 function canonicalProvider(name) {
   const id = String(name || "openai").trim().toLowerCase();
@@ -87,6 +91,7 @@ a { color: var(--authai-link-color, #0969da); word-break: break-all; }
 .message { margin: .6rem 0 0; color: var(--authai-error-color, #b42318); }
 .message:empty { display: none; }
 .who { font-weight: 600; }
+.choices { display: flex; flex-wrap: wrap; gap: .5rem; }
 `;
 
 function el(tag, attrs = {}, ...children) {
@@ -94,6 +99,20 @@ function el(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
   for (const child of children) node.append(child);
   return node;
+}
+
+// The `{"providers": [{id, displayName}]}` answer as choices; ids the page cannot use are dropped.
+function providerChoices(body) {
+  const items = body && Array.isArray(body.providers) ? body.providers : [];
+  const choices = [];
+  for (const item of items) {
+    const id = item && typeof item.id === "string" ? canonicalProvider(item.id) : "";
+    if (!/^[a-z0-9_-]{1,40}$/.test(id) || choices.some((c) => c.id === id)) continue;
+    const shown = item.displayName;
+    const given = typeof shown === "string" ? shown.trim() : "";
+    choices.push({ id, name: given || PROVIDER_NAMES[id] || id });
+  }
+  return choices;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -175,6 +194,9 @@ export class AuthAISignin extends HTMLElement {
   #store = null;
   #storeKind = null;
   #user = null;
+  #choices = null; // provider-less: [{id, name}] from /auth/providers, once known
+  #choicesLoading = null;
+  #chosen = null; // provider-less: the provider of the running or last sign-in
   #ui = null;
   #copyTimer = 0;
   #onStorage = (event) => this.#storageChanged(event);
@@ -224,7 +246,37 @@ export class AuthAISignin extends HTMLElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.isConnected) return;
     if (name === "storage") this.#useStorage();
+    if (name === "provider" && this.#offersAll()) this.#loadChoices().then(() => this.#render());
     this.#render();
+  }
+
+  // No `provider` attribute: offer every provider the mount lists.
+  #offersAll() {
+    return !this.hasAttribute("provider");
+  }
+
+  // Ask the mount once which providers it offers; on any failure offer ChatGPT.
+  #loadChoices() {
+    if (this.#choicesLoading === null) {
+      this.#choicesLoading = (async () => {
+        try {
+          const res = await fetch(`${this.base}/auth/providers`, {
+            credentials: "same-origin",
+            cache: "no-store",
+          });
+          const choices = res.ok ? providerChoices(await res.json()) : [];
+          this.#choices = choices.length ? choices : FALLBACK_CHOICES;
+        } catch {
+          this.#choices = FALLBACK_CHOICES;
+        }
+      })();
+    }
+    return this.#choicesLoading;
+  }
+
+  #nameOf(id) {
+    const choice = (this.#choices || []).find((c) => c.id === id);
+    return choice ? choice.name : PROVIDER_NAMES[id] || id;
   }
 
   #useStorage() {
@@ -234,9 +286,18 @@ export class AuthAISignin extends HTMLElement {
 
   // -- public API ------------------------------------------------------------------------
 
-  /** The provider id (`openai`, `github`, `xai`). */
+  /**
+   * The provider id (`openai`, `github`, `xai`): the attribute; without it, the provider of the
+   * signed-in user or of the last sign-in started, else `openai`.
+   */
   get provider() {
-    return canonicalProvider(this.getAttribute("provider"));
+    if (!this.#offersAll()) return canonicalProvider(this.getAttribute("provider"));
+    return canonicalProvider((this.#user && this.#user.provider) || this.#chosen);
+  }
+
+  /** Without a `provider` attribute, the offered providers `[{id, name}]` (null until known). */
+  get providers() {
+    return this.#choices ? this.#choices.map((c) => ({ ...c })) : null;
   }
 
   /** The mount's URL: the `base` attribute, else where sdk.js came from, else `/authai`. */
@@ -279,9 +340,9 @@ export class AuthAISignin extends HTMLElement {
     return jwt;
   }
 
-  /** Start a sign-in (what the button does). */
-  signIn() {
-    return this.#start();
+  /** Start a sign-in (what a button does); `provider` picks one when the attribute is absent. */
+  signIn(provider) {
+    return this.#start(provider);
   }
 
   /** Forget the session here and revoke it on the server (fire-and-forget). */
@@ -309,14 +370,22 @@ export class AuthAISignin extends HTMLElement {
   // -- flow ------------------------------------------------------------------------------
 
   async #restore() {
+    // Provider-less: ask for the providers while the session is checked, and show the
+    // signed-out view only once its buttons are known.
+    const choices = this.#offersAll() ? this.#loadChoices() : Promise.resolve();
+    await this.#restoreSession(choices);
+  }
+
+  async #restoreSession(choices) {
     // Cookie mode: by attribute, or because the server chose it at the last sign-in (marker).
     const marker = this.#store.get(COOKIE_MARKER_KEY);
     const cookie = this.session === "cookie" || marker !== null;
     const jwt = cookie ? null : this.getToken();
     // With memory storage a reload forgets the marker, so cookie mode always asks.
     const known = cookie ? marker !== null || this.storage === "memory" : jwt !== null;
+    const who = known ? await this.#whoami(jwt) : null;
+    await choices;
     if (!known) return this.#setState("signed-out");
-    const who = await this.#whoami(jwt);
     if (who === null) {
       this.#store.remove(TOKEN_KEY);
       this.#store.remove(COOKIE_MARKER_KEY);
@@ -345,21 +414,25 @@ export class AuthAISignin extends HTMLElement {
     }
   }
 
-  async #start() {
-    const starting = this.#ui.signIn.getAttribute("aria-disabled") === "true";
+  async #start(choice) {
+    const buttons = this.#signInButtons();
+    const starting = buttons.some((b) => b.getAttribute("aria-disabled") === "true");
     if (this.#state === "pending" || starting) return;
-    const attempt = {};
+    const first = this.#choices && this.#choices[0] ? this.#choices[0].id : null;
+    const provider = this.#offersAll() ? canonicalProvider(choice || first) : this.provider;
+    const attempt = { provider };
     this.#attempt = attempt;
+    if (this.#offersAll()) this.#chosen = provider;
     this.#say("");
     // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
-    this.#ui.signIn.setAttribute("aria-disabled", "true");
+    for (const button of buttons) button.setAttribute("aria-disabled", "true");
     let started;
     try {
       const res = await fetch(`${this.base}/auth/start`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         credentials: "same-origin",
-        body: JSON.stringify({ provider: this.provider }),
+        body: JSON.stringify({ provider }),
       });
       const body = await res.json().catch(() => ({}));
       if (!res.ok || typeof body.sessionId !== "string") {
@@ -371,10 +444,10 @@ export class AuthAISignin extends HTMLElement {
       this.#attempt = null;
       return this.#fail("start_failed", `Could not start the sign-in: ${error.message}`);
     } finally {
-      this.#ui.signIn.removeAttribute("aria-disabled");
+      for (const button of buttons) button.removeAttribute("aria-disabled");
     }
     if (this.#attempt !== attempt) return;
-    this.#showCode(started);
+    this.#showCode(started, provider);
     this.#setState("pending");
     await this.#poll(started, attempt);
   }
@@ -434,7 +507,7 @@ export class AuthAISignin extends HTMLElement {
   #signedIn(jwt, who) {
     this.#user = who && who.user ? { id: who.user.id, provider: who.user.provider } : null;
     const provider = (this.#user && this.#user.provider) || this.provider;
-    this.#ui.who.textContent = `Signed in with ${PROVIDER_NAMES[provider] || provider}`;
+    this.#ui.who.textContent = `Signed in with ${this.#nameOf(provider)}`;
     this.#setState("signed-in");
     this.#emit("authai:signed-in", {
       jwt,
@@ -448,6 +521,8 @@ export class AuthAISignin extends HTMLElement {
   #build(root) {
     const signIn = el("button", { type: "button", part: "button sign-in-button", class: "primary" });
     signIn.addEventListener("click", () => this.#start());
+    // Provider-less: one button per provider, made in #render once the list is known.
+    const choices = el("div", { part: "providers", class: "choices" });
 
     const link = el("a", { part: "link", target: "_blank", rel: "noopener noreferrer" });
     const linkText = el("span", { part: "link-text", class: "url" });
@@ -479,7 +554,7 @@ export class AuthAISignin extends HTMLElement {
     const signOut = el("button", { type: "button", part: "button sign-out-button" }, "Sign out");
     signOut.addEventListener("click", () => this.signOut());
     const signedIn = el("div", { part: "signed-in", class: "row" }, who, signOut);
-    const signedOut = el("div", { part: "signed-out" }, signIn);
+    const signedOut = el("div", { part: "signed-out" }, signIn, choices);
 
     const loading = el("p", { part: "loading", class: "muted" }, "Checking your session…");
     const message = el("p", { part: "message", class: "message", role: "alert" });
@@ -497,6 +572,8 @@ export class AuthAISignin extends HTMLElement {
       box,
       loading,
       signIn,
+      choices,
+      shownChoices: null,
       signedOut,
       pending,
       signedIn,
@@ -509,12 +586,12 @@ export class AuthAISignin extends HTMLElement {
     };
   }
 
-  #showCode(started) {
+  #showCode(started, provider) {
     const ui = this.#ui;
     const url = String(started.verificationUrl || "");
     ui.code.textContent = String(started.userCode || "");
     ui.copy.textContent = "Copy";
-    if (isAllowedVerificationUrl(url, this.provider, this.#extraOrigins())) {
+    if (isAllowedVerificationUrl(url, provider, this.#extraOrigins())) {
       ui.link.href = url;
       ui.link.textContent = url;
       ui.link.hidden = false;
@@ -571,21 +648,45 @@ export class AuthAISignin extends HTMLElement {
 
   #focusTarget() {
     const ui = this.#ui;
-    if (this.#state === "signed-out") return ui.signIn;
+    if (this.#state === "signed-out") return this.#signInButtons()[0] || null;
     if (this.#state === "signed-in") return ui.signedIn.querySelector("button");
     if (this.#state === "pending") return ui.link.hidden ? ui.copy : ui.link;
     return null;
   }
 
+  // The sign-in buttons on show: the one, or one per offered provider.
+  #signInButtons() {
+    if (!this.#offersAll()) return [this.#ui.signIn];
+    return [...this.#ui.choices.querySelectorAll("button")];
+  }
+
   #render() {
     const ui = this.#ui;
-    const name = PROVIDER_NAMES[this.provider] || this.provider;
-    ui.signIn.textContent = `Sign in with ${name}`;
+    const all = this.#offersAll();
+    ui.signIn.hidden = all;
+    ui.choices.hidden = !all;
+    if (all) this.#renderChoices();
+    else ui.signIn.textContent = `Sign in with ${PROVIDER_NAMES[this.provider] || this.provider}`;
     ui.loading.hidden = this.#state !== "loading";
     ui.signedOut.hidden = this.#state !== "signed-out";
     ui.pending.hidden = this.#state !== "pending";
     ui.signedIn.hidden = this.#state !== "signed-in";
     ui.box.setAttribute("aria-busy", String(this.#state === "loading"));
+  }
+
+  #renderChoices() {
+    const ui = this.#ui;
+    if (ui.shownChoices === this.#choices) return;
+    ui.shownChoices = this.#choices;
+    const buttons = (this.#choices || []).map(({ id, name }) => {
+      const part = `button sign-in-button sign-in-${id}`;
+      const button = el("button", { type: "button", part, class: "primary" });
+      button.dataset.provider = id;
+      button.textContent = `Sign in with ${name}`;
+      button.addEventListener("click", () => this.#start(id));
+      return button;
+    });
+    ui.choices.replaceChildren(...buttons);
   }
 
   #say(text) {
