@@ -14,8 +14,7 @@ refresh the provider rejects deletes the record: the user must sign in again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from secrets import token_hex, token_urlsafe
 
@@ -25,6 +24,7 @@ from .clock import Clock
 from .credentials import Credentials
 from .errors import StoreError, Unauthorized, UpstreamError
 from .identity import user_id
+from .keyed_lock import KeyedLocks
 from .logs import get_logger
 from .providers.base import Provider
 from .sessions import SessionClaims, SessionSigner
@@ -54,27 +54,6 @@ class Session:
         return self.record.account_id_hash
 
 
-class _RecordLocks:
-    """One `anyio.Lock` per record id, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (anyio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class Lifecycle:
     """Owns the path between JWTs, stored records and decrypted credentials."""
 
@@ -94,7 +73,7 @@ class Lifecycle:
         self._settings = settings
         self._clock = clock
         self._providers = providers
-        self._locks = _RecordLocks()
+        self._locks = KeyedLocks()
         self._owner = token_hex(8)
 
     async def create_session(self, credentials: Credentials) -> tuple[str, int]:

@@ -16,6 +16,7 @@ import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -253,18 +254,12 @@ async def _relay(
         return StreamingResponse(passthrough(), headers=_SSE_HEADERS)
     chunks: list[bytes] = []
     size = 0
-    try:
+    async with _reading(upstream, broke_off="the provider's answer broke off"):
         async for chunk in upstream.aiter_raw():
             size += len(chunk)
             if size > _PASSTHROUGH_JSON_LIMIT:
                 raise UpstreamError("the provider's answer is too large", status=502)
             chunks.append(chunk)
-    except httpx.TimeoutException:
-        raise UpstreamError("the provider stopped answering in time", status=504) from None
-    except httpx.HTTPError:
-        raise UpstreamError("the provider's answer broke off", status=502) from None
-    finally:
-        await _close(upstream)
     media = upstream.headers.get("content-type", "application/json")
     return Response(b"".join(chunks), 200, [(b"content-type", media.encode("latin-1"))])
 
@@ -293,12 +288,20 @@ async def _aggregated(
     aggregate: Callable[[AsyncIterator[dict[str, Any]]], Awaitable[dict[str, Any]]],
 ) -> dict[str, Any]:
     """Fold the upstream stream into one answer as it arrives (nothing kept but the result)."""
-    try:
+    async with _reading(upstream, broke_off="the provider's stream broke off"):
         return await aggregate(iter_json_events(upstream.aiter_raw()))
+
+
+@asynccontextmanager
+async def _reading(upstream: httpx.Response, *, broke_off: str) -> AsyncIterator[None]:
+    """Read `upstream` in the body; a read that times out becomes a 504 `UpstreamError`, one
+    that fails otherwise a 502 with the `broke_off` message. The call is closed either way."""
+    try:
+        yield
     except httpx.TimeoutException:
         raise UpstreamError("the provider stopped answering in time", status=504) from None
     except httpx.HTTPError:
-        raise UpstreamError("the provider's stream broke off", status=502) from None
+        raise UpstreamError(broke_off, status=502) from None
     finally:
         await _close(upstream)
 

@@ -18,6 +18,7 @@ from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.settings import OpenAIUpstream
 
+from ._cache import ModelCache
 from ._http import json_object, send
 from .base import Endpoint, ModelInfo, UpstreamUnauthorized
 
@@ -41,8 +42,6 @@ FALLBACK_MODELS = (
     "gpt-5.5",
     "gpt-5.5-pro",
 )
-MODELS_TTL = 300.0
-_MODEL_CACHE_ACCOUNTS = 4096  # catalogs differ by plan: cached per account, bounded
 _ERROR_BODY_LIMIT = 64 * 1024
 _MAX_RETRY_AFTER = 31 * 86400  # a reset further away is a unit mistake (ms for s), not a plan
 
@@ -58,7 +57,7 @@ class CodexBackend:
         self._http = http
         self._originator = originator
         self._clock = clock
-        self._models: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._models: ModelCache[list[dict[str, Any]]] = ModelCache()
         # Parsed once: httpx re-parses a string URL on every request (~0.1-0.2 ms each).
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
 
@@ -143,9 +142,9 @@ class CodexBackend:
 
     async def _catalog(self, credentials: Credentials) -> list[dict[str, Any]]:
         now = self._clock.now()
-        cached = self._models.get(credentials.account_id)
-        if cached is not None and now - cached[0] < MODELS_TTL:
-            return cached[1]
+        cached = self._models.get(credentials.account_id, now)
+        if cached is not None:
+            return cached
         request = self._http.build_request(
             "GET",
             f"{self._upstream.api_base}/models",
@@ -161,9 +160,7 @@ class CodexBackend:
             raise UpstreamUnauthorized()
         if not models:
             return [{"slug": slug} for slug in FALLBACK_MODELS]
-        if len(self._models) >= _MODEL_CACHE_ACCOUNTS:
-            self._models.pop(next(iter(self._models)))
-        self._models[credentials.account_id] = (now, models)
+        self._models.put(credentials.account_id, now, models)
         return models
 
     def _error(self, status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:

@@ -10,19 +10,20 @@ own hosts). Chat calls pass through, except for models Copilot serves only on `/
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 import httpx
 
 from authai_embed.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
+from authai_embed.keyed_lock import KeyedLocks
 from authai_embed.settings import GitHubUpstream
 
+from ._cache import ModelCache
 from ._http import json_object, send
 from .base import Endpoint, ModelInfo, UpstreamUnauthorized
 from .passthrough import error_body, open_post, upstream_error
@@ -31,10 +32,8 @@ __all__ = ["CopilotBackend", "CopilotNotEntitled", "CopilotToken", "CopilotToken
 
 DEFAULT_API = "https://api.individual.githubcopilot.com"
 RENEW_MARGIN = 300.0
-MODELS_TTL = 300.0
 _CACHE_LIMIT = 4096
 NAME = "GitHub Copilot"
-T = TypeVar("T")
 
 
 class CopilotNotEntitled(UpstreamError):
@@ -58,27 +57,6 @@ class CopilotToken:
     api_base: str
 
 
-class _KeyedLocks:
-    """One lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
-
-    async def run(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """`await fn()` holding `key`'s lock."""
-        lock, users = self._locks.get(key, (anyio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await fn()
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class CopilotTokens:
     """Mints and caches Copilot tokens, keyed by a hash of the GitHub token (one per record)."""
 
@@ -87,7 +65,7 @@ class CopilotTokens:
         self._http = http
         self._clock = clock
         self._cache: dict[str, CopilotToken] = {}
-        self._locks = _KeyedLocks()
+        self._locks = KeyedLocks()
 
     def editor_headers(self) -> dict[str, str]:
         """The headers the Copilot editor extension sends on every call."""
@@ -107,7 +85,7 @@ class CopilotTokens:
         if cached is not None:
             return cached
 
-        async def mint_once() -> CopilotToken:
+        async with self._locks.hold(key):
             again = self._usable(key, stale)
             if again is not None:  # minted while this request waited for the lock
                 return again
@@ -116,8 +94,6 @@ class CopilotTokens:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = minted
             return minted
-
-        return await self._locks.run(key, mint_once)
 
     def _usable(self, key: str, stale: str | None) -> CopilotToken | None:
         cached = self._cache.get(key)
@@ -172,7 +148,7 @@ class CopilotBackend:
         self._http = http
         self._clock = clock
         self.tokens = CopilotTokens(upstream, http, clock)
-        self._models: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}
+        self._models: ModelCache[dict[str, tuple[str, ...]]] = ModelCache()
 
     def _headers(self, token: CopilotToken) -> dict[str, str]:
         return {
@@ -239,9 +215,9 @@ class CopilotBackend:
     async def _catalog(self, credentials: Credentials) -> dict[str, tuple[str, ...]]:
         """model id → supported endpoints, cached per account for a few minutes."""
         now = self._clock.now()
-        cached = self._models.get(credentials.account_id)
-        if cached is not None and now - cached[0] < MODELS_TTL:
-            return cached[1]
+        cached = self._models.get(credentials.account_id, now)
+        if cached is not None:
+            return cached
         stale: str | None = None
         for _ in range(2):
             token = await self.tokens.get(credentials.access, stale=stale)
@@ -263,9 +239,7 @@ class CopilotBackend:
             endpoints = tuple(e for e in raw if isinstance(e, str)) if isinstance(raw, list) else ()
             if not endpoints or {"/chat/completions", "/responses"} & set(endpoints):
                 catalog[model["id"]] = endpoints
-        if len(self._models) >= _CACHE_LIMIT:
-            self._models.pop(next(iter(self._models)))
-        self._models[credentials.account_id] = (now, catalog)
+        self._models.put(credentials.account_id, now, catalog)
         return catalog
 
 

@@ -20,6 +20,7 @@ from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.settings import XAIUpstream
 
+from ._cache import ModelCache
 from ._http import json_object, send
 from .base import Endpoint, ModelInfo, UpstreamUnauthorized
 from .passthrough import ErrorBody, error_body, open_post, upstream_error
@@ -27,8 +28,6 @@ from .passthrough import ErrorBody, error_body, open_post, upstream_error
 __all__ = ["XAIBackend", "billing_error"]
 
 NAME = "xAI"
-MODELS_TTL = 300.0
-_CACHE_LIMIT = 4096
 SUBSCRIPTION_MODELS = ("grok-4", "grok-code-fast-1")
 _BILLING_HINTS = ("credits", "spending limit", "free-usage", "free usage", "billing")
 BILLING_MESSAGE = (
@@ -59,7 +58,7 @@ class XAIBackend:
         self._clock = clock
         self._subscription = upstream.origin == "subscription"
         self._base = upstream.subscription_base if self._subscription else upstream.api_base
-        self._models: dict[str, tuple[float, list[ModelInfo]]] = {}
+        self._models: ModelCache[list[ModelInfo]] = ModelCache()
 
     def _headers(self, credentials: Credentials) -> dict[str, str]:
         headers = {"authorization": f"Bearer {credentials.access}"}
@@ -73,9 +72,9 @@ class XAIBackend:
         if self._subscription:
             return [ModelInfo(m, "xai") for m in SUBSCRIPTION_MODELS]
         now = self._clock.now()
-        cached = self._models.get(credentials.account_id)
-        if cached is not None and now - cached[0] < MODELS_TTL:
-            return cached[1]
+        cached = self._models.get(credentials.account_id, now)
+        if cached is not None:
+            return cached
         request = self._http.build_request(
             "GET",
             f"{self._base}/models",
@@ -92,9 +91,7 @@ class XAIBackend:
             for m in body["data"]
             if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]
         ]
-        if len(self._models) >= _CACHE_LIMIT:
-            self._models.pop(next(iter(self._models)))
-        self._models[credentials.account_id] = (now, models)
+        self._models.put(credentials.account_id, now, models)
         return models
 
     async def endpoint_for(

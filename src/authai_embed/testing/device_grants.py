@@ -9,8 +9,9 @@ a device that keeps polling early). Not thread-safe on its own: the side holds i
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from authai_embed.clock import Clock
 
@@ -18,10 +19,31 @@ from .auth_state import normalize_user_code
 from .openai_auth import ApprovalError
 from .tokens import user_code
 
-__all__ = ["DeviceGrant", "DeviceGrants", "PollVerdict"]
+__all__ = ["DeviceGrant", "DeviceGrants", "DeviceKnobs", "PollVerdict", "device_code_body"]
 
 PollVerdict = Literal["unknown", "pending", "slow_down", "expired", "denied", "approved", "spent"]
 SLOW_DOWN_STEP = 5
+
+
+@dataclass(slots=True)
+class DeviceKnobs:
+    """The live device-flow settings every side has (each side's knobs extend these)."""
+
+    client_id: str = ""
+    interval: int = 5
+    device_code_ttl: float = 900
+    enforce_interval: bool = False
+    """Answer `slow_down` (and raise the interval 5 s) to a poll sooner than the interval."""
+    slow_down_polls: int = 0
+    """The next this many polls answer `slow_down` (and raise the interval 5 s) whatever their
+    timing, as a server shedding load does."""
+
+    def take_slow_down(self) -> bool:
+        """Whether this poll is one of the `slow_down_polls` (and count it off)."""
+        if self.slow_down_polls <= 0:
+            return False
+        self.slow_down_polls -= 1
+        return True
 
 
 @dataclass(slots=True)
@@ -63,6 +85,26 @@ class DeviceGrants:
         self._by_device[grant.device_code] = grant
         self._by_user[normalize_user_code(code)] = grant
         return grant
+
+    def start(self, knobs: DeviceKnobs, params: Mapping[str, str]) -> DeviceGrant:
+        """A new grant for a device code request whose `client_id` the side has checked."""
+        return self.create(
+            params["client_id"],
+            params.get("scope", ""),
+            ttl=knobs.device_code_ttl,
+            interval=knobs.interval,
+        )
+
+    def answer(
+        self, knobs: DeviceKnobs, params: Mapping[str, str]
+    ) -> tuple[PollVerdict, DeviceGrant | None]:
+        """`poll` for a token request's `params`, under the side's interval knobs."""
+        return self.poll(
+            params.get("device_code", ""),
+            params.get("client_id", ""),
+            enforce_interval=knobs.enforce_interval,
+            slow_down=knobs.take_slow_down(),
+        )
 
     def answerable(self, code: str) -> DeviceGrant:
         """The pending, unexpired grant of a user code; `ApprovalError` otherwise."""
@@ -112,3 +154,17 @@ class DeviceGrants:
     def grants(self) -> list[DeviceGrant]:
         """Every grant so far, oldest first."""
         return list(self._by_device.values())
+
+
+def device_code_body(
+    grant: DeviceGrant, knobs: DeviceKnobs, page: str, *, complete: bool = False
+) -> dict[str, Any]:
+    """The device code answer; `complete` adds the page URL with the user code filled in."""
+    body: dict[str, Any] = {
+        "device_code": grant.device_code,
+        "user_code": grant.user_code,
+        "verification_uri": page,
+    }
+    if complete:
+        body["verification_uri_complete"] = f"{page}?user_code={grant.user_code}"
+    return body | {"expires_in": int(knobs.device_code_ttl), "interval": grant.interval}

@@ -17,7 +17,7 @@ from .accounts import Account
 from .auth_state import AuthState
 from .openai_auth import ApprovalError, DeviceFlow
 
-__all__ = ["DevicePage"]
+__all__ = ["DevicePage", "read_code_form"]
 
 MAX_FORM_BYTES = 8 * 1024
 _HEADERS = [
@@ -48,6 +48,22 @@ def _page(title: str, content: str, status: int = 200) -> Response:
     return Response(html.encode(), status, _HEADERS, "text/html; charset=utf-8")
 
 
+async def read_code_form(request: Request) -> tuple[str, str | None, str]:
+    """(user code, account or `None`, action) from the posted form; `InvalidRequest` with the
+    message to show and the status when the body is not a small, readable form."""
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise InvalidRequest("The form was not sent as a form.", status=415)
+    raw = await request.body(MAX_FORM_BYTES)
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=8)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("The form could not be read.", status=400) from None
+    code = fields.get("user_code", [""])[0].strip()
+    account = fields.get("account", [""])[0] or None
+    return code, account, fields.get("action", [""])[0]
+
+
 def _option(account: Account, selected: bool) -> str:
     label = f"{account.email} ({account.account_id}, {account.plan})"
     mark = " selected" if selected else ""
@@ -67,19 +83,10 @@ class DevicePage:
 
     async def submit(self, request: Request) -> Response:
         """Approve or deny the posted code, then say what happened."""
-        ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if ctype != "application/x-www-form-urlencoded":
-            return self._form(request, error="The form was not sent as a form.", status=415)
         try:
-            raw = await request.body(MAX_FORM_BYTES)
-            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=8)
+            code, account, action = await read_code_form(request)
         except InvalidRequest as exc:
             return self._form(request, error=exc.message, status=exc.status)
-        except (UnicodeDecodeError, ValueError):
-            return self._form(request, error="The form could not be read.", status=400)
-        code = fields.get("user_code", [""])[0].strip()
-        account = fields.get("account", [""])[0] or None
-        action = fields.get("action", [""])[0]
         if not code:
             return self._form(request, error="Enter the code shown in the app.", status=400)
         try:

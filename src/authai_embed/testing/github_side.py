@@ -34,7 +34,7 @@ from authai_embed.clock import Clock
 
 from .chat_model import ChatModel
 from .copilot_side import CopilotAPI, copilot_catalog
-from .device_grants import DeviceGrants
+from .device_grants import DeviceGrants, DeviceKnobs, device_code_body
 from .grant_page import GrantPage
 from .tokens import TOKEN_MARKER
 from .wire import read_params
@@ -58,17 +58,10 @@ class GitHubUser:
 
 
 @dataclass(slots=True)
-class GitHubKnobs:
+class GitHubKnobs(DeviceKnobs):
     """Live settings of the emulated GitHub side."""
 
     client_id: str = COPILOT_CLIENT_ID
-    interval: int = 5
-    device_code_ttl: float = 900
-    enforce_interval: bool = False
-    slow_down_polls: int = 0
-    """The next this many polls answer `slow_down` (and raise the interval 5 s) whatever their
-    timing, as a server shedding load does."""
-    """Answer `slow_down` (and raise the interval 5 s) to a poll sooner than the interval."""
     copilot_token_ttl: int = 1800
     refresh_in: int = 1500
     token_delay: float = 0.0
@@ -137,12 +130,6 @@ class GitHubSide:
             ]
         return routes
 
-    def _take_slow_down(self) -> bool:
-        if self.knobs.slow_down_polls <= 0:
-            return False
-        self.knobs.slow_down_polls -= 1
-        return True
-
     # The person's side and test views ------------------------------------------------------
 
     def add_user(self, login: str, *, copilot: bool = True, plan: str = "individual") -> GitHubUser:
@@ -182,22 +169,10 @@ class GitHubSide:
         if params.get("client_id") != self.knobs.client_id:
             return JSONResponse({"error": "Not Found"}, 404)
         with self.lock:
-            grant = self.grants.create(
-                params["client_id"],
-                params.get("scope", ""),
-                ttl=self.knobs.device_code_ttl,
-                interval=self.knobs.interval,
-            )
+            grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
-        return JSONResponse(
-            {
-                "device_code": grant.device_code,
-                "user_code": grant.user_code,
-                "verification_uri": f"{self.base_url}{WEB}/login/device",
-                "expires_in": int(self.knobs.device_code_ttl),
-                "interval": grant.interval,
-            }
-        )
+        page = f"{self.base_url}{WEB}/login/device"
+        return JSONResponse(device_code_body(grant, self.knobs, page))
 
     async def access_token(self, request: Request) -> Response:
         params = await read_params(request, 64 * 1024)
@@ -205,12 +180,7 @@ class GitHubSide:
             self.stats.device_polls += 1
             if params.get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code":
                 return _error("unsupported_grant_type")
-            verdict, grant = self.grants.poll(
-                params.get("device_code", ""),
-                params.get("client_id", ""),
-                enforce_interval=self.knobs.enforce_interval,
-                slow_down=self._take_slow_down(),
-            )
+            verdict, grant = self.grants.answer(self.knobs, params)
             if verdict == "approved" and grant is not None and grant.account is not None:
                 token = f"gho_{TOKEN_MARKER}{secrets.token_urlsafe(24)}"
                 self._github_tokens[token] = grant.account

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
-from urllib.parse import parse_qs
 
 from authai_embed.asgi.http import Request, Response
 from authai_embed.errors import InvalidRequest
 
-from .device_page import MAX_FORM_BYTES, _page
+from .device_page import _page, read_code_form
 from .openai_auth import ApprovalError
 
 __all__ = ["GrantPage"]
@@ -40,19 +39,10 @@ class GrantPage:
 
     async def submit(self, request: Request) -> Response:
         """Approve or deny the posted code."""
-        ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if ctype != "application/x-www-form-urlencoded":
-            return self._form(request, error="The form was not sent as a form.", status=415)
         try:
-            raw = await request.body(MAX_FORM_BYTES)
-            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=8)
+            code, account, action = await read_code_form(request)
         except InvalidRequest as exc:
             return self._form(request, error=exc.message, status=exc.status)
-        except (UnicodeDecodeError, ValueError):
-            return self._form(request, error="The form could not be read.", status=400)
-        code = fields.get("user_code", [""])[0].strip()
-        account = fields.get("account", [""])[0] or None
-        action = fields.get("action", [""])[0]
         if not code or action not in ("approve", "deny"):
             return self._form(request, code, "Enter the code, then Approve or Deny.", 400)
         try:

@@ -33,7 +33,7 @@ from authai_embed.clock import Clock
 
 from . import tokens
 from .chat_model import ChatModel
-from .device_grants import DeviceGrants
+from .device_grants import DeviceGrants, DeviceKnobs, device_code_body
 from .grant_page import GrantPage
 from .token_ledger import TokenLedger
 from .wire import read_params
@@ -48,16 +48,10 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 @dataclass(slots=True)
-class XAIKnobs:
+class XAIKnobs(DeviceKnobs):
     """Live settings of the emulated xAI side."""
 
     client_id: str = XAI_CLIENT_ID
-    interval: int = 5
-    device_code_ttl: float = 900
-    enforce_interval: bool = False
-    slow_down_polls: int = 0
-    """The next this many polls answer `slow_down` (and raise the interval 5 s) whatever their
-    timing, as a server shedding load does."""
     device_flow_enabled: bool = True
     discovery_failures: int = 0
     access_ttl: int = 900
@@ -131,12 +125,6 @@ class XAISide:
             ]
         return routes
 
-    def _take_slow_down(self) -> bool:
-        if self.knobs.slow_down_polls <= 0:
-            return False
-        self.knobs.slow_down_polls -= 1
-        return True
-
     def _authorized(self, token: str) -> bool:
         with self.lock:
             return self.ledger.access_family(token, self.clock.now()) is not None
@@ -198,24 +186,10 @@ class XAISide:
         if params.get("client_id") != self.knobs.client_id:
             return _oauth(401, "invalid_client")
         with self.lock:
-            grant = self.grants.create(
-                params["client_id"],
-                params.get("scope", ""),
-                ttl=self.knobs.device_code_ttl,
-                interval=self.knobs.interval,
-            )
+            grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
         page = f"{self.base_url}{AUTH}/device"
-        return JSONResponse(
-            {
-                "device_code": grant.device_code,
-                "user_code": grant.user_code,
-                "verification_uri": page,
-                "verification_uri_complete": f"{page}?user_code={grant.user_code}",
-                "expires_in": int(self.knobs.device_code_ttl),
-                "interval": grant.interval,
-            }
-        )
+        return JSONResponse(device_code_body(grant, self.knobs, page, complete=True))
 
     async def token(self, request: Request) -> Response:
         params = await read_params(request, 64 * 1024)
@@ -230,12 +204,7 @@ class XAISide:
 
     def _device_token(self, params: dict[str, str]) -> Response:
         self.stats.device_polls += 1
-        verdict, grant = self.grants.poll(
-            params.get("device_code", ""),
-            params["client_id"],
-            enforce_interval=self.knobs.enforce_interval,
-            slow_down=self._take_slow_down(),
-        )
+        verdict, grant = self.grants.answer(self.knobs, params)
         if verdict == "approved" and grant is not None and grant.account is not None:
             self.stats.exchanges += 1
             family = self.ledger.new_family(grant.account, grant.client_id)
