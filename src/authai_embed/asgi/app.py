@@ -28,6 +28,7 @@ from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.sessions import SessionSigner
 from authai_embed.settings import Secrets, Settings
+from authai_embed.sharded_transport import ShardedTransport
 from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
 
@@ -57,9 +58,6 @@ __all__ = ["AuthAI", "WhoAmI"]
 logger = get_logger("app")
 
 _UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-# httpx keeps 20 idle connections by default: under load every request past that opened (and
-# closed) its own TCP connection to the provider. Streams are long, so keep many.
-_UPSTREAM_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +102,7 @@ class AuthAI:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._owns_http = http_client is None
         self.http: httpx.AsyncClient = http_client or httpx.AsyncClient(
-            timeout=_UPSTREAM_TIMEOUT, limits=_UPSTREAM_LIMITS, follow_redirects=False
+            timeout=_UPSTREAM_TIMEOUT, transport=ShardedTransport(), follow_redirects=False
         )
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
         signer = SessionSigner(
