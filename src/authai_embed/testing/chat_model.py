@@ -12,7 +12,6 @@ import json
 import math
 import secrets
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from authai_embed.errors import InvalidRequest
 
 from .codex_knobs import CodexStats, RecordedRequest
 from .codex_request import CodexCall
-from .codex_script import CodexReply, echo_text
+from .codex_script import CodexReply, ReplyScript, echo_text
 from .codex_stream import StreamPlan, build_frames, new_id
 
 __all__ = ["ChatKnobs", "ChatModel", "json_body"]
@@ -79,24 +78,17 @@ class ChatModel:
         self.stats = CodexStats()
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._script: deque[CodexReply] = deque()
+        self._script = ReplyScript()
 
     # Scripting and records ----------------------------------------------------------------
 
     def script(self, *replies: CodexReply | str, **fields: Any) -> None:
         """Queue the next answers, as `emulator.codex.script` does."""
-        queued = [CodexReply(text=r) if isinstance(r, str) else r for r in replies]
-        if fields:
-            queued.append(CodexReply(**fields))
-        if not queued:
-            raise ValueError("script() needs at least one reply")
-        with self._lock:
-            self._script.extend(queued)
+        self._script.add(*replies, **fields)
 
     def next_reply(self) -> CodexReply:
         """The oldest scripted reply, or the default echo."""
-        with self._lock:
-            return self._script.popleft() if self._script else CodexReply()
+        return self._script.next()
 
     def record(self, request: Request, body: Any) -> RecordedRequest:
         """Remember a call (every header but `Authorization`)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -31,7 +30,7 @@ from .codex_errors import TOKEN_EXPIRED, TOKEN_INVALIDATED, Rejected, auth_error
 from .codex_knobs import CodexKnobs, CodexStats, RecordedRequest
 from .codex_limits import rate_limit_headers, scripted_error, usage_limit
 from .codex_request import CodexCall, parse_call
-from .codex_script import CodexReply, echo_text
+from .codex_script import CodexReply, ReplyScript, echo_text
 from .codex_stream import Frame, StreamPlan, build_frames, new_id
 
 __all__ = ["MODELS_PATH", "RESPONSES_PATH", "CodexBackend"]
@@ -65,7 +64,7 @@ class CodexBackend:
         self.stats = CodexStats()
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._script: deque[CodexReply] = deque()
+        self._script = ReplyScript()
         self._issued_reasoning: set[str] = set()
         self._prompts: dict[str, str] = {}
 
@@ -77,24 +76,16 @@ class CodexBackend:
 
         Each accepted model call takes one; with none queued the model echoes the last user text.
         """
-        queued = [CodexReply(text=r) if isinstance(r, str) else r for r in replies]
-        if fields:
-            queued.append(CodexReply(**fields))
-        if not queued:
-            raise ValueError("script() needs at least one reply")
-        with self._lock:
-            self._script.extend(queued)
+        self._script.add(*replies, **fields)
 
     @property
     def pending(self) -> int:
         """Scripted replies not yet used."""
-        with self._lock:
-            return len(self._script)
+        return len(self._script)
 
     def clear_script(self) -> None:
         """Drop the replies not yet used."""
-        with self._lock:
-            self._script.clear()
+        self._script.clear()
 
     def last_request(self, path: str = RESPONSES_PATH) -> RecordedRequest:
         """The latest recorded call to `path`; `LookupError` if there was none."""
@@ -122,7 +113,7 @@ class CodexBackend:
             now = self._state.clock.now()
             if self.knobs.usage_limit_reached:
                 raise usage_limit(account, self.knobs, now)
-            reply = self._next_reply()
+            reply = self._script.next()
             if reply.is_http_error:
                 raise scripted_error(reply, account, self.knobs, now)
         except Rejected as exc:
@@ -188,10 +179,6 @@ class CodexBackend:
             if not request.headers.get("originator", "").strip():
                 raise detail("Missing header originator")
         return account
-
-    def _next_reply(self) -> CodexReply:
-        with self._lock:
-            return self._script.popleft() if self._script else CodexReply()
 
     # The stream ---------------------------------------------------------------------------
 

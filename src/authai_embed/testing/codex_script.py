@@ -7,6 +7,8 @@ With nothing queued the model says `Echo: <the last user text>`.
 from __future__ import annotations
 
 import json
+import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -119,3 +121,36 @@ def echo_text(request_input: Sequence[Any]) -> str:
         if texts:
             return f"Echo: {texts[-1]}"
     return "Echo: (no user text)"
+
+
+class ReplyScript:
+    """The queue of scripted answers of one emulated model API, safe to fill from a test's
+    thread while the server's thread takes from it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[CodexReply] = deque()
+
+    def add(self, *replies: CodexReply | str, **fields: Any) -> None:
+        """Queue `CodexReply`s, strings (a plain text answer) or one reply's fields as keywords."""
+        queued = [CodexReply(text=r) if isinstance(r, str) else r for r in replies]
+        if fields:
+            queued.append(CodexReply(**fields))
+        if not queued:
+            raise ValueError("script() needs at least one reply")
+        with self._lock:
+            self._queue.extend(queued)
+
+    def next(self) -> CodexReply:
+        """The oldest queued reply, or the default (echo the last user text)."""
+        with self._lock:
+            return self._queue.popleft() if self._queue else CodexReply()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def clear(self) -> None:
+        """Drop the replies not yet used."""
+        with self._lock:
+            self._queue.clear()
