@@ -1,10 +1,11 @@
 """A streaming in-process httpx transport for ASGI apps.
 
-`httpx.ASGITransport` runs the app to completion and buffers the whole body before it returns, so
-a streamed completion would reach the caller all at once. This transport returns the response as
-soon as the app sends its headers and hands each body chunk over as it is sent, with a small
-bounded queue for backpressure. Closing the response early tells the app the client went away
-(`http.disconnect`) and cancels it, so an upstream request behind it is closed at once.
+`httpx.ASGITransport` runs the app to completion and buffers the whole body before it returns,
+so a streamed completion would reach the caller all at once. This transport returns the response
+as soon as the app sends its headers and hands the body over as it is sent (what the app sent
+while the reader was busy comes as one piece), with a small bounded queue for backpressure.
+Closing the response early tells the app the client went away (`http.disconnect`) and cancels
+it, so an upstream request behind it is closed at once.
 
 It runs the app in an asyncio task, so it needs an asyncio event loop (the `openai` SDK's default).
 """
@@ -36,13 +37,29 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._disconnected = disconnected
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        queue = self._queue
         while True:
-            item = await self._queue.get()
+            item = await queue.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            if queue.empty():
+                yield item
+                continue
+            # What the app has sent meanwhile goes with it: one piece for the reader to handle,
+            # however many sends made it. Nothing waits for more.
+            parts = [item]
+            while not queue.empty():
+                item = queue.get_nowait()
+                if item is _END:
+                    yield b"".join(parts)
+                    return
+                if isinstance(item, BaseException):
+                    yield b"".join(parts)
+                    raise item
+                parts.append(item)
+            yield b"".join(parts)
 
     async def aclose(self) -> None:
         self._disconnected.set()

@@ -28,9 +28,9 @@ from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.sessions import SessionSigner
 from authai_embed.settings import Secrets, Settings
-from authai_embed.sharded_transport import ShardedTransport
 from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
+from authai_embed.upstream_transport import new_upstream_client
 
 from .auth_routes import AuthRoutes
 from .cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
@@ -101,9 +101,7 @@ class AuthAI:
         self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._owns_http = http_client is None
-        self.http: httpx.AsyncClient = http_client or httpx.AsyncClient(
-            timeout=_UPSTREAM_TIMEOUT, transport=ShardedTransport(), follow_redirects=False
-        )
+        self.http: httpx.AsyncClient = http_client or new_upstream_client(_UPSTREAM_TIMEOUT)
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
