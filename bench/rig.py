@@ -21,12 +21,14 @@ from authai_embed.asgi.types import Receive, Scope, Send
 from authai_embed.clock import Clock
 from authai_embed.testing import Emulator
 from authai_embed.transport import StreamingASGITransport
+from authai_embed.upstream_transport import new_upstream_client
 
 __all__ = ["BENCH_LIMITS", "ISSUER", "MODEL", "InProcessRig", "chat_body", "open_rig", "sign_in"]
 
 ISSUER = "http://auth.emulator.bench"
 MODEL = "gpt-5.4"
 RESPONSES = "/backend-api/codex/responses"
+UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 BENCH_LIMITS = Limits(v1=Rate(1_000_000_000, 60), auth_start=None, auth_poll=None)
 """The proxy's rate limit still counts every request (its cost is measured) but never refuses
 one: the default 120 a minute per user is a policy, not a cost."""
@@ -137,7 +139,8 @@ async def open_rig(
 ) -> InProcessRig:
     """A started rig with one signed-in user."""
     emulator = Emulator(issuer=ISSUER, clock=clock, **emulator_options)
-    upstream = httpx.AsyncClient(transport=StreamingASGITransport(emulator))
+    # The client AuthAI makes for itself, with the in-process emulator as its transport.
+    upstream = new_upstream_client(UPSTREAM_TIMEOUT, transport=StreamingASGITransport(emulator))
     app_store = store if store is not None else MemoryStore()
     host = mount_authai(
         not_found,

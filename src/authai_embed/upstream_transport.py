@@ -407,13 +407,16 @@ class _NoCookies(CookieJar):
         return None
 
 
-def new_upstream_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
-    """The client an `AuthAI` makes when given none: an `UpstreamTransport`, no redirects, and
-    no cookie jar. One client serves every user, so a cookie that a provider sets on one
-    user's call (a load balancer's, a bot check's) must never ride along on another's."""
+def new_upstream_client(
+    timeout: httpx.Timeout, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The client an `AuthAI` makes when given none: an `UpstreamTransport` (or `transport`),
+    no redirects, and no cookie jar. One client serves every user, so a cookie that a
+    provider sets on one user's call (a load balancer's, a bot check's) must never ride along
+    on another's. Pass the result as `http_client=` to share one client between mounts."""
     return httpx.AsyncClient(
         timeout=timeout,
-        transport=UpstreamTransport(),
+        transport=transport if transport is not None else UpstreamTransport(),
         follow_redirects=False,
         cookies=_NoCookies(),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -10,9 +11,24 @@ import httpx
 from authai_embed._b64 import b64url_decode
 from authai_embed.errors import UpstreamError
 
-__all__ = ["error_code", "json_object", "jwt_claims", "send"]
+__all__ = ["error_code", "json_object", "jwt_claims", "model_request", "send"]
 
 MAX_UPSTREAM_JSON = 1024 * 1024
+
+
+def model_request(
+    http: httpx.AsyncClient, url: httpx.URL | str, headers: Mapping[str, str], body: bytes
+) -> httpx.Request:
+    """The POST of one model call, as `http.build_request` would make it but at about a third
+    of its cost (it runs once per proxied request): the client's default headers under
+    `headers`, the client's timeout. The client's cookies and default query parameters are not
+    added: one client serves every user, so nothing of one user's may ride on another's call."""
+    own = {name.lower().encode("ascii") for name in headers}
+    raw = [(k, v) for k, v in http.headers.raw if k.lower() not in own]
+    raw += [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
+    return httpx.Request(
+        "POST", url, headers=raw, content=body, extensions={"timeout": http.timeout.as_dict()}
+    )
 
 
 async def send(http: httpx.AsyncClient, what: str, request: httpx.Request) -> httpx.Response:

@@ -21,6 +21,7 @@ from authai_embed.settings import OpenAIUpstream
 from ._cache import ModelCache
 from ._http import json_object, send
 from .base import Endpoint, ModelInfo, UpstreamUnauthorized
+from .passthrough import open_post
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "FALLBACK_MODELS", "CodexBackend", "UpstreamUnauthorized"]
 
@@ -113,18 +114,8 @@ class CodexBackend:
         The caller must `aclose()` it. Raises `UpstreamUnauthorized` on 401 and `UpstreamError`
         for every other failure.
         """
-        request = self._http.build_request(
-            "POST",
-            self._responses_url,
-            content=json.dumps(payload, separators=(",", ":")).encode(),
-            headers={**self._headers(credentials, session_id), "content-type": "application/json"},
-        )
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise UpstreamError("the provider did not answer in time", status=504) from None
-        except httpx.HTTPError:
-            raise UpstreamError("the provider could not be reached", status=502) from None
+        headers = self._headers(credentials, session_id)
+        response = await open_post(self._http, self._responses_url, headers, payload)
         if response.status_code == 200:
             return response
         try:

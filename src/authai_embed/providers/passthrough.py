@@ -15,6 +15,7 @@ import httpx
 
 from authai_embed.errors import UpstreamError
 
+from ._http import model_request
 from .base import UpstreamUnauthorized
 
 __all__ = ["ErrorBody", "error_body", "open_post", "upstream_error"]
@@ -91,21 +92,21 @@ def upstream_error(err: ErrorBody, provider: str) -> UpstreamError:
 
 
 async def open_post(
-    http: httpx.AsyncClient, url: str, headers: Mapping[str, str], payload: dict[str, Any]
+    http: httpx.AsyncClient,
+    url: str | httpx.URL,
+    headers: Mapping[str, str],
+    payload: dict[str, Any],
 ) -> httpx.Response:
     """POST `payload` as JSON and return the response with its body unread (any status).
     Network failures become `UpstreamError` (502/504)."""
-    request = http.build_request(
-        "POST",
-        url,
-        content=json.dumps(payload, separators=(",", ":")).encode(),
-        headers={
-            **headers,
-            "content-type": "application/json",
-            # The body is relayed raw (never buffered): ask for it uncompressed.
-            "accept-encoding": "identity",
-        },
-    )
+    headers = {
+        **headers,
+        "content-type": "application/json",
+        # The body is relayed raw (never buffered): ask for it uncompressed.
+        "accept-encoding": "identity",
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    request = model_request(http, url, headers, body)
     try:
         return await http.send(request, stream=True)
     except httpx.TimeoutException:
