@@ -16,6 +16,7 @@ import anyio
 
 from authai_embed.errors import InvalidRequest
 
+from .disconnect import watched
 from .types import Receive, Scope, Send
 
 __all__ = [
@@ -236,14 +237,12 @@ class StreamingResponse:
         self.headers: Headers = [*headers, (b"content-type", media_type.encode("latin-1"))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with anyio.create_task_group() as tg:
+        async def gone() -> bool:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            return True
 
-            async def watch_disconnect() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(watch_disconnect)
+        async def stream() -> None:
             try:
                 await send(
                     {"type": "http.response.start", "status": self.status, "headers": self.headers}
@@ -256,4 +255,5 @@ class StreamingResponse:
                 if aclose is not None:
                     with anyio.CancelScope(shield=True):
                         await aclose()
-            tg.cancel_scope.cancel()
+
+        await watched(stream, gone)
