@@ -95,14 +95,17 @@ class Server:
 
 
 def _start(name: str, args: list[str], env: dict[str, str], port: int, workers: int) -> Server:
-    process = subprocess.Popen(
-        args, env=_env(env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # The server's stderr goes to a file, never to an unread pipe: a server that logs a lot
+    # (asyncio warns on every write to a connection the load tool dropped) would fill the
+    # pipe and stop, mid-run, blocked on its own log line.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+    process = subprocess.Popen(args, env=_env(env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     server = Server(name, port, process)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            log.seek(0)
+            err = log.read().decode(errors="replace")
             raise RuntimeError(f"{name} exited: {err[-800:]}")
         try:
             httpx.get(f"{server.url}/", timeout=1)
