@@ -29,6 +29,7 @@ from .stores.memory import MemoryStore
 from .stores.postgres import PostgresStore
 from .stores.sqlite import SQLiteStore
 from .stores.url import store_from_url
+from .upstream_transport import UpstreamTransport, new_upstream_client
 
 __all__ = [
     "AuthAI",
@@ -61,8 +62,10 @@ __all__ = [
     "SystemClock",
     "Unauthorized",
     "UpstreamError",
+    "UpstreamTransport",
     "WhoAmI",
     "__version__",
     "mount_authai",
+    "new_upstream_client",
     "store_from_url",
 ]
