@@ -21,7 +21,7 @@ from authai_embed.asgi.types import Receive, Scope, Send
 from authai_embed.clock import Clock
 from authai_embed.testing import Emulator
 from authai_embed.transport import StreamingASGITransport
-from authai_embed.upstream_transport import new_upstream_client
+from authai_embed.upstream_client import new_upstream_client
 
 __all__ = ["BENCH_LIMITS", "ISSUER", "MODEL", "InProcessRig", "chat_body", "open_rig", "sign_in"]
 

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from authai_embed import AuthAI, MemoryStore, Secrets
-from authai_embed.upstream_transport import UpstreamTransport, new_upstream_client
+from authai_embed.upstream_client import UpstreamClient, new_upstream_client
+from authai_embed.upstream_transport import UpstreamTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -338,3 +339,45 @@ async def test_the_default_client_has_no_redirects_and_the_given_timeout() -> No
 def test_negative_pool_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         UpstreamTransport(max_idle=-1)
+
+
+async def test_the_upstream_client_sends_straight_to_its_transport() -> None:
+    async with scripted(replies(OK)) as (url, _):
+        client = new_upstream_client(httpx.Timeout(3.0))
+        assert isinstance(client, UpstreamClient)
+        try:
+            response = await client.post(url + "/x", content=b"{}")
+            assert (response.status_code, response.text) == (200, "ok")  # read: not a stream
+            assert response.request.url == httpx.URL(url + "/x")
+        finally:
+            await client.aclose()
+
+
+async def test_the_upstream_client_runs_the_full_send_when_hooks_or_auth_are_set() -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.headers.get("authorization", ""))
+
+    async with scripted(replies(OK)) as (url, _):
+        client = new_upstream_client(httpx.Timeout(3.0))
+        client.event_hooks["request"].append(hook)
+        try:
+            await client.get(url)
+            await client.get(url, auth=("user", "pass"))
+        finally:
+            await client.aclose()
+    assert seen[0] == ""
+    assert seen[1].startswith("Basic ")
+
+
+async def test_an_upstream_client_failure_names_its_request() -> None:
+    async with scripted(replies(OK)) as (url, _):
+        pass  # closed again: the connection is refused
+    client = new_upstream_client(httpx.Timeout(3.0))
+    try:
+        with pytest.raises(httpx.ConnectError) as caught:
+            await client.get(url)
+        assert caught.value.request.url == httpx.URL(url)
+    finally:
+        await client.aclose()

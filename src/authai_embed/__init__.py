@@ -29,7 +29,8 @@ from .stores.memory import MemoryStore
 from .stores.postgres import PostgresStore
 from .stores.sqlite import SQLiteStore
 from .stores.url import store_from_url
-from .upstream_transport import UpstreamTransport, new_upstream_client
+from .upstream_client import new_upstream_client
+from .upstream_transport import UpstreamTransport
 
 __all__ = [
     "AuthAI",

@@ -34,7 +34,8 @@ _MAX_TRAILER_BYTES: Final = 64 * 1024
 _STATUS_LINE: Final = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_BLOCK: Final = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\0]*\r?\n)*")
-_HEX_DIGITS: Final = b"0123456789abcdefABCDEF"
+_CHUNK_HEAD: Final = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]{0,4000})?\r?\n")
+"""A chunk's size line: hex size, an ignored extension, the line end (one C-level match)."""
 _FORBIDDEN_IN_HEADERS: Final = re.compile(rb"[\r\n\0]")
 
 
@@ -190,7 +191,29 @@ class BodyDecoder:
         pos, end = 0, len(buf)
         mode, left = self._mode, self._left
         while pos < end:
-            if mode == "data":
+            if mode == "size":
+                head = _CHUNK_HEAD.match(buf, pos)
+                if head is None:  # a size line not all here yet, or a malformed one
+                    nl = buf.find(b"\n", pos, pos + _MAX_CHUNK_LINE)
+                    if nl == -1:
+                        if end - pos >= _MAX_CHUNK_LINE:
+                            raise ProtocolError("chunk size line too long")
+                        break
+                    raise ProtocolError("malformed chunk size")
+                left = int(head.group(1), 16)
+                pos = head.end()
+                if not left:
+                    mode = "trailer"
+                    continue
+                stop = pos + left
+                if stop + 2 <= end:  # the whole chunk is here (the usual case): take it at once
+                    if buf[stop : stop + 2] != b"\r\n":
+                        raise ProtocolError("a chunk does not end in CRLF")
+                    out.append(buf[pos:stop])
+                    pos, left = stop + 2, 0
+                else:
+                    mode = "data"
+            elif mode == "data":
                 take = min(left, end - pos)
                 out.append(buf[pos : pos + take])
                 pos += take
@@ -204,32 +227,6 @@ class BodyDecoder:
                     raise ProtocolError("a chunk does not end in CRLF")
                 pos += 2
                 mode = "size"
-            elif mode == "size":
-                nl = buf.find(b"\n", pos, pos + _MAX_CHUNK_LINE)
-                if nl == -1:
-                    if end - pos >= _MAX_CHUNK_LINE:
-                        raise ProtocolError("chunk size line too long")
-                    break
-                size = buf[pos:nl]
-                if size[-1:] == b"\r":
-                    size = size[:-1]
-                if b";" in size:  # a chunk extension: ignored
-                    size = size.split(b";", 1)[0].rstrip(b" \t")
-                if not size or len(size) > 16 or size.strip(_HEX_DIGITS):
-                    raise ProtocolError("malformed chunk size")
-                left = int(size, 16)
-                pos = nl + 1
-                if not left:
-                    mode = "trailer"
-                    continue
-                stop = pos + left
-                if stop + 2 <= end:  # the whole chunk is here (the usual case): take it at once
-                    if buf[stop : stop + 2] != b"\r\n":
-                        raise ProtocolError("a chunk does not end in CRLF")
-                    out.append(buf[pos:stop])
-                    pos, left = stop + 2, 0
-                else:
-                    mode = "data"
             else:  # trailer fields after the last chunk, up to a blank line; ignored
                 nl = buf.find(b"\n", pos)
                 if nl == -1:

@@ -25,15 +25,13 @@ import asyncio
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from http.cookiejar import Cookie, CookieJar
-from typing import Any
 
 import httpx
 
 from .http11 import BodyDecoder, ProtocolError, ResponseHead, encode_chunk, encode_request_head
 from .http11 import parse_response_head as _parse_head
 
-__all__ = ["UpstreamTransport", "new_upstream_client"]
+__all__ = ["UpstreamTransport"]
 
 _HIGH_WATER = 1024 * 1024  # unread bytes past which a connection stops reading
 _JOIN_LIMIT = 256 * 1024  # request bodies up to this size go out in the head's write
@@ -395,28 +393,3 @@ async def _read_head(conn: _Connection, limit: float | None) -> tuple[ResponseHe
 
 def _asks_close(request: httpx.Request) -> bool:
     return "close" in request.headers.get("connection", "").lower()
-
-
-class _NoCookies(CookieJar):
-    """A jar that keeps nothing: the upstream client is shared by every user of a mount."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
-
-    def set_cookie(self, cookie: Cookie) -> None:
-        return None
-
-
-def new_upstream_client(
-    timeout: httpx.Timeout, *, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """The client an `AuthAI` makes when given none: an `UpstreamTransport` (or `transport`),
-    no redirects, and no cookie jar. One client serves every user, so a cookie that a
-    provider sets on one user's call (a load balancer's, a bot check's) must never ride along
-    on another's. Pass the result as `http_client=` to share one client between mounts."""
-    return httpx.AsyncClient(
-        timeout=timeout,
-        transport=transport if transport is not None else UpstreamTransport(),
-        follow_redirects=False,
-        cookies=_NoCookies(),
-    )

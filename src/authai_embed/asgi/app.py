@@ -30,7 +30,7 @@ from authai_embed.sessions import SessionSigner
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
-from authai_embed.upstream_transport import new_upstream_client
+from authai_embed.upstream_client import new_upstream_client
 
 from .auth_routes import AuthRoutes
 from .cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
@@ -301,36 +301,52 @@ class AuthAI:
                 response = Response(b"", 204, self._cors.preflight_headers(origin))
             else:
                 response = JSONResponse({"error": "origin not allowed"}, 403)
+            await response(scope, request.receive, send)
+            status: int | None = response.status
+        elif _is_v1(request.path):
+            status = await self._serve_v1(scope, request, send, origin)
         else:
-            is_v1 = _is_v1(request.path)
             try:
-                routed = await self._route_watched(request, is_v1)
+                response = await self._route(request, False)
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-                routed = _error_for(request, exc)
-            if routed is None:
-                logger.info("%s %s: the client went away", request.method, _loggable(request.path))
-                return
-            response = routed
+                response = _error_for(request, exc)
             response.headers.extend(self._cors.response_headers(origin))
-        await response(scope, request.receive, send)
+            await response(scope, request.receive, send)
+            status = response.status
+        if status is None:
+            logger.info("%s %s: the client went away", request.method, _loggable(request.path))
+            return
         logger.info(
             "%s %s %d %.1fms",
             request.method,
             _loggable(request.path),
-            response.status,
+            status,
             (time.perf_counter() - started) * 1000,
         )
 
-    async def _route_watched(
-        self, request: Request, is_v1: bool
-    ) -> Response | StreamingResponse | None:
-        """`_route`; on `/v1`, cancelled (`None`) if the client leaves before the answer starts."""
-        if not is_v1:
-            return await self._route(request, is_v1)
+    async def _serve_v1(
+        self, scope: Scope, request: Request, send: Send, origin: str | None
+    ) -> int | None:
+        """Route and answer a `/v1` request, watched for a disconnect from its first byte to its
+        last (one watch, however long the stream): the client leaving cancels the work, the
+        upstream call and the stream included, and gives None; otherwise the status sent."""
         watch = DisconnectWatch(request.receive)
         request.receive = watch.receive
-        bodiless = request.method in ("GET", "HEAD")
-        return await watch.run(lambda: self._route(request, is_v1), bodiless=bodiless)
+
+        async def serve() -> int:
+            response: Response | StreamingResponse
+            try:
+                response = await self._route(request, True)
+            except Exception as exc:  # every error is answered; errors.py logs unexpected ones
+                response = _error_for(request, exc)
+            response.headers.extend(self._cors.response_headers(origin))
+            if isinstance(response, StreamingResponse):
+                await response.stream_to(send)
+            else:
+                await response(scope, request.receive, send)
+            return response.status
+
+        return await watch.run(serve, bodiless=request.method in ("GET", "HEAD"))
 
     async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
         check_header_size(request.scope)

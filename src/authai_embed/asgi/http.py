@@ -148,6 +148,9 @@ def _nesting_depth(text: str) -> int:
     Only structural characters are visited (escapes, quotes, brackets), so a large string value
     such as a base64 image costs one regex scan, not a Python loop per character.
     """
+    opened = text.count("[") + text.count("{")
+    if opened <= MAX_JSON_DEPTH:  # the usual case: too few brackets to nest that deep at all
+        return opened
     depth = deepest = 0
     in_string = False
     for match in _STRUCTURE.finditer(text):
@@ -242,18 +245,19 @@ class StreamingResponse:
                 pass
             return True
 
-        async def stream() -> None:
-            try:
-                await send(
-                    {"type": "http.response.start", "status": self.status, "headers": self.headers}
-                )
-                async for chunk in self.chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
-            finally:
-                aclose = getattr(self.chunks, "aclose", None)
-                if aclose is not None:
-                    with anyio.CancelScope(shield=True):
-                        await aclose()
+        await watched(lambda: self.stream_to(send), gone)
 
-        await watched(stream, gone)
+    async def stream_to(self, send: Send) -> None:
+        """Send the response without listening for a disconnect: for a caller that already
+        does (the mount watches a `/v1` request from its first byte to its last)."""
+        try:
+            start = {"type": "http.response.start", "status": self.status, "headers": self.headers}
+            await send(start)
+            async for chunk in self.chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            aclose = getattr(self.chunks, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()

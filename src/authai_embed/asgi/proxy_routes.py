@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ import httpx
 from authai_embed.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
+from authai_embed.ids import IdMint
 from authai_embed.lifecycle import Lifecycle, Session
 from authai_embed.logs import get_logger
 from authai_embed.providers.base import Endpoint, ModelBackend, Provider, UpstreamUnauthorized
@@ -71,6 +71,7 @@ class ProxyRoutes:
         admit: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._admit = admit
+        self._ids = IdMint()
         self._lifecycle = lifecycle
         self._providers = providers
         self._settings = settings
@@ -152,7 +153,7 @@ class ProxyRoutes:
         if chat.dropped:
             logger.debug("dropped parameters the backend rejects: %s", ", ".join(chat.dropped))
         upstream = await self._open(session, "responses", chat.payload)
-        completion_id = "chatcmpl-" + secrets.token_urlsafe(18)
+        completion_id = self._ids.new("chatcmpl-")
         created = int(self._clock.now())
         if not chat.stream:
             completion = await _aggregated(
