@@ -76,6 +76,14 @@ class Server:
         kids = [int(p) for p in children.read_text().split()] if children.exists() else []
         return [self.process.pid, *kids]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the process and its workers."""
+        total = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self) -> int:
         """Resident memory of the serving process (the worker when there is one), KiB."""
         pid = self.pids()[-1]
@@ -224,6 +232,8 @@ class ServedResults:
     """Load results by target name and concurrency, and the memory measurement."""
 
     loads: dict[str, dict[int, LoadResult]] = field(default_factory=dict)
+    cpu_us: dict[str, dict[int, float]] = field(default_factory=dict)
+    """CPU time per completed request of the target's own serving process(es), µs."""
     memory: MemoryResult | None = None
     chatmock: str = "not installed"
 
@@ -399,8 +409,14 @@ def run_served(
             )
             for concurrency in concurrencies:
                 for tname, target in targets.items():
+                    server = running["emulator" if tname == "direct" else tname]
+                    before = server.cpu_seconds()
                     result = run_load(target.spec(concurrency, duration))
+                    used = server.cpu_seconds() - before
                     results.loads.setdefault(tname, {})[concurrency] = result
+                    if result.requests:
+                        per_request = used / result.requests * 1e6
+                        results.cpu_us.setdefault(tname, {})[concurrency] = per_request
                     print(
                         f"  {tname} c={concurrency}: {result.rps:.0f}/s"
                         f" p50 {result.p50_ms:.1f} ms errors {result.errors}",
