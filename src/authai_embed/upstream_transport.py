@@ -226,7 +226,7 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
         self,
         *,
         ssl_context: ssl.SSLContext | None = None,
-        max_idle: int = 64,
+        max_idle: int = 256,
         keepalive_expiry: float = 5.0,
     ) -> None:
         if max_idle < 0 or keepalive_expiry < 0:
