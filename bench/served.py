@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,6 +234,20 @@ class ServedResults:
     loads: dict[str, dict[int, LoadResult]] = field(default_factory=dict)
     cpu_us: dict[str, dict[int, float]] = field(default_factory=dict)
     """CPU time per completed request of the target's own serving process(es), µs."""
+    rounds: dict[str, dict[int, list[LoadResult]]] = field(default_factory=dict)
+    """Every round, in order: round k of every target ran within the same minute."""
+
+    def paired(
+        self, name: str, base: str, concurrency: int, key: Callable[[LoadResult, LoadResult], float]
+    ) -> tuple[LoadResult, LoadResult]:
+        """`name`'s and `base`'s results from the round with the median `key(name's, base's)`:
+        a comparison made within one round, seconds apart, so that the machine's drift between
+        rounds does not enter it."""
+        mine, theirs = self.rounds[name][concurrency], self.rounds[base][concurrency]
+        pairs = list(zip(mine, theirs, strict=True))
+        pairs.sort(key=lambda pair: key(*pair))
+        return pairs[len(pairs) // 2]
+
     memory: MemoryResult | None = None
     chatmock: str = "not installed"
 
@@ -432,6 +446,7 @@ def run_served(
                         )
                         _settle(emulator)
                 for tname, measured in runs.items():
+                    results.rounds.setdefault(tname, {})[concurrency] = [m[0] for m in measured]
                     result, cpu = sorted(measured, key=lambda m: m[0].rps)[len(measured) // 2]
                     results.loads.setdefault(tname, {})[concurrency] = result
                     if cpu is not None:
