@@ -40,6 +40,7 @@ async def watched(
         loop = None
     if loop is None:
         result: T | None = None
+        failure: Exception | None = None
         async with anyio.create_task_group() as tg:
 
             async def watch_in_group() -> None:
@@ -51,8 +52,11 @@ async def watched(
             tg.start_soon(watch_in_group)
             try:
                 result = await work()
-            finally:
-                tg.cancel_scope.cancel()
+            except Exception as exc:  # re-raised outside the group, so never wrapped in one
+                failure = exc
+            tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         return (None, True) if left else (result, False)
 
     with anyio.CancelScope() as scope:
