@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ._asyncio import running_loop
 from .asgi.types import ASGIApp, Message
 
 __all__ = ["StreamingASGITransport", "ThreadedASGITransport"]
@@ -40,26 +41,18 @@ class _ResponseStream(httpx.AsyncByteStream):
         queue = self._queue
         while True:
             item = await queue.get()
+            # What the app has sent meanwhile goes with it: one piece for the reader to handle,
+            # however many sends made it. Nothing waits for more.
+            parts: list[bytes] = []
+            while isinstance(item, bytes):
+                parts.append(item)
+                item = None if queue.empty() else queue.get_nowait()
+            if parts:
+                yield parts[0] if len(parts) == 1 else b"".join(parts)
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
-            if queue.empty():
-                yield item
-                continue
-            # What the app has sent meanwhile goes with it: one piece for the reader to handle,
-            # however many sends made it. Nothing waits for more.
-            parts = [item]
-            while not queue.empty():
-                item = queue.get_nowait()
-                if item is _END:
-                    yield b"".join(parts)
-                    return
-                if isinstance(item, BaseException):
-                    yield b"".join(parts)
-                    raise item
-                parts.append(item)
-            yield b"".join(parts)
 
     async def aclose(self) -> None:
         self._disconnected.set()
@@ -210,11 +203,7 @@ class ThreadedASGITransport(httpx.BaseTransport):
         self._loop = loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
+        if running_loop() is self._loop:
             raise RuntimeError("the sync client cannot run on the app's event loop thread")
         body = request.read()
         forwarded = httpx.Request(

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
+from ._asyncio import running_loop
 from .http11 import BodyDecoder, ProtocolError, ResponseHead, encode_chunk, encode_request_head
 from .http11 import parse_response_head as _parse_head
 
@@ -291,9 +292,8 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise RuntimeError("the transport is closed")
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio): httpcore speaks every anyio backend
+        loop = running_loop()
+        if loop is None:  # not asyncio (trio): httpcore speaks every anyio backend
             if self._fallback is None:
                 self._fallback = httpx.AsyncHTTPTransport()
             return await self._fallback.handle_async_request(request)

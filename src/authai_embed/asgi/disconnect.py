@@ -9,12 +9,13 @@ listens for it once the request body has been read, and cancels the work when it
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio
+
+from authai_embed._asyncio import running_loop
 
 from .types import Message, Receive
 
@@ -34,10 +35,7 @@ async def watched(
     Elsewhere (trio) it is a task group.
     """
     left = False
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
+    loop = running_loop()
     if loop is None:
         result: T | None = None
         failure: Exception | None = None

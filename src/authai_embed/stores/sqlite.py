@@ -11,7 +11,6 @@ IMMEDIATE` too, so two processes opening one file at once migrate it exactly onc
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sqlite3
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from authai_embed._asyncio import running_loop
 from authai_embed.errors import StoreError
 
 from ._reader import ReaderThread
@@ -151,13 +151,8 @@ class SQLiteStore:
                 except sqlite3.Error as exc:
                     raise self._error(what, exc) from exc
 
-        if not write:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # not asyncio (trio)
-                loop = None
-            if loop is not None:
-                return await self._reader.run(call)
+        if not write and running_loop() is not None:  # asyncio (elsewhere: anyio's threads)
+            return await self._reader.run(call)
         return await anyio.to_thread.run_sync(call)
 
     def _connect(self) -> sqlite3.Connection:
