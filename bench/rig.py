@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 
 from authai_embed import AuthAI, AuthStore, Limits, MemoryStore, Rate, Secrets, mount_authai
-from authai_embed.asgi.types import Receive, Scope, Send
-from authai_embed.clock import Clock
+from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.clock import Clock
 from authai_embed.testing import Emulator
-from authai_embed.transport import StreamingASGITransport
-from authai_embed.upstream_client import new_upstream_client
+from authai_embed.types import Receive, Scope, Send
 
 __all__ = ["BENCH_LIMITS", "ISSUER", "MODEL", "InProcessRig", "chat_body", "open_rig", "sign_in"]
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from authai_embed.clock import SystemClock
-from authai_embed.providers.openai import OpenAIProvider
+from authai_embed._util.clock import SystemClock
+from authai_embed.providers.openai.signin import OpenAIProvider
 from authai_embed.settings import Settings
 
 from .loadgen import LoadResult, run_load

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authai_embed.translate.responses_to_chat import ChatStreamTranslator
-from authai_embed.translate.sse import SSEDecoder, parse_json_event
+from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator
+from authai_embed.proxy.translate.sse import SSEDecoder, parse_json_event
 
 from .rig import RESPONSES, InProcessRig, chat_body
 

@@ -12,13 +12,13 @@ import pytest
 from fastapi import FastAPI
 
 from authai_embed import AuthAI, AuthStore, MemoryStore, Secrets, SQLiteStore, mount_authai
+from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed.testing import Emulator, ManualClock
-from authai_embed.transport import StreamingASGITransport
 
 ISSUER = "http://auth.emulator.test"
 START = 1_800_000_000.0
 
-pytest_plugins = ["tests.token_guard", "pytester"]
+pytest_plugins = ["tests._support.token_guard", "pytester"]
 
 
 @pytest.fixture

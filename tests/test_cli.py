@@ -69,7 +69,7 @@ def test_store_sweep_deletes_what_has_expired(
     import anyio
 
     from authai_embed import SQLiteStore
-    from tests.test_stores import make_record
+    from tests.stores.test_stores import make_record
 
     db = Path(str(tmp_path)) / "sweep.db"
 

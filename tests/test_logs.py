@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from authai_embed.logs import get_logger, redact
+from authai_embed._util.logs import get_logger, redact
 from authai_embed.testing import TOKEN_MARKER
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJyaWQiOiJhYmMifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"

@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "reliability.md").read_text()
 REF = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
 CATALOGUE = [
-    "tests/test_hostile_input.py",
-    "tests/test_upstream_faults.py",
-    "tests/test_limits.py",
+    "tests/asgi/test_hostile_input.py",
+    "tests/transports/test_upstream_faults.py",
+    "tests/asgi/test_limits.py",
     "tests/test_token_guard.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "fuzz").glob("test_*.py")),
 ]

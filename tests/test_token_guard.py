@@ -1,5 +1,5 @@
-"""The token guard (tests/token_guard.py) really fails a test that leaks the marker, through each
-channel it watches, and leaves alone what only the emulator's side sees.
+"""The token guard (tests/_support/token_guard.py) really fails a test that leaks the marker,
+through each channel it watches, and leaves alone what only the emulator's side sees.
 
 Each case runs in its own pytest session (`pytester`, in-process) with the guard and the shared
 fixtures loaded as plugins, and the outcome of every inner test is asserted.

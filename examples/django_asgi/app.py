@@ -25,9 +25,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from authai_embed import AuthAI, Secrets, SQLiteStore, Unauthorized, mount_authai
-from authai_embed.asgi.types import ASGIApp, Receive, Scope, Send
+from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed.testing import Emulator
-from authai_embed.transport import StreamingASGITransport
+from authai_embed.types import ASGIApp, Receive, Scope, Send
 
 HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")

@@ -22,8 +22,8 @@ from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from authai_embed import Secrets, SQLiteStore, Unauthorized, mount_authai
+from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed.testing import Emulator
-from authai_embed.transport import StreamingASGITransport
 
 HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")

@@ -6,12 +6,14 @@ from your backend with the official `openai` SDK, in-process.
 
 from __future__ import annotations
 
-from ._version import __version__
-from .asgi.app import AuthAI, WhoAmI
-from .asgi.limits import Limits, MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
-from .clock import Clock, SystemClock
-from .credentials import Credentials
-from .errors import (
+from authai_embed._transports.upstream import UpstreamTransport
+from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.clock import Clock, SystemClock
+from authai_embed._version import __version__
+from authai_embed.asgi.app import AuthAI, WhoAmI
+from authai_embed.asgi.limits import Limits, MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
+from authai_embed.credentials import Credentials
+from authai_embed.errors import (
     AuthAIError,
     ConfigError,
     InvalidRequest,
@@ -21,16 +23,14 @@ from .errors import (
     Unauthorized,
     UpstreamError,
 )
-from .mount import mount_authai
-from .providers.base import DevicePoll, DeviceStart, Provider
-from .settings import OpenAIUpstream, Secrets, Settings, SigningKey
-from .stores.base import AuthStore, PendingLogin, Record
-from .stores.memory import MemoryStore
-from .stores.postgres import PostgresStore
-from .stores.sqlite import SQLiteStore
-from .stores.url import store_from_url
-from .upstream_client import new_upstream_client
-from .upstream_transport import UpstreamTransport
+from authai_embed.mount import mount_authai
+from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
+from authai_embed.settings import OpenAIUpstream, Secrets, Settings, SigningKey
+from authai_embed.stores.base import AuthStore, PendingLogin, Record
+from authai_embed.stores.memory import MemoryStore
+from authai_embed.stores.postgres import PostgresStore
+from authai_embed.stores.sqlite import SQLiteStore
+from authai_embed.stores.url import store_from_url
 
 __all__ = [
     "AuthAI",

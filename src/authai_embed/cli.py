@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import anyio
 
-from ._version import __version__
+from authai_embed._version import __version__
 
 __all__ = ["main"]
 

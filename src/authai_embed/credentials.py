@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Unauthorized
+from authai_embed.errors import Unauthorized
 
 __all__ = ["Credentials"]
 

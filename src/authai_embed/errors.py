@@ -6,7 +6,7 @@ wire answers in exactly one place (`asgi/errors.py`); messages never contain a t
 
 from __future__ import annotations
 
-from .logs import redact
+from authai_embed._util.logs import redact
 
 __all__ = [
     "AuthAIError",

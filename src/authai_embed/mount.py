@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .asgi.app import AuthAI
-from .asgi.limits import Limits, StartGuard
-from .asgi.types import ASGIApp
-from .errors import ConfigError
-from .integrations.starlette import is_starlette_like, mount_on_starlette
-from .settings import Secrets
-from .stores.base import AuthStore
+from authai_embed.asgi.app import AuthAI
+from authai_embed.asgi.limits import Limits, StartGuard
+from authai_embed.errors import ConfigError
+from authai_embed.integrations.starlette import is_starlette_like, mount_on_starlette
+from authai_embed.settings import Secrets
+from authai_embed.stores.base import AuthStore
+from authai_embed.types import ASGIApp
 
 __all__ = ["mount_authai"]
 

@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._b64 import b64url_encode
-from .errors import ConfigError
+from authai_embed._util.b64 import b64url_encode
+from authai_embed.errors import ConfigError
 
 __all__ = ["GitHubUpstream", "OpenAIUpstream", "Secrets", "Settings", "SigningKey", "XAIUpstream"]
 

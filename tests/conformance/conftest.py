@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conformance.targets import TARGETS, Target
 from tests.conftest import Harness, HarnessFactory
-
-from .targets import TARGETS, Target
 
 
 @pytest.fixture(params=TARGETS, ids=[t.name for t in TARGETS])

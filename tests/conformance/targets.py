@@ -12,7 +12,7 @@ from typing import Any
 
 from authai_embed.testing import Emulator
 from authai_embed.testing.chat_model import ChatModel
-from authai_embed.testing.codex_backend import CodexBackend
+from authai_embed.testing.codex.backend import CodexBackend
 
 
 @dataclass(frozen=True)

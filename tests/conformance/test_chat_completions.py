@@ -13,11 +13,10 @@ import openai
 import pytest
 
 from authai_embed.testing import TOKEN_MARKER
-from authai_embed.testing.codex_script import CodexReply, FunctionCall
+from authai_embed.testing.codex.script import CodexReply, FunctionCall
+from tests.conformance.sdk import MODES, sdk_for
+from tests.conformance.targets import Target
 from tests.conftest import Harness
-
-from .sdk import MODES, sdk_for
-from .targets import Target
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

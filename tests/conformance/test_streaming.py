@@ -8,10 +8,9 @@ import time
 import anyio
 import pytest
 
+from tests._support.loopback import served
+from tests.conformance.targets import Target
 from tests.conftest import Harness
-from tests.loopback import served
-
-from .targets import Target
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.services import REQUIRE_ENV
+from tests._support.services import REQUIRE_ENV
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncBrowser

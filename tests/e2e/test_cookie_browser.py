@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from authai_embed import MemoryStore, Secrets, mount_authai
+from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed.testing import Emulator
-from authai_embed.transport import StreamingASGITransport
+from tests._support.loopback import served
 from tests.e2e.chromium import async_chromium, require_chromium
-from tests.loopback import served
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

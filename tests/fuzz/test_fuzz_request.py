@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from authai_embed.asgi.http import MAX_JSON_DEPTH, Request, _nesting_depth
 from authai_embed.errors import InvalidRequest
-
-from .strategies import FUZZ, json_values, run_sync
+from tests.fuzz.strategies import FUZZ, json_values, run_sync
 
 CONTENT_TYPES = st.sampled_from(
     [

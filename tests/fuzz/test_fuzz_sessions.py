@@ -12,14 +12,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from authai_embed._b64 import b64url_encode
+from authai_embed._util.b64 import b64url_encode
+from authai_embed.auth.session_jwt import SessionClaims, SessionSigner
+from authai_embed.auth.vault import Sealed, new_key, open_sealed, seal
 from authai_embed.errors import Unauthorized
-from authai_embed.sessions import SessionClaims, SessionSigner
 from authai_embed.settings import Secrets
 from authai_embed.testing import ManualClock
-from authai_embed.vault import Sealed, new_key, open_sealed, seal
-
-from .strategies import FUZZ, json_values
+from tests.fuzz.strategies import FUZZ, json_values
 
 SECRETS = Secrets.generate()
 NOW = 1_800_000_000

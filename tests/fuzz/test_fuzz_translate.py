@@ -10,14 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from authai_embed.errors import InvalidRequest, UpstreamError
-from authai_embed.translate.chat_to_responses import chat_to_responses
-from authai_embed.translate.responses_to_chat import (
+from authai_embed.proxy.translate.chat_to_responses import chat_to_responses
+from authai_embed.proxy.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion,
     aggregate_response,
 )
-
-from .strategies import FUZZ, json_values, small_values
+from tests.fuzz.strategies import FUZZ, json_values, small_values
 
 FIELDS = [
     "model",

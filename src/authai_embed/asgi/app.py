@@ -18,26 +18,16 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from authai_embed import client
-from authai_embed.clock import Clock, SystemClock
-from authai_embed.errors import AuthAIError, ConfigError
-from authai_embed.lifecycle import Lifecycle
-from authai_embed.logins import LoginBroker
-from authai_embed.logs import get_logger
-from authai_embed.providers.base import Provider
-from authai_embed.providers.registry import build_providers
-from authai_embed.sessions import SessionSigner
-from authai_embed.settings import Secrets, Settings
-from authai_embed.stores.base import AuthStore
-from authai_embed.stores.url import store_from_url
-from authai_embed.upstream_client import new_upstream_client
-
-from .auth_routes import AuthRoutes
-from .cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
-from .cors import Cors
-from .disconnect import DisconnectWatch
-from .errors import auth_error_response, v1_error_response
-from .http import (
+from authai_embed import openai_sdk
+from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.clock import Clock, SystemClock
+from authai_embed._util.logs import get_logger
+from authai_embed.asgi.auth_routes import AuthRoutes
+from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
+from authai_embed.asgi.cors import Cors
+from authai_embed.asgi.disconnect import DisconnectWatch
+from authai_embed.asgi.errors import auth_error_response, v1_error_response
+from authai_embed.asgi.http import (
     JSONResponse,
     Request,
     Response,
@@ -45,10 +35,19 @@ from .http import (
     check_header_size,
     route_path,
 )
-from .limits import Gate, Limits, StartGuard
-from .proxy_routes import ProxyRoutes
-from .sdk_route import SDK_PATH, sdk_script
-from .types import ASGIApp, Message, Receive, Scope, Send
+from authai_embed.asgi.limits import Gate, Limits, StartGuard
+from authai_embed.asgi.proxy_routes import ProxyRoutes
+from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script
+from authai_embed.auth.logins import LoginBroker
+from authai_embed.auth.session_jwt import SessionSigner
+from authai_embed.auth.sessions import Lifecycle
+from authai_embed.errors import AuthAIError, ConfigError
+from authai_embed.providers.base import Provider
+from authai_embed.providers.registry import build_providers
+from authai_embed.settings import Secrets, Settings
+from authai_embed.stores.base import AuthStore
+from authai_embed.stores.url import store_from_url
+from authai_embed.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     import openai
@@ -228,14 +227,14 @@ class AuthAI:
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
-        return client.async_openai_client(self._serve_mount, jwt, **options)
+        return openai_sdk.async_openai_client(self._serve_mount, jwt, **options)
 
     def openai_client(self, jwt: str, **options: Any) -> openai.OpenAI:
         """A sync `openai.OpenAI` for user `jwt`, for sync code in a worker thread while the app
         serves on its event loop (a sync Django view under an ASGI server, say)."""
         if self._loop is None or self._loop.is_closed():
             raise ConfigError("the sync client needs the app started (its event loop running)")
-        return client.openai_client(self._serve_mount, jwt, self._loop, **options)
+        return openai_sdk.openai_client(self._serve_mount, jwt, self._loop, **options)
 
     @property
     def sdk_version(self) -> str:

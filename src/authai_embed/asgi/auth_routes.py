@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from authai_embed.asgi.cookies import CookieMode
+from authai_embed.asgi.errors import AUTH_UNAUTHORIZED
+from authai_embed.asgi.http import JSONResponse, Request, Response
+from authai_embed.auth.logins import LoginBroker
+from authai_embed.auth.sessions import Lifecycle
 from authai_embed.errors import InvalidRequest, Unauthorized
-from authai_embed.lifecycle import Lifecycle
-from authai_embed.logins import LoginBroker
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import canonical_provider_id
-
-from .cookies import CookieMode
-from .errors import AUTH_UNAUTHORIZED
-from .http import JSONResponse, Request, Response
 
 __all__ = ["AUTH_BODY_LIMIT", "AuthRoutes"]
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from authai_embed.asgi.csrf import STATE_CHANGING, is_same_origin_or_allowed
+from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.settings import Settings
-
-from .csrf import STATE_CHANGING, is_same_origin_or_allowed
-from .http import JSONResponse, Request, Response
 
 # `is_same_origin_or_allowed` is re-exported for the app's `passes_csrf_check`.
 __all__ = ["SESSION_COOKIE_NAME", "CookieMode", "is_same_origin_or_allowed", "read_session_cookie"]

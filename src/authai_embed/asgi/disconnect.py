@@ -15,9 +15,8 @@ from typing import TypeVar
 
 import anyio
 
-from authai_embed._asyncio import running_loop
-
-from .types import Message, Receive
+from authai_embed._util.loop import running_loop
+from authai_embed.types import Message, Receive
 
 __all__ = ["DisconnectWatch", "watched"]
 

@@ -7,6 +7,8 @@ failures are byte-for-byte identical whatever the cause.
 
 from __future__ import annotations
 
+from authai_embed._util.logs import get_logger
+from authai_embed.asgi.http import JSONResponse
 from authai_embed.errors import (
     AuthAIError,
     InvalidRequest,
@@ -16,9 +18,6 @@ from authai_embed.errors import (
     Unauthorized,
     UpstreamError,
 )
-from authai_embed.logs import get_logger
-
-from .http import JSONResponse
 
 __all__ = [
     "AUTH_UNAUTHORIZED",

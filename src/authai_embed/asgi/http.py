@@ -14,10 +14,9 @@ from urllib.parse import parse_qsl
 
 import anyio
 
+from authai_embed.asgi.disconnect import watched
 from authai_embed.errors import InvalidRequest
-
-from .disconnect import watched
-from .types import Receive, Scope, Send
+from authai_embed.types import Receive, Scope, Send
 
 __all__ = [
     "MAX_HEADER_BYTES",

@@ -21,13 +21,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from authai_embed._util.logs import get_logger
 from authai_embed.errors import ConfigError, RateLimited, Unauthorized
-from authai_embed.logs import get_logger
-
-from .types import Scope
+from authai_embed.types import Scope
 
 if TYPE_CHECKING:
-    from .http import Request
+    from authai_embed.asgi.http import Request
 
 __all__ = [
     "Limits",

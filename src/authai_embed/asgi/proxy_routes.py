@@ -21,31 +21,30 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from authai_embed.clock import Clock
+from authai_embed._util.clock import Clock
+from authai_embed._util.ids import IdMint
+from authai_embed._util.logs import get_logger
+from authai_embed.asgi.errors import responses_unsupported, unsupported_endpoint
+from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.auth.sessions import Lifecycle, Session
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
-from authai_embed.ids import IdMint
-from authai_embed.lifecycle import Lifecycle, Session
-from authai_embed.logs import get_logger
 from authai_embed.providers.base import Endpoint, ModelBackend, Provider, UpstreamUnauthorized
-from authai_embed.providers.codex import DEFAULT_INSTRUCTIONS
-from authai_embed.settings import Settings
-from authai_embed.translate.chat_to_responses import (
+from authai_embed.providers.openai.backend import DEFAULT_INSTRUCTIONS
+from authai_embed.proxy.translate.chat_to_responses import (
     REASONING_SUMMARY_FIELD,
     ChatRequest,
     chat_to_responses,
 )
-from authai_embed.translate.passthrough import checked_responses_stream
-from authai_embed.translate.responses_to_chat import (
+from authai_embed.proxy.translate.passthrough import checked_responses_stream
+from authai_embed.proxy.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion_async,
     aggregate_response_async,
     translate_stream,
 )
-from authai_embed.translate.sse import DONE, encode_data, encode_event, iter_json_events
-
-from .errors import responses_unsupported, unsupported_endpoint
-from .http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.proxy.translate.sse import DONE, encode_data, encode_event, iter_json_events
+from authai_embed.settings import Settings
 
 __all__ = ["ProxyRoutes"]
 

@@ -11,8 +11,8 @@ import hashlib
 from functools import cache
 from importlib.resources import files
 
-from .http import Request, Response
-from .types import Receive, Scope, Send
+from authai_embed.asgi.http import Request, Response
+from authai_embed.types import Receive, Scope, Send
 
 __all__ = ["SDK_PATH", "SdkScript", "sdk_script"]
 

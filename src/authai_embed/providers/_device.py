@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from authai_embed.errors import UpstreamError
-
-from .base import DevicePoll, DeviceStart
+from authai_embed.providers.base import DevicePoll, DeviceStart
 
 __all__ = ["device_start", "poll_outcome"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from authai_embed._b64 import b64url_decode
+from authai_embed._util.b64 import b64url_decode
 from authai_embed.errors import UpstreamError
 
 __all__ = ["error_code", "json_object", "jwt_claims", "model_request", "send"]

@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 
 from authai_embed.errors import UpstreamError
-
-from ._http import model_request
-from .base import UpstreamUnauthorized
+from authai_embed.providers._http import model_request
+from authai_embed.providers.base import UpstreamUnauthorized
 
 __all__ = ["ErrorBody", "error_body", "open_post", "upstream_error"]
 

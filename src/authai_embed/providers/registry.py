@@ -14,14 +14,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from authai_embed.clock import Clock
+from authai_embed._util.clock import Clock
 from authai_embed.errors import ConfigError
+from authai_embed.providers.base import Provider
+from authai_embed.providers.github.signin import CopilotProvider
+from authai_embed.providers.openai.signin import OpenAIProvider
+from authai_embed.providers.xai.signin import XAIProvider
 from authai_embed.settings import Settings
-
-from .base import Provider
-from .copilot import CopilotProvider
-from .openai import OpenAIProvider
-from .xai import XAIProvider
 
 __all__ = ["KNOWN_PROVIDERS", "ProviderInfo", "build_providers", "canonical_provider_id"]
 

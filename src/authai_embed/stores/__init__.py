@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .base import AuthStore, LoginStatus, PendingLogin, Record
-from .memory import MemoryStore
-from .postgres import PostgresStore
-from .sqlite import SQLiteStore
-from .url import store_from_url
+from authai_embed.stores.base import AuthStore, LoginStatus, PendingLogin, Record
+from authai_embed.stores.memory import MemoryStore
+from authai_embed.stores.postgres import PostgresStore
+from authai_embed.stores.sqlite import SQLiteStore
+from authai_embed.stores.url import store_from_url
 
 __all__ = [
     "AuthStore",

@@ -1,8 +1,8 @@
 """`MemoryStore`: the store for tests and single-process demos. Nothing survives the process.
 
-It mirrors `SQLiteStore` rule for rule (the shared suite in `tests/test_stores.py` holds both to
-it): an empty `app_id` is the default tenant like `None`, a swap never changes a row's identity
-columns, a version that is not `expected_version + 1` is a `ValueError`.
+It mirrors `SQLiteStore` rule for rule (the shared suite in `tests/stores/test_stores.py`
+holds both to it): an empty `app_id` is the default tenant like `None`, a swap never changes a
+row's identity columns, a version that is not `expected_version + 1` is a `ValueError`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from authai_embed.errors import StoreError
-
-from .base import PendingLogin, Record, check_swap_version
+from authai_embed.stores.base import PendingLogin, Record, check_swap_version
 
 __all__ = ["MemoryStore"]
 

@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from authai_embed.errors import ConfigError, StoreError
-
-from .base import PendingLogin, Record, check_swap_version
+from authai_embed.stores.base import PendingLogin, Record, check_swap_version
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 

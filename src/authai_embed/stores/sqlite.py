@@ -23,11 +23,10 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from authai_embed._asyncio import running_loop
+from authai_embed._util.loop import running_loop
 from authai_embed.errors import StoreError
-
-from ._reader import ReaderThread
-from .base import PendingLogin, Record, check_swap_version
+from authai_embed.stores._reader import ReaderThread
+from authai_embed.stores.base import PendingLogin, Record, check_swap_version
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 

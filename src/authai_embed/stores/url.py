@@ -11,11 +11,10 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authai_embed.errors import ConfigError
-
-from .base import AuthStore
-from .memory import MemoryStore
-from .postgres import PostgresStore
-from .sqlite import SQLiteStore
+from authai_embed.stores.base import AuthStore
+from authai_embed.stores.memory import MemoryStore
+from authai_embed.stores.postgres import PostgresStore
+from authai_embed.stores.sqlite import SQLiteStore
 
 __all__ = ["store_from_url"]
 

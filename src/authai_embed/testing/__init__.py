@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .accounts import Account
-from .auth_state import AuthKnobs, AuthStats
-from .clock import ManualClock
-from .codex_knobs import CodexKnobs, CodexStats
-from .codex_script import CodexReply, FunctionCall
-from .emulator import Emulator
-from .openai_auth import ApprovalError
-from .tokens import TOKEN_MARKER
+from authai_embed.testing.clock import ManualClock
+from authai_embed.testing.codex.knobs import CodexKnobs, CodexStats
+from authai_embed.testing.codex.script import CodexReply, FunctionCall
+from authai_embed.testing.emulator import Emulator
+from authai_embed.testing.openai.accounts import Account
+from authai_embed.testing.openai.device_flow import ApprovalError
+from authai_embed.testing.openai.state import AuthKnobs, AuthStats
+from authai_embed.testing.tokens import TOKEN_MARKER
 
 __all__ = [
     "TOKEN_MARKER",

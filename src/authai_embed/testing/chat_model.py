@@ -20,11 +20,10 @@ import anyio
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.errors import InvalidRequest
-
-from .codex_knobs import CodexStats, RecordedRequest
-from .codex_request import CodexCall
-from .codex_script import CodexReply, ReplyScript, echo_text
-from .codex_stream import StreamPlan, build_frames, new_id
+from authai_embed.testing.codex.knobs import CodexStats, RecordedRequest
+from authai_embed.testing.codex.request import CodexCall
+from authai_embed.testing.codex.script import CodexReply, ReplyScript, echo_text
+from authai_embed.testing.codex.stream import StreamPlan, build_frames, new_id
 
 __all__ = ["ChatKnobs", "ChatModel", "json_body"]
 

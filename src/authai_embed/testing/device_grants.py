@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from authai_embed.clock import Clock
-
-from .auth_state import normalize_user_code
-from .openai_auth import ApprovalError
-from .tokens import user_code
+from authai_embed._util.clock import Clock
+from authai_embed.testing.openai.device_flow import ApprovalError
+from authai_embed.testing.openai.state import normalize_user_code
+from authai_embed.testing.tokens import user_code
 
 __all__ = ["DeviceGrant", "DeviceGrants", "DeviceKnobs", "PollVerdict", "device_code_body"]
 

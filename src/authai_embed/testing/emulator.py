@@ -12,20 +12,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
+from authai_embed._util.clock import Clock, SystemClock
 from authai_embed.asgi.http import Request, Response, StreamingResponse
-from authai_embed.asgi.types import Receive, Scope, Send
-from authai_embed.clock import Clock, SystemClock
 from authai_embed.errors import InvalidRequest
-
-from .accounts import Account
-from .auth_state import CODEX_CLIENT_ID, AuthKnobs, AuthState, AuthStats, DeviceAuthorization
-from .codex_backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
-from .device_page import DevicePage
-from .github_side import GitHubSide
-from .oauth_token import TokenEndpoint
-from .openai_auth import DeviceFlow
-from .wire import openai_error
-from .xai_side import XAISide
+from authai_embed.testing.codex.backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
+from authai_embed.testing.github.server import GitHubSide
+from authai_embed.testing.openai.accounts import Account
+from authai_embed.testing.openai.device_flow import DeviceFlow
+from authai_embed.testing.openai.device_page import DevicePage
+from authai_embed.testing.openai.oauth_token import TokenEndpoint
+from authai_embed.testing.openai.state import (
+    CODEX_CLIENT_ID,
+    AuthKnobs,
+    AuthState,
+    AuthStats,
+    DeviceAuthorization,
+)
+from authai_embed.testing.wire import openai_error
+from authai_embed.testing.xai.server import XAISide
+from authai_embed.types import Receive, Scope, Send
 
 __all__ = ["DEFAULT_ISSUER", "Emulator", "Handler"]
 

@@ -8,9 +8,8 @@ from html import escape
 
 from authai_embed.asgi.http import Request, Response
 from authai_embed.errors import InvalidRequest
-
-from .device_page import _page, read_code_form
-from .openai_auth import ApprovalError
+from authai_embed.testing.openai.device_flow import ApprovalError
+from authai_embed.testing.openai.device_page import _page, read_code_form
 
 __all__ = ["GrantPage"]
 

@@ -13,9 +13,8 @@ import json
 import secrets
 from typing import Any
 
-from authai_embed._b64 import b64url_encode
-
-from .accounts import Account
+from authai_embed._util.b64 import b64url_encode
+from authai_embed.testing.openai.accounts import Account
 
 __all__ = [
     "AUTH_CLAIM",

@@ -1,0 +1,1 @@
+"""HTTP transports by direction: in-process inbound (`asgi`), outbound to providers (`upstream`)."""

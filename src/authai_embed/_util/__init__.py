@@ -1,0 +1,1 @@
+"""Small helpers shared by every layer: clock, ids, keyed locks, logging, base64, loop checks."""

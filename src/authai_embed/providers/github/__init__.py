@@ -1,0 +1,1 @@
+"""GitHub Copilot: GitHub's device sign-in and the Copilot API."""

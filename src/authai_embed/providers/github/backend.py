@@ -1,0 +1,270 @@
+"""GitHub Copilot's model side: the short-lived Copilot token and the Copilot API.
+
+The GitHub token stored in the record is exchanged for a Copilot token (about 30 minutes) on
+demand. That token is kept in memory only, per record, renewed 5 minutes before it expires or
+after the API refuses it, and minted once at a time per user however many requests wait for it.
+The API base comes from the exchange's `endpoints.api` (Business and Enterprise seats have their
+own hosts). Chat calls pass through, except for models Copilot serves only on `/responses`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from authai_embed._util.clock import Clock
+from authai_embed._util.keyed_lock import KeyedLocks
+from authai_embed.credentials import Credentials
+from authai_embed.errors import UpstreamError
+from authai_embed.providers._cache import ModelCache
+from authai_embed.providers._http import json_object, send
+from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
+from authai_embed.providers.passthrough import error_body, open_post, upstream_error
+from authai_embed.settings import GitHubUpstream
+
+__all__ = ["CopilotBackend", "CopilotNotEntitled", "CopilotToken", "CopilotTokens"]
+
+DEFAULT_API = "https://api.individual.githubcopilot.com"
+RENEW_MARGIN = 300.0
+_CACHE_LIMIT = 4096
+NAME = "GitHub Copilot"
+
+
+class CopilotNotEntitled(UpstreamError):
+    """The GitHub account has no Copilot seat (the token exchange answered 403/404)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this GitHub account has no active GitHub Copilot subscription; "
+            "enable Copilot at https://github.com/settings/copilot and sign in again",
+            status=403,
+            code="copilot_not_enabled",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CopilotToken:
+    """A minted Copilot token, its expiry (Unix s) and the API base it is for."""
+
+    token: str = field(repr=False)
+    expires_at: float
+    api_base: str
+
+
+class CopilotTokens:
+    """Mints and caches Copilot tokens, keyed by a hash of the GitHub token (one per record)."""
+
+    def __init__(self, upstream: GitHubUpstream, http: httpx.AsyncClient, clock: Clock) -> None:
+        self._upstream = upstream
+        self._http = http
+        self._clock = clock
+        self._cache: dict[str, CopilotToken] = {}
+        self._locks = KeyedLocks()
+
+    def editor_headers(self) -> dict[str, str]:
+        """The headers the Copilot editor extension sends on every call."""
+        up = self._upstream
+        return {
+            "editor-version": up.editor_version,
+            "editor-plugin-version": up.plugin_version,
+            "user-agent": up.user_agent,
+        }
+
+    async def get(self, github_token: str, *, stale: str | None = None) -> CopilotToken:
+        """A usable Copilot token: the cached one unless it is due (or is `stale`, a token the
+        API just refused), else a new one. Raises `CopilotNotEntitled`, `UpstreamUnauthorized`
+        (the GitHub token is revoked) or `UpstreamError`."""
+        key = hashlib.sha256(github_token.encode()).hexdigest()
+        cached = self._usable(key, stale)
+        if cached is not None:
+            return cached
+
+        async with self._locks.hold(key):
+            again = self._usable(key, stale)
+            if again is not None:  # minted while this request waited for the lock
+                return again
+            minted = await self.mint(github_token)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = minted
+            return minted
+
+    def _usable(self, key: str, stale: str | None) -> CopilotToken | None:
+        cached = self._cache.get(key)
+        if cached is None or cached.token == stale:
+            return None
+        if cached.expires_at - self._clock.now() < RENEW_MARGIN:
+            return None
+        return cached
+
+    async def mint(self, github_token: str) -> CopilotToken:
+        """Exchange the GitHub token for a Copilot token (not cached)."""
+        request = self._http.build_request(
+            "GET",
+            f"{self._upstream.api_base}/copilot_internal/v2/token",
+            headers={
+                "authorization": f"token {github_token}",
+                "accept": "application/json",
+                **self.editor_headers(),
+            },
+        )
+        response = await send(self._http, "Copilot token exchange", request)
+        if response.status_code == 401:
+            raise UpstreamUnauthorized()
+        if response.status_code in (403, 404):
+            raise CopilotNotEntitled()
+        body = json_object(response) if response.is_success else None
+        if body is None:
+            raise UpstreamError(f"Copilot token exchange failed (status {response.status_code})")
+        token, expires_at = body.get("token"), body.get("expires_at")
+        if not isinstance(token, str) or not token or not isinstance(expires_at, int | float):
+            raise UpstreamError("Copilot token exchange returned an unexpected answer")
+        return CopilotToken(token, float(expires_at), self._api_base(body.get("endpoints")))
+
+    def _api_base(self, endpoints: Any) -> str:
+        """`endpoints.api`, if it is an https URL (or the scheme our own settings use, so the
+        emulator can run on plain http); the individual host otherwise."""
+        api = endpoints.get("api") if isinstance(endpoints, Mapping) else None
+        if not isinstance(api, str):
+            return DEFAULT_API
+        parts = urlsplit(api)
+        allowed = {"https", urlsplit(self._upstream.api_base).scheme}
+        if parts.scheme not in allowed or not parts.netloc:
+            return DEFAULT_API
+        return api.rstrip("/")
+
+
+class CopilotBackend:
+    """The `ModelBackend` of GitHub sign-ins: the Copilot API with a renewed Copilot token."""
+
+    def __init__(self, upstream: GitHubUpstream, http: httpx.AsyncClient, clock: Clock) -> None:
+        self._upstream = upstream
+        self._http = http
+        self._clock = clock
+        self.tokens = CopilotTokens(upstream, http, clock)
+        self._models: ModelCache[dict[str, tuple[str, ...]]] = ModelCache()
+
+    def _headers(self, token: CopilotToken) -> dict[str, str]:
+        return {
+            "authorization": f"Bearer {token.token}",
+            "copilot-integration-id": self._upstream.integration_id,
+            "openai-intent": "conversation-panel",
+            **self.tokens.editor_headers(),
+        }
+
+    async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
+        """The live catalog, keeping models served on chat completions or responses."""
+        catalog = await self._catalog(credentials)
+        return [ModelInfo(model, "github-copilot") for model in catalog]
+
+    async def endpoint_for(
+        self, credentials: Credentials, model: str, requested: Endpoint
+    ) -> Endpoint | None:
+        """Chat passes through, or is translated for a `/responses`-only model; `/responses`
+        only for models that list it."""
+        endpoints = (await self._catalog(credentials)).get(model)
+        if endpoints is None or not endpoints:  # unknown or unrestricted: chat only
+            return "chat/completions" if requested == "chat/completions" else None
+        if requested == "responses":
+            return "responses" if "/responses" in endpoints else None
+        if "/chat/completions" in endpoints:
+            return "chat/completions"
+        return "responses" if "/responses" in endpoints else None
+
+    def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Copilot takes the Responses body as the caller sent it."""
+        return dict(body)
+
+    async def open(
+        self,
+        credentials: Credentials,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        *,
+        conversation: str,
+    ) -> httpx.Response:
+        """POST to `{endpoints.api}/{endpoint}`; a refused Copilot token is renewed once."""
+        headers = {"x-initiator": _initiator(payload)}
+        if _has_image(payload):
+            headers["copilot-vision-request"] = "true"
+        stale: str | None = None
+        for _ in range(2):
+            token = await self.tokens.get(credentials.access, stale=stale)
+            response = await open_post(
+                self._http,
+                f"{token.api_base}/{endpoint}",
+                {**self._headers(token), **headers},
+                payload,
+            )
+            if response.is_success:
+                return response
+            err = await error_body(response)
+            if err.status not in (401, 403) or stale is not None:
+                break
+            stale = token.token
+        if err.status in (401, 403):
+            raise UpstreamError("GitHub Copilot refused a freshly minted token", status=502)
+        raise upstream_error(err, NAME)
+
+    async def _catalog(self, credentials: Credentials) -> dict[str, tuple[str, ...]]:
+        """model id → supported endpoints, cached per account for a few minutes."""
+        now = self._clock.now()
+        cached = self._models.get(credentials.account_id, now)
+        if cached is not None:
+            return cached
+        stale: str | None = None
+        for _ in range(2):
+            token = await self.tokens.get(credentials.access, stale=stale)
+            request = self._http.build_request(
+                "GET", f"{token.api_base}/models", headers=self._headers(token)
+            )
+            response = await send(self._http, "Copilot model list", request)
+            if response.status_code not in (401, 403):
+                break
+            stale = token.token
+        body = json_object(response) if response.is_success else None
+        if body is None or not isinstance(body.get("data"), list):
+            raise UpstreamError(f"Copilot model list failed (status {response.status_code})")
+        catalog: dict[str, tuple[str, ...]] = {}
+        for model in body["data"]:
+            if not isinstance(model, dict) or not isinstance(model.get("id"), str):
+                continue
+            raw = model.get("supported_endpoints") or []
+            endpoints = tuple(e for e in raw if isinstance(e, str)) if isinstance(raw, list) else ()
+            if not endpoints or {"/chat/completions", "/responses"} & set(endpoints):
+                catalog[model["id"]] = endpoints
+        self._models.put(credentials.account_id, now, catalog)
+        return catalog
+
+
+def _initiator(payload: dict[str, Any]) -> str:
+    """`agent` for a follow-up turn carrying tool results, `user` otherwise (Copilot bills
+    premium requests per user-initiated turn: say so honestly)."""
+    messages = payload.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        return "agent" if messages[-1].get("role") == "tool" else "user"
+    items = payload.get("input")
+    if isinstance(items, list) and items and isinstance(items[-1], dict):
+        return "agent" if items[-1].get("type") == "function_call_output" else "user"
+    return "user"
+
+
+def _has_image(payload: dict[str, Any]) -> bool:
+    entries = [
+        entry
+        for key in ("messages", "input")
+        if isinstance(payload.get(key), list)
+        for entry in payload[key]
+    ]
+    for entry in entries:
+        content = entry.get("content") if isinstance(entry, dict) else None
+        if isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and part.get("type") in ("image_url", "input_image"):
+                    return True
+    return False

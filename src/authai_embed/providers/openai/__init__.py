@@ -1,0 +1,1 @@
+"""ChatGPT: the Codex CLI's device sign-in and the Codex Responses backend."""

@@ -1,0 +1,204 @@
+"""ChatGPT (Codex) sign-in: the Codex CLI's device-code flow, code exchange and refresh.
+
+The flow (upstream.md section 1): ask for a user code, poll until the user approves on
+`{issuer}/codex/device`, receive an authorization code with its PKCE verifier, exchange it for
+tokens, read the ChatGPT account id from the id_token. Refresh tokens rotate and are single-use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from authai_embed._util.clock import Clock
+from authai_embed.credentials import Credentials
+from authai_embed.errors import Unauthorized, UpstreamError
+from authai_embed.providers._http import error_code, json_object, jwt_claims, send
+from authai_embed.providers.base import DevicePoll, DeviceStart
+from authai_embed.providers.openai.backend import CodexBackend
+from authai_embed.settings import OpenAIUpstream
+
+__all__ = ["OpenAIProvider", "chatgpt_account_id"]
+
+AUTH_CLAIM = "https://api.openai.com/auth"
+DEFAULT_INTERVAL = 5.0
+DEVICE_CODE_LIFETIME = 15 * 60.0
+DEFAULT_ACCESS_TTL = 3600.0
+_REJECTED_REFRESH = {
+    "invalid_grant",
+    "refresh_token_reused",
+    "refresh_token_expired",
+    "refresh_token_invalidated",
+}
+
+
+def chatgpt_account_id(*tokens: str) -> str | None:
+    """The `chatgpt_account_id` claim of the first token that has one (tokens not verified)."""
+    for token in tokens:
+        auth = jwt_claims(token).get(AUTH_CLAIM)
+        if isinstance(auth, dict):
+            account = auth.get("chatgpt_account_id")
+            if isinstance(account, str) and account:
+                return account
+    return None
+
+
+def _interval(value: Any) -> float:
+    """The server sends the interval as a string ("5") or a number; default 5 s, at least 1 s."""
+    try:
+        seconds = float(str(value).strip()) if value is not None else DEFAULT_INTERVAL
+    except ValueError:
+        seconds = DEFAULT_INTERVAL
+    return seconds if 1.0 <= seconds <= 60.0 else DEFAULT_INTERVAL
+
+
+class OpenAIProvider:
+    """Sign in with ChatGPT through the Codex CLI's public client."""
+
+    id = "openai"
+    display_name = "ChatGPT"
+
+    def __init__(
+        self, upstream: OpenAIUpstream, http: httpx.AsyncClient, *, originator: str, clock: Clock
+    ) -> None:
+        self._upstream = upstream
+        self._http = http
+        self._clock = clock
+        self._headers = {"originator": originator, "user-agent": upstream.user_agent}
+        self._originator = originator
+        self.backend = CodexBackend(upstream, http, originator=originator, clock=clock)
+
+    async def start_device_login(self) -> DeviceStart:
+        """Ask for a user code; the user types it at the verification URL."""
+        request = self._http.build_request(
+            "POST",
+            f"{self._upstream.issuer}/api/accounts/deviceauth/usercode",
+            json={"client_id": self._upstream.client_id},
+            headers=self._headers,
+        )
+        response = await send(self._http, "device code request", request)
+        if response.status_code == 404:
+            raise UpstreamError("device code sign-in is not enabled on the ChatGPT auth server")
+        body = json_object(response) if response.is_success else None
+        if body is None:
+            raise UpstreamError(f"device code request failed with status {response.status_code}")
+        device_auth_id = body.get("device_auth_id")
+        user_code = body.get("user_code") or body.get("usercode")
+        if not isinstance(device_auth_id, str) or not isinstance(user_code, str):
+            raise UpstreamError("device code request returned an unexpected answer")
+        return DeviceStart(
+            user_code=user_code,
+            verification_url=self._upstream.verification_url,
+            interval=_interval(body.get("interval")),
+            expires_in=DEVICE_CODE_LIFETIME,
+            state={"device_auth_id": device_auth_id, "user_code": user_code},
+        )
+
+    async def poll_device_login(self, state: Mapping[str, str]) -> DevicePoll:
+        """Poll once; on approval exchange the authorization code for tokens."""
+        request = self._http.build_request(
+            "POST",
+            f"{self._upstream.issuer}/api/accounts/deviceauth/token",
+            json={"device_auth_id": state["device_auth_id"], "user_code": state["user_code"]},
+            headers=self._headers,
+        )
+        response = await send(self._http, "device authorization poll", request)
+        status = response.status_code
+        if status in (403, 404):
+            return DevicePoll("pending")
+        body = json_object(response)
+        if status == 429:
+            return DevicePoll("slow_down")
+        if response.is_success and body is not None:
+            try:
+                credentials = await self._exchange(body)
+            except UpstreamError as exc:
+                # The grant is spent or refused: final for this login (the user starts again).
+                raise UpstreamError(
+                    f"sign-in could not be completed: {exc.message}", status=400
+                ) from None
+            return DevicePoll("complete", credentials=credentials)
+        code = error_code(body) or ""
+        if "expired" in code:
+            return DevicePoll("expired")
+        if "denied" in code:
+            return DevicePoll("denied", message="the sign-in was denied")
+        raise UpstreamError(f"device authorization failed with status {status}", status=502)
+
+    async def _exchange(self, grant: dict[str, Any]) -> Credentials:
+        code, verifier = grant.get("authorization_code"), grant.get("code_verifier")
+        if not isinstance(code, str) or not isinstance(verifier, str):
+            raise UpstreamError("device authorization returned an unexpected answer")
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": f"{self._upstream.issuer}/deviceauth/callback",
+            "client_id": self._upstream.client_id,
+            "code_verifier": verifier,
+        }
+        body = await self._token_request("token exchange", form, refreshing=False)
+        account = chatgpt_account_id(str(body.get("id_token", "")), str(body["access_token"]))
+        if account is None:
+            raise UpstreamError("the sign-in tokens carry no ChatGPT account id")
+        refresh = body.get("refresh_token")
+        return Credentials(
+            provider=self.id,
+            access=body["access_token"],
+            refresh=refresh if isinstance(refresh, str) else None,
+            expires_at=self._expiry(body),
+            account_id=account,
+            originator=self._originator,
+        )
+
+    async def refresh(self, credentials: Credentials) -> Credentials:
+        """Spend the (single-use) refresh token. A rejected one raises `Unauthorized`: the user
+        must sign in again."""
+        if not credentials.refresh:
+            raise Unauthorized()
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": credentials.refresh,
+            "client_id": self._upstream.client_id,
+            "scope": "openid profile email",
+        }
+        body = await self._token_request("token refresh", form, refreshing=True)
+        refresh = body.get("refresh_token")
+        account = chatgpt_account_id(str(body.get("id_token", "")), str(body["access_token"]))
+        return Credentials(
+            provider=self.id,
+            access=body["access_token"],
+            refresh=refresh if isinstance(refresh, str) and refresh else credentials.refresh,
+            expires_at=self._expiry(body),
+            account_id=account or credentials.account_id,
+            originator=credentials.originator,
+        )
+
+    async def _token_request(
+        self, what: str, form: dict[str, str], *, refreshing: bool
+    ) -> dict[str, Any]:
+        request = self._http.build_request(
+            "POST", f"{self._upstream.issuer}/oauth/token", data=form, headers=self._headers
+        )
+        response = await send(self._http, what, request)
+        body = json_object(response)
+        if not response.is_success:
+            rejected = response.status_code in (400, 401) and error_code(body) in _REJECTED_REFRESH
+            if refreshing and rejected:
+                raise Unauthorized()
+            raise UpstreamError(f"{what} failed with status {response.status_code}")
+        if body is None or not isinstance(body.get("access_token"), str):
+            raise UpstreamError(f"{what} returned an unexpected answer")
+        return body
+
+    def _expiry(self, body: Mapping[str, Any]) -> float:
+        expires_in = body.get("expires_in")
+        seconds = DEFAULT_ACCESS_TTL
+        if (
+            isinstance(expires_in, int | float)
+            and not isinstance(expires_in, bool)
+            and expires_in > 0
+        ):
+            seconds = float(expires_in)
+        return self._clock.now() + seconds

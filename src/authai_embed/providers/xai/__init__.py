@@ -1,0 +1,1 @@
+"""Grok: xAI's OIDC device sign-in and its OpenAI-compatible API."""

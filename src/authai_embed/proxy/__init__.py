@@ -1,0 +1,1 @@
+"""What `/v1` means below HTTP: relaying upstream answers; the pure chat/responses translation."""

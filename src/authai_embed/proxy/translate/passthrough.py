@@ -1,0 +1,72 @@
+"""The Responses stream passed through to the client, checked event by event.
+
+Forwarding the upstream bytes blindly would hand a client a malformed frame, or a stream that
+simply stops, as if it were a normal answer. Each event is decoded, checked to be a JSON object
+and sent on unchanged in meaning; a stream that ends without a terminal event, or breaks, gets a
+final OpenAI-shaped `error` event instead of a silent truncation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, Final
+
+from authai_embed._util.logs import redact
+from authai_embed.errors import UpstreamError
+from authai_embed.proxy.translate.response_terms import CUT_MESSAGE, INCOMPLETE_STREAM
+from authai_embed.proxy.translate.sse import (
+    SSEDecoder,
+    SSEEvent,
+    encode_data,
+    encode_event,
+    parse_json_event,
+)
+
+__all__ = ["TERMINAL_EVENTS", "checked_responses_stream", "stream_error_event"]
+
+TERMINAL_EVENTS: Final = frozenset(
+    {"response.completed", "response.failed", "response.incomplete", "error"}
+)
+
+
+def stream_error_event(message: str, code: str | None) -> bytes:
+    """An `error` event in the Responses API's shape."""
+    error: dict[str, Any] = {"type": "error", "message": message, "code": code}
+    return encode_event("error", error)
+
+
+async def checked_responses_stream(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Re-emit each event of `chunks` as it is decoded; end with an `error` event when the
+    stream is malformed or stops before a terminal event. Transport errors propagate."""
+    decoder = SSEDecoder()
+    finished = False
+    try:
+        async for chunk in chunks:
+            for event in decoder.feed(chunk):
+                frame, terminal = _checked(event)
+                finished = finished or terminal
+                if frame:
+                    yield frame
+        for event in decoder.close():
+            frame, terminal = _checked(event)
+            finished = finished or terminal
+            if frame:
+                yield frame
+    except UpstreamError as exc:
+        yield stream_error_event(exc.message, exc.code)
+        return
+    if not finished:
+        yield stream_error_event(CUT_MESSAGE, INCOMPLETE_STREAM)
+
+
+def _checked(event: SSEEvent) -> tuple[bytes, bool]:
+    obj = parse_json_event(event)  # raises UpstreamError(malformed_stream)
+    if obj is None:
+        return b"", False
+    kind = obj.get("type")
+    text = event.data
+    if kind in ("error", "response.failed"):
+        text = redact(text)  # the provider's failure words: never a token it echoed
+    data = text.encode()
+    frame = encode_data(data) if event.event == "message" else encode_event(event.event, data)
+    return frame, isinstance(kind, str) and kind in TERMINAL_EVENTS

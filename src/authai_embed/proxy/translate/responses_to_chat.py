@@ -1,0 +1,212 @@
+"""Responses stream events → Chat Completions answers: chunks as they come, or one completion.
+
+Streaming (`ChatStreamTranslator`): every chunk has the same `id`, `created`, `model` and
+`object: "chat.completion.chunk"`; the first carries `delta.role = "assistant"`; text goes out
+as `delta.content`, refusals as `delta.refusal`; each function call as `delta.tool_calls`
+(`index` counting calls from 0; the first chunk of a call has its `id`, `type` and `name`, later
+ones argument text); then a chunk with `finish_reason` (`tool_calls` when the model called a
+function, `length` / `content_filter` for an incomplete answer, else `stop`); then, when
+`stream_options.include_usage` was set and the provider reported usage, a usage chunk with
+`choices: []` (never invented zeros); then `[DONE]`.
+
+Extension: with `include_reasoning` (the request's `reasoning_summary`), reasoning summaries go
+out as `delta.reasoning_content` (the field other OpenAI-compatible servers use), paragraphs
+separated by a blank line; aggregated, as `message.reasoning_content`.
+
+A failure (`response.failed`, an `error` event, or a stream that ends without a terminal event)
+is never a silent truncation: streaming sends `data: {"error": {"message", "type", "code"}}`
+then `[DONE]`; the aggregators raise `UpstreamError`.
+
+Non-streaming: the aggregators live in `response_aggregate` and are re-exported here
+(`aggregate_chat_completion` / `aggregate_response` over an `Iterable`, the `*_async` variants
+over an `AsyncIterable` such as `sse.iter_json_events(...)`).
+
+Chunks are assembled from bytes prebuilt per stream; only the varying text is JSON-encoded.
+`translate_stream` drives a translator over the provider's raw bytes and hands over, per
+upstream chunk, all the frames its events produced as one piece: a burst of upstream events
+costs the server one send (one write) instead of one per frame, and nothing waits for more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import Any
+
+from authai_embed.proxy.translate.response_aggregate import (
+    ChatCompletionAggregator,
+    ResponseAggregator,
+    aggregate_chat_completion,
+    aggregate_chat_completion_async,
+    aggregate_response,
+    aggregate_response_async,
+)
+from authai_embed.proxy.translate.response_events import ResponseEvents
+from authai_embed.proxy.translate.sse import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DONE,
+    SSEDecoder,
+    encode_data,
+    json_bytes,
+    json_string,
+    parse_json_event,
+)
+
+__all__ = [
+    "ChatCompletionAggregator",
+    "ChatStreamTranslator",
+    "ResponseAggregator",
+    "aggregate_chat_completion",
+    "aggregate_chat_completion_async",
+    "aggregate_response",
+    "aggregate_response_async",
+    "translate_stream",
+]
+
+
+class ChatStreamTranslator(ResponseEvents):
+    """Turns upstream Responses events into Chat Completions SSE frames, one event at a time.
+
+    Call `feed` for each event and `finish` once when the upstream stream ends (also after a
+    failure); `done` / `failed` / `error` tell how it went. Not thread-safe: one per stream.
+    """
+
+    __slots__ = (
+        "_content_head",
+        "_content_tail",
+        "_delta_head",
+        "_delta_tail",
+        "_finished",
+        "_include_usage",
+        "_out",
+        "_usage_head",
+    )
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        include_usage: bool,
+        include_reasoning: bool,
+        completion_id: str,
+        created: int,
+    ) -> None:
+        super().__init__(include_reasoning=include_reasoning)
+        head = (
+            b'data: {"id":'
+            + json_string(completion_id)
+            + b',"object":"chat.completion.chunk","created":'
+            + str(int(created)).encode()
+            + b',"model":'
+            + json_string(model)
+            + b',"choices":['
+        )
+        self._delta_head = head + b'{"index":0,"delta":'
+        self._delta_tail = b',"logprobs":null,"finish_reason":null}]}\n\n'
+        self._content_head = self._delta_head + b'{"content":'
+        self._content_tail = b"}" + self._delta_tail
+        self._usage_head = head + b'],"usage":'
+        self._include_usage = include_usage
+        self._finished = False
+        self._out: list[bytes] = []
+
+    def feed(self, event: Mapping[str, Any]) -> list[bytes]:
+        """The frames (`data: {...}\\n\\n`) for one upstream event; often none."""
+        out: list[bytes] = []
+        self._out = out
+        self.handle(event)
+        return out
+
+    def finish(self) -> list[bytes]:
+        """The closing frames: the error frame if the stream stopped short, the usage chunk if
+        asked for, and `[DONE]`. Later calls return nothing."""
+        if self._finished:
+            return []
+        self._finished = True
+        out: list[bytes] = []
+        self._out = out
+        self.end()
+        if self.done and self._include_usage and self.usage is not None:
+            out.append(self._usage_head + json_bytes(self.usage) + b"}\n\n")
+        out.append(DONE)
+        return out
+
+    def _delta(self, delta: bytes) -> None:
+        self._out.append(self._delta_head + delta + self._delta_tail)
+
+    def on_start(self) -> None:
+        self._delta(b'{"role":"assistant","content":""}')
+
+    def on_text(self, delta: str) -> None:
+        self._out.append(self._content_head + json_string(delta) + self._content_tail)
+
+    def on_refusal(self, delta: str) -> None:
+        self._delta(b'{"refusal":' + json_string(delta) + b"}")
+
+    def on_reasoning(self, delta: str) -> None:
+        self._delta(b'{"reasoning_content":' + json_string(delta) + b"}")
+
+    def on_tool_call(self, index: int, call_id: str, name: str, arguments: str) -> None:
+        call = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
+        self._delta(b'{"tool_calls":[' + json_bytes(call) + b"]}")
+
+    def on_tool_arguments(self, index: int, delta: str) -> None:
+        self._delta(
+            b'{"tool_calls":[{"index":'
+            + str(index).encode()
+            + b',"function":{"arguments":'
+            + json_string(delta)
+            + b"}}]}"
+        )
+
+    def on_finish(self, finish_reason: str) -> None:
+        self._out.append(
+            self._delta_head
+            + b'{},"logprobs":null,"finish_reason":'
+            + json_string(finish_reason)
+            + b"}]}\n\n"
+        )
+
+    def on_error(self, error: dict[str, Any]) -> None:
+        self._out.append(encode_data({"error": error}))
+
+
+async def translate_stream(
+    chunks: AsyncIterable[bytes],
+    translator: ChatStreamTranslator,
+    *,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+) -> AsyncIterator[bytes]:
+    """The Chat Completions SSE bytes for a Responses SSE byte stream, `finish()` included.
+
+    One piece per upstream chunk that produced frames (their concatenation), then the closing
+    frames. An `UpstreamError` from a malformed or oversized event is raised after the frames
+    the events before it produced have been handed over, as with one piece per frame.
+    """
+    decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+    feed = translator.feed
+    out: list[bytes] = []
+    try:
+        async for chunk in chunks:
+            for event in decoder.feed(chunk):
+                obj = parse_json_event(event)
+                if obj is not None:
+                    out += feed(obj)
+            if out:
+                piece = out[0] if len(out) == 1 else b"".join(out)
+                out = []
+                yield piece
+        for event in decoder.close():
+            obj = parse_json_event(event)
+            if obj is not None:
+                out += feed(obj)
+    except Exception:
+        if out:
+            yield b"".join(out)
+        raise
+    out += translator.finish()
+    yield b"".join(out)

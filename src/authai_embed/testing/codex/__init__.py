@@ -1,0 +1,1 @@
+"""The emulated Codex backend: request validation, scripted replies, the SSE stream, limits."""

@@ -1,0 +1,251 @@
+"""The emulated ChatGPT Codex backend (`emulator.codex`): the model calls behind "Sign in with
+ChatGPT", so every test of the proxy runs offline.
+
+- `POST /backend-api/codex/responses`: checks the bearer token, `chatgpt-account-id`, the Codex
+  client headers and the body as the real backend does, then streams the Responses SSE events of
+  the next scripted reply (or an echo), with `x-codex-*` rate-limit headers.
+- `GET /backend-api/codex/models?client_version=...`: the model catalog.
+
+Every call is recorded (`requests`, without `Authorization`); `stats` counts streams, including
+those the client abandoned, so a test can prove a disconnect cancels the upstream call.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import anyio
+
+from authai_embed._util.b64 import b64url_decode
+from authai_embed.asgi.http import JSONResponse, Request, StreamingResponse
+from authai_embed.errors import InvalidRequest
+from authai_embed.testing.codex.catalog import catalog
+from authai_embed.testing.codex.errors import (
+    TOKEN_EXPIRED,
+    TOKEN_INVALIDATED,
+    Rejected,
+    auth_error,
+    detail,
+)
+from authai_embed.testing.codex.knobs import CodexKnobs, CodexStats, RecordedRequest
+from authai_embed.testing.codex.limits import rate_limit_headers, scripted_error, usage_limit
+from authai_embed.testing.codex.request import CodexCall, parse_call
+from authai_embed.testing.codex.script import CodexReply, ReplyScript, echo_text
+from authai_embed.testing.codex.stream import Frame, StreamPlan, build_frames, new_id
+from authai_embed.testing.openai.accounts import Account
+from authai_embed.testing.openai.state import AuthState
+
+__all__ = ["MODELS_PATH", "RESPONSES_PATH", "CodexBackend"]
+
+RESPONSES_PATH = "/backend-api/codex/responses"
+MODELS_PATH = "/backend-api/codex/models"
+
+
+def _encode(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def _token_expired(token: str, now: float) -> bool:
+    """Whether `token` is a JWT whose `exp` has passed (as opposed to unknown or revoked)."""
+    parts = token.split(".")
+    try:
+        claims = json.loads(b64url_decode(parts[1])) if len(parts) == 3 else None
+    except ValueError:
+        return False
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return isinstance(exp, int | float) and exp <= now
+
+
+class CodexBackend:
+    """The Codex model backend's routes and state; one per `Emulator` (`emulator.codex`)."""
+
+    def __init__(self, state: AuthState, check_access_token: Callable[[str], Account | None]):
+        self._state = state
+        self._check_access_token = check_access_token
+        self.knobs = CodexKnobs()
+        self.stats = CodexStats()
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._script = ReplyScript()
+        self._issued_reasoning: set[str] = set()
+        self._prompts: dict[str, str] = {}
+
+    # Scripting ----------------------------------------------------------------------------
+
+    def script(self, *replies: CodexReply | str, **fields: Any) -> None:
+        """Queue the next answers, oldest first: `CodexReply`s, strings (a plain text answer), or
+        the fields of one `CodexReply` as keywords (`script(text="Hi", finish="cut")`).
+
+        Each accepted model call takes one; with none queued the model echoes the last user text.
+        """
+        self._script.add(*replies, **fields)
+
+    @property
+    def pending(self) -> int:
+        """Scripted replies not yet used."""
+        return len(self._script)
+
+    def clear_script(self) -> None:
+        """Drop the replies not yet used."""
+        self._script.clear()
+
+    def last_request(self, path: str = RESPONSES_PATH) -> RecordedRequest:
+        """The latest recorded call to `path`; `LookupError` if there was none."""
+        with self._lock:
+            for record in reversed(self.requests):
+                if record.path == path:
+                    return record
+        raise LookupError(f"no request to {path} yet")
+
+    # Routes -------------------------------------------------------------------------------
+
+    async def responses(self, request: Request) -> JSONResponse | StreamingResponse:
+        """`POST /backend-api/codex/responses`: an SSE stream, or the backend's HTTP error."""
+        record = self._record(request)
+        self.stats.requests += 1
+        if self.knobs.response_delay > 0:
+            await anyio.sleep(self.knobs.response_delay)
+        try:
+            body, body_error = await self._read_json(request)
+            record.body = body
+            account = self._authenticate(request, needs_beta=True)
+            if body_error is not None:
+                raise detail(body_error.message, body_error.status)
+            call = parse_call(body, self._issued_reasoning)
+            now = self._state.clock.now()
+            if self.knobs.usage_limit_reached:
+                raise usage_limit(account, self.knobs, now)
+            reply = self._script.next()
+            if reply.is_http_error:
+                raise scripted_error(reply, account, self.knobs, now)
+        except Rejected as exc:
+            record.status = exc.status
+            self.stats.rejected += 1
+            return JSONResponse(exc.body, exc.status, _encode(exc.headers))
+        record.status = 200
+        frames = self._frames(call, reply, request)
+        headers = [
+            ("cache-control", "no-cache"),
+            *rate_limit_headers(self.knobs, self._state.clock.now()),
+            *reply.headers.items(),
+        ]
+        return StreamingResponse(self._stream(frames), 200, _encode(headers))
+
+    async def models(self, request: Request) -> JSONResponse:
+        """`GET /backend-api/codex/models?client_version=...`: `{"models": [ModelInfo, ...]}`."""
+        record = self._record(request)
+        self.stats.model_lists += 1
+        try:
+            self._authenticate(request, needs_beta=False)
+            if not request.query.get("client_version"):
+                raise detail("client_version is required")
+        except Rejected as exc:
+            record.status = exc.status
+            return JSONResponse(exc.body, exc.status)
+        record.status = 200
+        return JSONResponse({"models": catalog()}, 200, [(b"etag", b'"emulator-models-1"')])
+
+    # Checks -------------------------------------------------------------------------------
+
+    def _record(self, request: Request) -> RecordedRequest:
+        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
+        record = RecordedRequest(request.method, request.path, request.query, headers, None)
+        with self._lock:
+            self.requests.append(record)
+        return record
+
+    async def _read_json(self, request: Request) -> tuple[Any, InvalidRequest | None]:
+        try:
+            return await request.json(self.knobs.max_body), None
+        except InvalidRequest as exc:
+            return None, exc
+
+    def _authenticate(self, request: Request, *, needs_beta: bool) -> Account:
+        token = request.bearer_token()
+        if token is None:
+            raise detail("Unauthorized", 401)
+        account = self._check_access_token(token)
+        if account is None:
+            if _token_expired(token, self._state.clock.now()):
+                raise auth_error("token_expired", TOKEN_EXPIRED)
+            raise auth_error("token_invalidated", TOKEN_INVALIDATED)
+        account_id = request.headers.get("chatgpt-account-id", "").strip()
+        if not account_id:
+            raise detail("Missing chatgpt-account-id header", 403)
+        if account_id != account.account_id:
+            raise detail("The chatgpt-account-id header does not match the signed-in user", 403)
+        if self.knobs.require_client_headers:
+            beta = request.headers.get("openai-beta", "")
+            if needs_beta and "responses=experimental" not in beta:
+                raise detail("Missing header OpenAI-Beta: responses=experimental")
+            if not request.headers.get("originator", "").strip():
+                raise detail("Missing header originator")
+        return account
+
+    # The stream ---------------------------------------------------------------------------
+
+    def _frames(self, call: CodexCall, reply: CodexReply, request: Request) -> list[Frame]:
+        if reply.text is not None:
+            text = reply.text
+        else:
+            text = "" if reply.function_calls else echo_text(call.input)
+        wants_summary = call.summary is not None
+        reasoning = reply.reasoning
+        if wants_summary and reasoning is None:
+            reasoning = f"**Answering**\n\nReplying to {len(call.input)} input item(s) directly."
+        plan = StreamPlan(
+            response_id=new_id("resp"),
+            created_at=int(self._state.clock.now()),
+            chunk_size=self.knobs.chunk_size,
+            text=text,
+            reasoning=reasoning if wants_summary else None,
+            reasoning_item=wants_summary or reply.reasoning is not None,
+            cached_tokens=self._cached_tokens(call, request),
+        )
+        frames = build_frames(call, plan, reply)
+        if plan.encrypted_content is not None:
+            with self._lock:
+                self._issued_reasoning.add(plan.encrypted_content)
+        return frames
+
+    def _cached_tokens(self, call: CodexCall, request: Request) -> int:
+        """About a quarter of the characters this prompt shares with the previous one of the same
+        conversation (`prompt_cache_key`, else the `session_id` header); 0 for a new one."""
+        key = call.prompt_cache_key or request.headers.get("session_id")
+        if not key:
+            return 0
+        prompt = json.dumps([call.instructions, call.input, call.tools], ensure_ascii=False)
+        with self._lock:
+            previous = self._prompts.get(key, "")
+            self._prompts[key] = prompt
+        shared = 0
+        for a, b in zip(previous, prompt, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return shared // 4
+
+    async def _stream(self, frames: list[Frame]) -> AsyncIterator[bytes]:
+        """Send `frames` one by one; `finally` tells a finished stream from an abandoned one."""
+        stats, knobs = self.stats, self.knobs
+        stats.streams += 1
+        stats.open_streams += 1
+        finished = False
+        try:
+            if knobs.first_byte_delay > 0:
+                await anyio.sleep(knobs.first_byte_delay)
+            for number, (kind, frame) in enumerate(frames):
+                yield frame
+                stats.events.append(kind)
+                if knobs.event_delay > 0 and number < len(frames) - 1:
+                    await anyio.sleep(knobs.event_delay)
+            finished = True
+        finally:
+            stats.open_streams -= 1
+            if finished:
+                stats.completed_streams += 1
+            else:
+                stats.cancelled_streams += 1

@@ -1,0 +1,79 @@
+"""Usage limits as the Codex backend reports them, and the HTTP errors a test scripts.
+
+Normal answers carry the `x-codex-*` rate-limit headers the Codex CLI reads (used percent, window
+length and reset time of the 5-hour "primary" and weekly "secondary" windows, credits). When the
+plan's limit is reached the call is answered 429 with `error.type == "usage_limit_reached"`,
+`plan_type`, `resets_at` (Unix s; what current Codex reads) and `resets_in_seconds` (what older
+releases read).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from authai_embed.testing.codex.errors import TOKEN_EXPIRED, Rejected, auth_error
+from authai_embed.testing.codex.knobs import CodexKnobs
+from authai_embed.testing.codex.script import CodexReply
+from authai_embed.testing.openai.accounts import Account
+
+__all__ = ["rate_limit_headers", "scripted_error", "usage_limit"]
+
+PRIMARY_WINDOW_MINUTES = 300
+SECONDARY_WINDOW_MINUTES = 7 * 24 * 60
+PRIMARY_RESETS_IN = 3 * 3600
+SECONDARY_RESETS_IN = 4 * 24 * 3600
+SERVER_ERROR = (
+    "An error occurred while processing your request. You can retry your request, or contact "
+    "us through our help center at help.openai.com if the error persists."
+)
+
+
+def rate_limit_headers(
+    knobs: CodexKnobs, now: float, *, primary: float | None = None, resets_in: int | None = None
+) -> list[tuple[str, str]]:
+    """The `x-codex-*` headers of an answer (`primary`, `resets_in`: override the 5-hour window)."""
+    used = knobs.primary_used_percent if primary is None else primary
+    primary_in = PRIMARY_RESETS_IN if resets_in is None else resets_in
+    return [
+        ("x-codex-primary-used-percent", f"{used:g}"),
+        ("x-codex-primary-window-minutes", str(PRIMARY_WINDOW_MINUTES)),
+        ("x-codex-primary-reset-after-seconds", str(primary_in)),
+        ("x-codex-primary-reset-at", str(int(now) + primary_in)),
+        ("x-codex-secondary-used-percent", f"{knobs.secondary_used_percent:g}"),
+        ("x-codex-secondary-window-minutes", str(SECONDARY_WINDOW_MINUTES)),
+        ("x-codex-secondary-reset-after-seconds", str(SECONDARY_RESETS_IN)),
+        ("x-codex-secondary-reset-at", str(int(now) + SECONDARY_RESETS_IN)),
+        ("x-codex-credits-has-credits", "false"),
+        ("x-codex-credits-unlimited", "false"),
+    ]
+
+
+def usage_limit(account: Account, knobs: CodexKnobs, now: float) -> Rejected:
+    """The 429 of a plan whose usage limit is reached (it resets in `usage_limit_resets_in`)."""
+    seconds = knobs.usage_limit_resets_in
+    error = {
+        "type": "usage_limit_reached",
+        "message": "The usage limit has been reached",
+        "plan_type": account.plan,
+        "resets_at": int(now) + seconds,
+        "resets_in_seconds": seconds,
+    }
+    headers = rate_limit_headers(knobs, now, primary=100.0, resets_in=seconds)
+    return Rejected(429, {"error": error}, [*headers, ("x-codex-active-limit", "codex")])
+
+
+def scripted_error(reply: CodexReply, account: Account, knobs: CodexKnobs, now: float) -> Rejected:
+    """The HTTP error a reply scripts, with the real backend's body for its status by default."""
+    headers = list(reply.headers.items())
+    if reply.body is not None:
+        return Rejected(reply.status, reply.body, headers)
+    if reply.status == 429:
+        limit = usage_limit(account, knobs, now)
+        return Rejected(429, limit.body, [*limit.headers, *headers])
+    if reply.status == 401:
+        return Rejected(401, auth_error("token_expired", TOKEN_EXPIRED).body, headers)
+    if reply.status >= 500:
+        code = "server_is_overloaded" if reply.status == 503 else None
+        error = {"message": SERVER_ERROR, "type": "server_error", "param": None, "code": code}
+        return Rejected(reply.status, {"error": error}, headers)
+    return Rejected(reply.status, {"detail": HTTPStatus(reply.status).phrase}, headers)

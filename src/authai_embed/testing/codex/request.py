@@ -1,0 +1,221 @@
+"""Validation of a `POST /backend-api/codex/responses` body, in the real backend's order.
+
+The backend first insists on `instructions`, then `store: false`, then `stream: true` (each a
+`{"detail": ...}` 400, as seen from the real one), then refuses every parameter it does not take
+with `Unsupported parameter: <name>` (confirmed for `max_output_tokens`, `temperature`, `top_p`,
+`metadata`), then an unknown model, then the Responses fields one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+from typing import Any
+
+from authai_embed.testing.codex.catalog import EFFORTS, efforts_of, model_slugs
+from authai_embed.testing.codex.errors import (
+    detail,
+    invalid,
+    invalid_type,
+    invalid_value,
+    missing,
+    quoted_list,
+    unknown_parameter,
+)
+from authai_embed.testing.codex.input import check_input
+
+__all__ = ["ACCEPTED_PARAMETERS", "CodexCall", "parse_call"]
+
+ACCEPTED_PARAMETERS = (
+    "model",
+    "instructions",
+    "input",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "store",
+    "stream",
+    "include",
+    "prompt_cache_key",
+    "text",
+    "service_tier",
+    "client_metadata",
+)
+SUMMARIES = ("auto", "concise", "detailed")
+INCLUDABLE = (
+    "reasoning.encrypted_content",
+    "message.output_text.logprobs",
+    "message.input_image.image_url",
+    "web_search_call.action.sources",
+)
+TOOL_CHOICES = ("none", "auto", "required")
+FORMATS = ("text", "json_schema", "json_object")
+VERBOSITIES = ("low", "medium", "high")
+SERVICE_TIERS = ("auto", "default", "priority")
+
+
+@dataclass(slots=True)
+class CodexCall:
+    """A model call that passed validation: what the stream needs to answer it."""
+
+    model: str
+    instructions: str
+    input: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: Any = "auto"
+    parallel_tool_calls: bool = False
+    effort: str | None = None
+    summary: str | None = None
+    include: list[str] = field(default_factory=list)
+    prompt_cache_key: str | None = None
+    text: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wants_encrypted_reasoning(self) -> bool:
+        """Whether reasoning items carry `encrypted_content` (stateless multi-turn reasoning)."""
+        return "reasoning.encrypted_content" in self.include
+
+
+def parse_call(body: Any, issued_reasoning: Container[str]) -> CodexCall:
+    """The validated call; raises `Rejected` with the real backend's 400 for the first fault."""
+    if not isinstance(body, dict):
+        raise detail("The request body must be a JSON object")
+    instructions = body.get("instructions")
+    if not isinstance(instructions, str) or not instructions.strip():
+        raise detail("Instructions are required")
+    if body.get("store") is not False:
+        raise detail("Store must be set to false")
+    if body.get("stream") is not True:
+        raise detail("Stream must be set to true")
+    for name in body:
+        if name not in ACCEPTED_PARAMETERS:
+            raise detail(f"Unsupported parameter: {name}")
+    model = body.get("model")
+    if "model" not in body:
+        raise missing("model")
+    if not isinstance(model, str):
+        raise invalid_type("model", model, "a string")
+    if model not in model_slugs():
+        raise detail(
+            f"The '{model}' model is not supported when using Codex with a ChatGPT account."
+        )
+    call = CodexCall(model, instructions, check_input(body.get("input"), issued_reasoning))
+    call.tools = _tools(body.get("tools", []))
+    call.tool_choice = _tool_choice(body.get("tool_choice", "auto"))
+    parallel = body.get("parallel_tool_calls", False)
+    if not isinstance(parallel, bool):
+        raise invalid_type("parallel_tool_calls", parallel, "a boolean")
+    call.parallel_tool_calls = parallel
+    call.effort, call.summary = _reasoning(body.get("reasoning"), model)
+    call.include = _include(body.get("include", []))
+    call.text = _text(body.get("text", {}))
+    _scalars(body)
+    key = body.get("prompt_cache_key")
+    call.prompt_cache_key = key if isinstance(key, str) else None
+    return call
+
+
+def _tools(tools: Any) -> list[dict[str, Any]]:
+    if not isinstance(tools, list):
+        raise invalid_type("tools", tools, "an array")
+    for index, tool in enumerate(tools):
+        param = f"tools[{index}]"
+        if not isinstance(tool, dict):
+            raise invalid_type(param, tool, "an object")
+        if tool.get("type") != "function":
+            raise invalid_value(f"{param}.type", tool.get("type"), ("function",))
+        for name in tool:
+            if name not in ("type", "name", "description", "parameters", "strict"):
+                raise unknown_parameter(f"{param}.{name}")
+        if not isinstance(tool.get("name"), str) or not tool["name"]:
+            raise missing(f"{param}.name")
+        if "parameters" in tool and not isinstance(tool["parameters"], dict | None):
+            raise invalid_type(f"{param}.parameters", tool["parameters"], "an object")
+        if "strict" in tool and not isinstance(tool["strict"], bool | None):
+            raise invalid_type(f"{param}.strict", tool["strict"], "a boolean")
+    return tools
+
+
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, str):
+        if choice not in TOOL_CHOICES:
+            raise invalid_value("tool_choice", choice, TOOL_CHOICES)
+        return choice
+    if not isinstance(choice, dict):
+        raise invalid_type("tool_choice", choice, "one of a string or object")
+    if choice.get("type") != "function":
+        raise invalid_value("tool_choice.type", choice.get("type"), ("function",))
+    if not isinstance(choice.get("name"), str):
+        raise missing("tool_choice.name")
+    return choice
+
+
+def _reasoning(reasoning: Any, model: str) -> tuple[str | None, str | None]:
+    if reasoning is None:
+        return None, None
+    if not isinstance(reasoning, dict):
+        raise invalid_type("reasoning", reasoning, "an object")
+    for name in reasoning:
+        if name not in ("effort", "summary"):
+            raise unknown_parameter(f"reasoning.{name}")
+    effort = reasoning.get("effort")
+    if effort is not None:
+        if effort not in EFFORTS:
+            raise invalid_value("reasoning.effort", effort, EFFORTS)
+        supported = efforts_of(model)
+        if effort not in supported:
+            raise invalid(
+                f"Unsupported value: '{effort}' is not supported with the '{model}' model. "
+                f"Supported values are: {quoted_list(supported)}.",
+                param="reasoning.effort",
+                code="unsupported_value",
+            )
+    summary = reasoning.get("summary")
+    if summary is not None and summary not in SUMMARIES:
+        raise invalid_value("reasoning.summary", summary, SUMMARIES)
+    return effort, summary
+
+
+def _include(include: Any) -> list[str]:
+    if not isinstance(include, list):
+        raise invalid_type("include", include, "an array")
+    for index, value in enumerate(include):
+        if value not in INCLUDABLE:
+            raise invalid_value(f"include[{index}]", value, INCLUDABLE)
+    return include
+
+
+def _text(text: Any) -> dict[str, Any]:
+    if not isinstance(text, dict):
+        raise invalid_type("text", text, "an object")
+    for name in text:
+        if name not in ("format", "verbosity"):
+            raise unknown_parameter(f"text.{name}")
+    if "verbosity" in text and text["verbosity"] not in VERBOSITIES:
+        raise invalid_value("text.verbosity", text["verbosity"], VERBOSITIES)
+    fmt = text.get("format", {"type": "text"})
+    if not isinstance(fmt, dict):
+        raise invalid_type("text.format", fmt, "an object")
+    if fmt.get("type") not in FORMATS:
+        raise invalid_value("text.format.type", fmt.get("type"), FORMATS)
+    if fmt["type"] == "json_schema":
+        if not isinstance(fmt.get("name"), str) or not fmt["name"]:
+            raise missing("text.format.name")
+        if not isinstance(fmt.get("schema"), dict):
+            raise missing("text.format.schema")
+    return text
+
+
+def _scalars(body: dict[str, Any]) -> None:
+    key = body.get("prompt_cache_key")
+    if key is not None and not isinstance(key, str):
+        raise invalid_type("prompt_cache_key", key, "a string")
+    tier = body.get("service_tier")
+    if tier is not None and tier not in SERVICE_TIERS:
+        raise detail(f"Unsupported service_tier: {tier}")
+    metadata = body.get("client_metadata")
+    if metadata is not None and (
+        not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())
+    ):
+        raise invalid_type("client_metadata", metadata, "an object of strings")

@@ -1,0 +1,1 @@
+"""The emulated GitHub (device flow, `/user`, the Copilot token) and the Copilot API."""

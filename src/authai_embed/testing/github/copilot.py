@@ -1,0 +1,122 @@
+"""The Copilot API, emulated (`emulator.github.api`): `{endpoints.api}/chat/completions`,
+`/responses` and `/models` behind a Copilot token.
+
+An unknown or expired Copilot token is 401; a call without `Copilot-Integration-Id` is 400; a
+chat call to a model that lists only `/responses` is 400 `model_not_supported` (and a Responses
+call to a chat-only model `unsupported_api_for_model`); `model.knobs.usage_limit_reached` is 429
+`rate_limited` with `Retry-After: 60`. Answers come from the shared `ChatModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.testing.chat_model import ChatModel, json_body
+
+__all__ = ["CopilotAPI", "copilot_catalog"]
+
+
+def copilot_catalog() -> list[dict[str, Any]]:
+    """The Copilot model list: chat models, a Responses-only Codex model, an embedding model."""
+
+    def model(model_id: str, vendor: str, endpoints: list[str]) -> dict[str, Any]:
+        return {
+            "id": model_id,
+            "object": "model",
+            "vendor": vendor,
+            "name": model_id,
+            "model_picker_enabled": True,
+            "supported_endpoints": endpoints,
+        }
+
+    return [
+        model("gpt-5.4", "OpenAI", ["/chat/completions", "/responses"]),
+        model("gpt-5.4-codex", "OpenAI", ["/responses"]),
+        model("claude-sonnet-4.5", "Anthropic", ["/chat/completions"]),
+        model("gpt-4.1", "Azure OpenAI", []),
+        model("text-embedding-3-small", "Azure OpenAI", ["/embeddings"]),
+    ]
+
+
+class CopilotAPI:
+    """The Copilot API's routes; `user_of(token)` says whose valid Copilot token it is."""
+
+    def __init__(self, model: ChatModel, user_of: Callable[[str], object | None]) -> None:
+        self.model = model
+        self._user_of = user_of
+
+    async def models(self, request: Request) -> Response:
+        if self._user_of(request.bearer_token() or "") is None:
+            return _unauthorized()
+        return self.model.models()
+
+    async def chat(self, request: Request) -> Response | StreamingResponse:
+        body = await json_body(request, self.model.knobs.max_body)
+        self.model.record(request, body)
+        self.model.stats.requests += 1
+        rejected = self._check(request, body, "/chat/completions", ("model", "messages"))
+        if rejected is not None:
+            return rejected
+        return self._answer(body, self.model.chat)
+
+    async def responses(self, request: Request) -> Response | StreamingResponse:
+        body = await json_body(request, self.model.knobs.max_body)
+        self.model.record(request, body)
+        self.model.stats.requests += 1
+        rejected = self._check(request, body, "/responses", ("model", "input"))
+        if rejected is not None:
+            return rejected
+        return self._answer(body, self.model.responses)
+
+    def _check(
+        self, request: Request, body: Any, endpoint: str, required: tuple[str, ...]
+    ) -> Response | None:
+        if self._user_of(request.bearer_token() or "") is None:
+            return _unauthorized()
+        if request.headers.get("copilot-integration-id") is None:
+            return _api_error(400, "missing Copilot-Integration-Id header", "bad_request")
+        if not isinstance(body, dict) or any(not body.get(name) for name in required):
+            return _api_error(400, f"{' and '.join(required)} are required", "invalid_request")
+        listed = {m["id"]: m["supported_endpoints"] for m in self.model.catalog}
+        endpoints = listed.get(body["model"])
+        if endpoints is None or (endpoints and endpoint not in endpoints):
+            if endpoints is None or endpoint == "/chat/completions":
+                return _api_error(
+                    400, "The requested model is not supported.", "model_not_supported"
+                )
+            return _api_error(
+                400,
+                f"model {body['model']} does not support {endpoint}",
+                "unsupported_api_for_model",
+            )
+        if self.model.knobs.usage_limit_reached:
+            message = "Sorry, you have been rate-limited. Please wait a moment before trying again."
+            return _api_error(429, message, "rate_limited", retry_after="60")
+        return None
+
+    def _answer(self, body: dict[str, Any], answer: Any) -> Response | StreamingResponse:
+        reply = self.model.next_reply()
+        if reply.is_http_error:
+            self.model.stats.rejected += 1
+            error_body = reply.body or {"error": {"message": "scripted error", "code": "error"}}
+            return JSONResponse(
+                error_body,
+                reply.status,
+                [(k.encode(), v.encode()) for k, v in reply.headers.items()],
+            )
+        result: Response | StreamingResponse = answer(body, reply)
+        return result
+
+
+def _api_error(
+    status: int, message: str, code: str, retry_after: str | None = None
+) -> JSONResponse:
+    headers = [] if retry_after is None else [(b"retry-after", retry_after.encode())]
+    error = {"message": message, "code": code, "type": "invalid_request_error", "param": None}
+    return JSONResponse({"error": error}, status, headers)
+
+
+def _unauthorized() -> JSONResponse:
+    return _api_error(401, "unauthorized: token expired or invalid", "unauthorized")

@@ -1,0 +1,190 @@
+"""ChatGPT device-code sign-in, emulated: user codes, the device's polls, approval and denial.
+
+Wire behaviour (paths below the emulator's root; errors use OpenAI's envelope
+`{"error": {"message", "type": "invalid_request_error", "param": null, "code"}}`):
+
+`POST /api/accounts/deviceauth/usercode`, JSON `{"client_id"}`
+  200 `{"device_auth_id", "user_code", "interval": "5", "expires_at": "<ISO 8601, UTC>"}`;
+  400 code `invalid_request` (no client_id) or `invalid_client` (unknown one);
+  404 code `not_found` while `knobs.device_login_available` is off.
+`POST /api/accounts/deviceauth/token`, JSON `{"device_auth_id", "user_code"}`
+  403 code `deviceauth_authorization_unknown`, message "Device authorization is unknown. Please
+      try again.": still pending, or an unknown id/code pair. This is the real server's pending
+      answer; clients treat 403 and 404 as "keep polling".
+  200 `{"authorization_code", "code_verifier", "code_challenge"}` once approved (PKCE S256:
+      challenge = base64url_nopad(sha256(verifier))). Every later poll returns the same grant;
+      after the exchange its code is spent, so a second exchange fails with `invalid_grant`.
+  400 code `access_denied` once the person denied.
+  410 code `expired_token` once `device_code_ttl` has passed (approved or not).
+  429 code `slow_down` + `Retry-After`, only with `knobs.enforce_interval`, for a poll sooner
+      than `interval` after the previous one (that poll also restarts the wait).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from authai_embed.asgi.http import JSONResponse, Request, Response
+from authai_embed.testing import tokens
+from authai_embed.testing.openai.state import (
+    AuthorizationCode,
+    AuthState,
+    DeviceAuthorization,
+    normalize_user_code,
+)
+from authai_embed.testing.wire import openai_error
+
+__all__ = ["ApprovalError", "DeviceFlow"]
+
+_PENDING_CODE = "deviceauth_authorization_unknown"
+_PENDING_MESSAGE = "Device authorization is unknown. Please try again."
+
+
+class ApprovalError(ValueError):
+    """Approving or denying a code failed; the message is what the person is told."""
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DeviceFlow:
+    """The device-code endpoints and the person's approve/deny actions, on a shared `AuthState`."""
+
+    def __init__(self, state: AuthState) -> None:
+        self.state = state
+
+    # The person's side --------------------------------------------------------------------
+
+    def approve(self, user_code: str, account: str | None = None) -> None:
+        """Approve a pending code for `account` (the default account if `None`).
+
+        Raises `ApprovalError` for an unknown, expired or already answered code, an unknown
+        account, or an account that has not allowed device-code sign-in.
+        """
+        state = self.state
+        with state.lock:
+            device = self._answerable(user_code)
+            try:
+                chosen = state.account(account)
+            except KeyError as exc:
+                raise ApprovalError(str(exc.args[0])) from None
+            if not chosen.device_login_enabled:
+                raise ApprovalError(
+                    f"Device code sign-in is turned off for {chosen.email}. Turn on device code "
+                    "authorization in ChatGPT Settings > Security, then enter the code again."
+                )
+            verifier = tokens.pkce_verifier()
+            grant = AuthorizationCode(
+                code=tokens.authorization_code(),
+                verifier=verifier,
+                challenge=tokens.pkce_challenge(verifier),
+                account_id=chosen.account_id,
+                client_id=device.client_id,
+                expires_at=state.clock.now() + state.knobs.authorization_code_ttl,
+            )
+            state.codes[grant.code] = grant
+            device.status, device.grant = "approved", grant
+            state.stats.approvals += 1
+
+    def deny(self, user_code: str) -> None:
+        """Deny a pending code; the device's next poll fails with `access_denied`."""
+        with self.state.lock:
+            self._answerable(user_code).status = "denied"
+            self.state.stats.denials += 1
+
+    def _answerable(self, user_code: str) -> DeviceAuthorization:
+        device = self.state.by_user_code.get(normalize_user_code(user_code))
+        if device is None:
+            raise ApprovalError("That code is not valid. Check the code shown in the app.")
+        if self.state.clock.now() >= device.expires_at:
+            raise ApprovalError("That code has expired. Start the sign-in again in the app.")
+        if device.status != "pending":
+            raise ApprovalError(f"That code was already {device.status}.")
+        return device
+
+    def device_authorizations(self) -> list[DeviceAuthorization]:
+        """Every device-code sign-in so far, oldest first."""
+        with self.state.lock:
+            return list(self.state.devices.values())
+
+    # The device's side (HTTP) -------------------------------------------------------------
+
+    async def usercode(self, request: Request) -> Response:
+        """`POST /api/accounts/deviceauth/usercode`: start a sign-in."""
+        state = self.state
+        if not state.knobs.device_login_available:
+            return openai_error(404, "not_found", "Device code sign-in is not available.")
+        body = await request.json(state.knobs.max_body)
+        client_id = body.get("client_id") if isinstance(body, dict) else None
+        if not isinstance(client_id, str) or not client_id:
+            return openai_error(400, "invalid_request", "client_id is required.")
+        if client_id != state.knobs.client_id:
+            return openai_error(400, "invalid_client", "Unknown client_id.")
+        with state.lock:
+            code = tokens.user_code()
+            while normalize_user_code(code) in state.by_user_code:
+                code = tokens.user_code()
+            device = DeviceAuthorization(
+                device_auth_id=tokens.device_auth_id(),
+                user_code=code,
+                client_id=client_id,
+                originator=request.headers.get("originator"),
+                expires_at=state.clock.now() + state.knobs.device_code_ttl,
+            )
+            state.devices[device.device_auth_id] = device
+            state.by_user_code[normalize_user_code(code)] = device
+            state.stats.device_codes += 1
+            answer = {
+                "device_auth_id": device.device_auth_id,
+                "user_code": code,
+                "interval": state.knobs.interval,
+                "expires_at": _iso(device.expires_at),
+            }
+        return JSONResponse(answer)
+
+    async def poll(self, request: Request) -> Response:
+        """`POST /api/accounts/deviceauth/token`: the device asks whether the person answered."""
+        state = self.state
+        with state.lock:
+            state.stats.device_polls += 1
+        body = await request.json(state.knobs.max_body)
+        if not isinstance(body, dict):
+            return openai_error(400, "invalid_request", "The body must be a JSON object.")
+        device_auth_id, user_code = body.get("device_auth_id"), body.get("user_code")
+        if not isinstance(device_auth_id, str) or not isinstance(user_code, str):
+            return openai_error(
+                400, "invalid_request", "device_auth_id and user_code are required."
+            )
+        with state.lock:
+            device = state.devices.get(device_auth_id)
+            if device is None or normalize_user_code(device.user_code) != normalize_user_code(
+                user_code
+            ):
+                return openai_error(403, _PENDING_CODE, _PENDING_MESSAGE)
+            return self._poll_answer(device)
+
+    def _poll_answer(self, device: DeviceAuthorization) -> Response:
+        state = self.state
+        now = state.clock.now()
+        previous, device.last_poll = device.last_poll, now
+        interval = state.knobs.interval_seconds()
+        if state.knobs.enforce_interval and previous is not None and now - previous < interval:
+            state.stats.slow_downs += 1
+            retry = str(max(1, round(interval))).encode()
+            message = "Polling too often; wait the interval between polls."
+            return openai_error(429, "slow_down", message, headers=[(b"retry-after", retry)])
+        if now >= device.expires_at:
+            return openai_error(410, "expired_token", "The device code has expired.")
+        if device.status == "denied":
+            return openai_error(400, "access_denied", "The sign-in was denied.")
+        if device.grant is None:
+            return openai_error(403, _PENDING_CODE, _PENDING_MESSAGE)
+        grant = device.grant
+        return JSONResponse(
+            {
+                "authorization_code": grant.code,
+                "code_verifier": grant.verifier,
+                "code_challenge": grant.challenge,
+            }
+        )

@@ -1,0 +1,1 @@
+"""The emulated xAI: OIDC discovery, the device flow, the token endpoint, the model APIs."""

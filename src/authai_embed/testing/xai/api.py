@@ -1,0 +1,96 @@
+"""xAI's model APIs, emulated (`emulator.xai.api`): `api.x.ai/v1` and the Grok CLI origin.
+
+`/xai/v1/chat/completions`, `/responses`, `/models` take a bearer access token (401 for an
+expired or revoked one) and answer in xAI's error shape `{"code", "error"}`: `knobs.billing` =
+`spending_limit` is xAI's 403, `free_usage_exhausted` a 429 `free-usage-exhausted`;
+`model.knobs.usage_limit_reached` a plain 429 rate limit. `/grok-cli/v1/...` answers 426 without
+`x-grok-client-version`. Answers come from the shared `ChatModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
+from authai_embed.testing.chat_model import ChatModel, json_body
+
+if TYPE_CHECKING:
+    from authai_embed.testing.xai.server import XAIKnobs
+
+__all__ = ["API", "CLI", "XAIModelAPI", "xai_catalog"]
+
+API, CLI = "/xai/v1", "/grok-cli/v1"
+SPENDING_LIMIT = (
+    "Your team has either used all available credits or reached its monthly spending limit. "
+    "To continue making API requests, please purchase more credits or raise your spending limit."
+)
+
+
+def xai_catalog() -> list[dict[str, Any]]:
+    """The models `/models` lists."""
+    return [
+        {"id": model, "object": "model", "created": 1_735_689_600, "owned_by": "xai"}
+        for model in ("grok-4", "grok-4-fast", "grok-code-fast-1")
+    ]
+
+
+class XAIModelAPI:
+    """The model routes; `authorized(token)` says whether an access token is valid now."""
+
+    def __init__(
+        self, model: ChatModel, knobs: XAIKnobs, authorized: Callable[[str], bool]
+    ) -> None:
+        self.model = model
+        self.knobs = knobs
+        self._authorized = authorized
+
+    def _gate(self, request: Request) -> Response | None:
+        if request.path.startswith(CLI) and not request.headers.get("x-grok-client-version"):
+            return _api(426, "Upgrade Required", "Please upgrade your Grok CLI.")
+        if not self._authorized(request.bearer_token() or ""):
+            return _api(401, "Unauthenticated", "The access token is invalid or has expired.")
+        return None
+
+    async def models(self, request: Request) -> Response:
+        return self._gate(request) or self.model.models()
+
+    async def chat(self, request: Request) -> Response | StreamingResponse:
+        return await self._call(request, ("model", "messages"), self.model.chat)
+
+    async def responses(self, request: Request) -> Response | StreamingResponse:
+        return await self._call(request, ("model", "input"), self.model.responses)
+
+    async def _call(
+        self, request: Request, required: tuple[str, ...], answer: Any
+    ) -> Response | StreamingResponse:
+        body = await json_body(request, self.model.knobs.max_body)
+        self.model.record(request, body)
+        self.model.stats.requests += 1
+        gated = self._gate(request)
+        if gated is not None:
+            return gated
+        if not isinstance(body, dict) or any(not body.get(name) for name in required):
+            return _api(400, "Client specified an invalid argument", f"{required} are required")
+        if body["model"] not in {m["id"] for m in self.model.catalog}:
+            return _api(404, "Some requested entity was not found", "The model does not exist.")
+        if self.knobs.billing == "spending_limit":
+            return _api(403, "The caller does not have permission", SPENDING_LIMIT)
+        if self.knobs.billing == "free_usage_exhausted":
+            return _api(429, "free-usage-exhausted", "Your free API usage is exhausted.")
+        if self.model.knobs.usage_limit_reached:
+            return _api(429, "Some resource has been exhausted", "Rate limit reached.", "30")
+        reply = self.model.next_reply()
+        if reply.is_http_error:
+            self.model.stats.rejected += 1
+            default = {"code": "scripted", "error": "scripted error"}
+            headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
+            return JSONResponse(reply.body or default, reply.status, headers)
+        result: Response | StreamingResponse = answer(body, reply)
+        return result
+
+
+def _api(status: int, code: str, message: str, retry_after: str | None = None) -> JSONResponse:
+    """xAI's API error shape: `{"code": <status words>, "error": <message>}`."""
+    headers = [] if retry_after is None else [(b"retry-after", retry_after.encode())]
+    return JSONResponse({"code": code, "error": message}, status, headers)
