@@ -40,13 +40,13 @@ async def _auth_path_us(store: AuthStore, count: int) -> Summary:
             account_id="acct-bench",
             originator="bench",
         )
-        jwt, _ = await authai.lifecycle.create_session(credentials)
+        jwt, _ = await authai.sessions.create_session(credentials)
         for _ in range(min(50, count)):
-            await authai.lifecycle.open_session(jwt)
+            await authai.sessions.open_session(jwt)
         samples: list[float] = []
         for _ in range(count):
             start = time.perf_counter()
-            await authai.lifecycle.open_session(jwt)
+            await authai.sessions.open_session(jwt)
             samples.append((time.perf_counter() - start) * 1e6)
         return summarize(samples)
     finally:

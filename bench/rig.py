@@ -161,6 +161,6 @@ async def open_rig(
     )
     rig = InProcessRig(emulator, host, ours, direct)
     rig.jwt = await sign_in(ours, emulator)
-    session = await host.lifecycle.open_session(rig.jwt)
+    session = await host.sessions.open_session(rig.jwt)
     rig.access_token = session.credentials.access
     return rig

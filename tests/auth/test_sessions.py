@@ -19,16 +19,16 @@ async def _expire_soon(harness: Harness) -> None:
 
 async def test_fresh_tokens_are_not_refreshed(harness: Harness) -> None:
     jwt = await harness.sign_in()
-    session = await harness.authai.lifecycle.usable_session(jwt)
+    session = await harness.authai.sessions.usable_session(jwt)
     assert session.record.version == 1
     assert harness.emulator.stats.refreshes == 0
 
 
 async def test_tokens_near_expiry_are_refreshed_and_resealed_in_place(harness: Harness) -> None:
     jwt = await harness.sign_in()
-    before = await harness.authai.lifecycle.open_session(jwt)
+    before = await harness.authai.sessions.open_session(jwt)
     await _expire_soon(harness)
-    after = await harness.authai.lifecycle.usable_session(jwt)
+    after = await harness.authai.sessions.usable_session(jwt)
     assert harness.emulator.stats.refreshes == 1
     assert after.record.id == before.record.id
     assert after.record.version == before.record.version + 1
@@ -37,7 +37,7 @@ async def test_tokens_near_expiry_are_refreshed_and_resealed_in_place(harness: H
     assert after.credentials.refresh != before.credentials.refresh
     assert harness.emulator.check_access_token(after.credentials.access) is not None
     # The same JWT opens the re-sealed record; the user id is unchanged.
-    again = await harness.authai.lifecycle.open_session(jwt)
+    again = await harness.authai.sessions.open_session(jwt)
     assert again.credentials == after.credentials
     assert again.user_id == before.user_id
 
@@ -48,7 +48,7 @@ async def test_concurrent_callers_cause_one_refresh_and_share_its_tokens(harness
     results: list[Session] = []
 
     async def call() -> None:
-        results.append(await harness.authai.lifecycle.usable_session(jwt))
+        results.append(await harness.authai.sessions.usable_session(jwt))
 
     async with anyio.create_task_group() as tg:
         for _ in range(25):
@@ -67,7 +67,7 @@ async def test_two_authai_instances_on_one_store_refresh_once(
     results: list[Session] = []
 
     async def call(h: Harness) -> None:
-        results.append(await h.authai.lifecycle.usable_session(jwt))
+        results.append(await h.authai.sessions.usable_session(jwt))
 
     async with anyio.create_task_group() as tg:
         for i in range(20):
@@ -80,9 +80,9 @@ async def test_forced_refresh_after_a_401_is_skipped_if_someone_already_refreshe
     harness: Harness,
 ) -> None:
     jwt = await harness.sign_in()
-    stale = await harness.authai.lifecycle.open_session(jwt)
-    first = await harness.authai.lifecycle.refresh(stale, force=True)
-    second = await harness.authai.lifecycle.refresh(stale, force=True)
+    stale = await harness.authai.sessions.open_session(jwt)
+    first = await harness.authai.sessions.refresh(stale, force=True)
+    second = await harness.authai.sessions.refresh(stale, force=True)
     assert harness.emulator.stats.refreshes == 1
     assert second.credentials == first.credentials
 
@@ -91,11 +91,11 @@ async def test_a_rejected_refresh_deletes_the_record_and_is_the_uniform_401(
     harness: Harness,
 ) -> None:
     jwt = await harness.sign_in()
-    session = await harness.authai.lifecycle.open_session(jwt)
+    session = await harness.authai.sessions.open_session(jwt)
     harness.emulator.revoke_account(harness.emulator.default_account.account_id)
     await _expire_soon(harness)
     with pytest.raises(Unauthorized):
-        await harness.authai.lifecycle.usable_session(jwt)
+        await harness.authai.sessions.usable_session(jwt)
     assert await harness.store.get_record(session.record.id) is None
     response = await harness.client.get(
         "/authai/auth/whoami", headers={"Authorization": f"Bearer {jwt}"}
@@ -107,9 +107,9 @@ async def test_a_cancelled_caller_does_not_lose_the_rotated_tokens(harness: Harn
     jwt = await harness.sign_in()
     await _expire_soon(harness)
     with anyio.move_on_after(0):  # the caller gives up at once
-        await harness.authai.lifecycle.usable_session(jwt)
+        await harness.authai.sessions.usable_session(jwt)
     # Whether or not the refresh ran before the cancel, the next call must work.
-    session = await harness.authai.lifecycle.usable_session(jwt)
+    session = await harness.authai.sessions.usable_session(jwt)
     assert harness.emulator.check_access_token(session.credentials.access) is not None
     assert harness.emulator.stats.rejected_refreshes == 0
 
@@ -118,7 +118,7 @@ async def test_a_failing_early_refresh_falls_back_to_the_still_valid_token(
     harness: Harness,
 ) -> None:
     jwt = await harness.sign_in()
-    before = await harness.authai.lifecycle.open_session(jwt)
+    before = await harness.authai.sessions.open_session(jwt)
     await _expire_soon(harness)
     original = harness.authai.providers["openai"]
 
@@ -130,8 +130,8 @@ async def test_a_failing_early_refresh_falls_back_to_the_still_valid_token(
 
             raise UpstreamError("auth server down", status=502)
 
-    harness.authai.lifecycle._providers = {"openai": Broken()}  # type: ignore[dict-item]
-    session = await harness.authai.lifecycle.usable_session(jwt)
+    harness.authai.sessions._providers = {"openai": Broken()}  # type: ignore[dict-item]
+    session = await harness.authai.sessions.usable_session(jwt)
     assert session.credentials == before.credentials
 
 
@@ -139,7 +139,7 @@ async def test_the_refresh_margin_is_a_setting(make_harness: HarnessFactory) -> 
     harness = await make_harness(refresh_margin=1200)
     jwt = await harness.sign_in()
     harness.clock.advance(3600 - 1300)
-    assert (await harness.authai.lifecycle.usable_session(jwt)).record.version == 1
+    assert (await harness.authai.sessions.usable_session(jwt)).record.version == 1
     harness.clock.advance(101)
-    assert (await harness.authai.lifecycle.usable_session(jwt)).record.version == 2
+    assert (await harness.authai.sessions.usable_session(jwt)).record.version == 2
     assert harness.emulator.stats.refreshes == 1

@@ -126,7 +126,7 @@ async def sign_in(deployment: Deployment, *, expired: bool = True) -> str:
                     if polled["status"] != "pending":
                         break
             assert polled["status"] == "complete", polled
-            session = await authai.lifecycle.open_session(polled["jwt"])
+            session = await authai.sessions.open_session(polled["jwt"])
     finally:
         await authai.shutdown()
     expires = session.credentials.expires_at
@@ -184,7 +184,7 @@ async def test_a_process_killed_between_refresh_and_write_leaves_a_clean_state(
     authai = deployment.spec.authai()
     await authai.startup()
     try:
-        before = await authai.lifecycle.open_session(jwt)
+        before = await authai.sessions.open_session(jwt)
 
         exitcodes = await anyio.to_thread.run_sync(
             run_processes, dying_worker, [(deployment.spec, jwt, 8.0)]
@@ -193,7 +193,7 @@ async def test_a_process_killed_between_refresh_and_write_leaves_a_clean_state(
         assert deployment.auth_stats.refreshes == 1  # the provider answered; tokens spent
 
         # Nothing was half-written: the same JWT still opens the same, intact record.
-        after = await authai.lifecycle.open_session(jwt)
+        after = await authai.sessions.open_session(jwt)
         assert after.record == before.record
         assert after.credentials == before.credentials
 

@@ -49,7 +49,7 @@ async def test_the_copilot_token_is_minted_at_sign_in_and_reused(harness: Harnes
     for _ in range(3):
         assert (await chat(harness, jwt)).status_code == 200
     assert stats.copilot_tokens == 1
-    session = await harness.authai.lifecycle.open_session(jwt)
+    session = await harness.authai.sessions.open_session(jwt)
     assert session.credentials.access.startswith("gho_")  # the stored token is GitHub's only
     assert session.credentials.expires_at is None
 

@@ -69,10 +69,10 @@ async def test_tokens_near_expiry_rotate_and_the_new_refresh_token_is_stored(
     harness: Harness,
 ) -> None:
     jwt = await harness.sign_in(provider="xai")
-    before = await harness.authai.lifecycle.open_session(jwt)
+    before = await harness.authai.sessions.open_session(jwt)
     harness.clock.advance(DUE)
     assert (await chat(harness, jwt)).status_code == 200
-    after = await harness.authai.lifecycle.open_session(jwt)
+    after = await harness.authai.sessions.open_session(jwt)
     stats = harness.emulator.xai.stats
     assert (stats.refreshes, stats.rejected_refreshes) == (1, 0)
     assert after.credentials.refresh != before.credentials.refresh

@@ -101,7 +101,7 @@ async def test_responses_pass_through_streamed_and_aggregated(harness: Harness) 
 
 async def test_an_upstream_401_refreshes_once_and_retries(harness: Harness) -> None:
     jwt = await harness.sign_in()
-    session = await harness.authai.lifecycle.open_session(jwt)
+    session = await harness.authai.sessions.open_session(jwt)
     assert harness.emulator.revoke_token(session.credentials.access)
     response = await harness.client.post(
         "/authai/v1/chat/completions", headers=bearer(jwt), json=CHAT

@@ -40,7 +40,7 @@ from authai_embed.asgi.proxy_routes import ProxyRoutes
 from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
-from authai_embed.auth.sessions import Lifecycle
+from authai_embed.auth.sessions import Sessions
 from authai_embed.errors import AuthAIError, ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
@@ -105,7 +105,7 @@ class AuthAI:
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
         )
-        self.lifecycle = Lifecycle(
+        self.sessions = Sessions(
             store=self.store,
             signer=signer,
             secrets=secrets,
@@ -116,16 +116,16 @@ class AuthAI:
         self.logins = LoginBroker(
             store=self.store,
             providers=self.providers,
-            lifecycle=self.lifecycle,
+            sessions=self.sessions,
             settings=self.settings,
             clock=self.clock,
         )
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._auth_routes = AuthRoutes(
-            logins=self.logins, lifecycle=self.lifecycle, providers=self.providers
+            logins=self.logins, sessions=self.sessions, providers=self.providers
         )
         self._proxy = ProxyRoutes(
-            lifecycle=self.lifecycle,
+            sessions=self.sessions,
             providers=self.providers,
             settings=self.settings,
             clock=self.clock,
@@ -185,13 +185,13 @@ class AuthAI:
     async def whoami(self, jwt: str | None) -> WhoAmI:
         """The user behind a session JWT. Raises `Unauthorized` for any invalid session."""
         await self._ensure_started()
-        session = await self.lifecycle.open_session(jwt)
+        session = await self.sessions.open_session(jwt)
         return WhoAmI(session.user_id, session.record.provider, session.claims.expires_at)
 
     async def revoke(self, jwt: str | None) -> None:
         """Sign the user out everywhere: delete their record. Raises `Unauthorized` if invalid."""
         await self._ensure_started()
-        await self.lifecycle.revoke(jwt)
+        await self.sessions.revoke(jwt)
 
     async def sweep(self) -> int:
         """Delete expired pending sign-ins, records past their grace period and stale leases;

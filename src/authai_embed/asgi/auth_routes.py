@@ -8,7 +8,7 @@ from authai_embed.asgi.cookies import CookieMode
 from authai_embed.asgi.errors import AUTH_UNAUTHORIZED
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.auth.logins import LoginBroker
-from authai_embed.auth.sessions import Lifecycle
+from authai_embed.auth.sessions import Sessions
 from authai_embed.errors import InvalidRequest, Unauthorized
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import canonical_provider_id
@@ -25,14 +25,14 @@ class AuthRoutes:
     """Route table and handlers of the broker. Errors propagate as exceptions; the app turns
     them into the contract's bodies."""
 
-    __slots__ = ("_lifecycle", "_logins", "_providers", "_table", "cookie")
+    __slots__ = ("_logins", "_providers", "_sessions", "_table", "cookie")
 
     def __init__(
-        self, *, logins: LoginBroker, lifecycle: Lifecycle, providers: Mapping[str, Provider]
+        self, *, logins: LoginBroker, sessions: Sessions, providers: Mapping[str, Provider]
     ) -> None:
         self.cookie: CookieMode | None = None  # cookie mode, when the app turns it on
         self._logins = logins
-        self._lifecycle = lifecycle
+        self._sessions = sessions
         self._providers = providers
         self._table: dict[str, tuple[str, Handler]] = {
             "/": ("GET", self.root),
@@ -97,7 +97,7 @@ class AuthRoutes:
 
     async def whoami(self, request: Request) -> Response:
         """Who the bearer is: the opaque user id and provider. Never calls the provider."""
-        session = await self._lifecycle.open_session(request.bearer_token())
+        session = await self._sessions.open_session(request.bearer_token())
         return JSONResponse(
             {
                 "user": {"id": session.user_id, "provider": session.record.provider},
@@ -109,7 +109,7 @@ class AuthRoutes:
         """Delete the bearer's record; `204`. Cookie mode also clears the cookie, even when the
         session was already dead (the answer is then still the uniform 401)."""
         try:
-            await self._lifecycle.revoke(request.bearer_token())
+            await self._sessions.revoke(request.bearer_token())
         except Unauthorized:
             if self.cookie is None:
                 raise

@@ -26,11 +26,10 @@ from authai_embed._util.ids import IdMint
 from authai_embed._util.logs import get_logger
 from authai_embed.asgi.errors import responses_unsupported, unsupported_endpoint
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
-from authai_embed.auth.sessions import Lifecycle, Session
+from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import Endpoint, ModelBackend, Provider, UpstreamUnauthorized
-from authai_embed.providers.openai.backend import DEFAULT_INSTRUCTIONS
 from authai_embed.proxy.translate.chat_to_responses import (
     REASONING_SUMMARY_FIELD,
     ChatRequest,
@@ -63,7 +62,7 @@ class ProxyRoutes:
     def __init__(
         self,
         *,
-        lifecycle: Lifecycle,
+        sessions: Sessions,
         providers: Mapping[str, Provider],
         settings: Settings,
         clock: Clock,
@@ -71,7 +70,7 @@ class ProxyRoutes:
     ) -> None:
         self._admit = admit
         self._ids = IdMint()
-        self._lifecycle = lifecycle
+        self._sessions = sessions
         self._providers = providers
         self._settings = settings
         self._clock = clock
@@ -86,7 +85,7 @@ class ProxyRoutes:
         handler = self._table.get((request.method, request.path.rstrip("/")))
         if handler is None:
             return unsupported_endpoint(request.path[4:])
-        session = await self._lifecycle.usable_session(request.bearer_token())
+        session = await self._sessions.usable_session(request.bearer_token())
         if self._admit is not None:
             await self._admit(session.user_id)  # the per-user rate limit (asgi/limits.py)
         return await handler(request, session)
@@ -109,8 +108,8 @@ class ProxyRoutes:
         """Chat Completions in and out: passed through, or translated to Responses upstream."""
         body = await self._json_object(request)
         # Validated (and bounded) the same way whichever path serves it.
-        chat = chat_to_responses(body, default_instructions=DEFAULT_INSTRUCTIONS)
         backend = self._backend(session)
+        chat = chat_to_responses(body, default_instructions=backend.default_instructions)
         session, target = await self._retrying(
             session, lambda c: backend.endpoint_for(c, chat.model, "chat/completions")
         )
@@ -210,7 +209,7 @@ class ProxyRoutes:
         try:
             return session, await call(session.credentials)
         except UpstreamUnauthorized:
-            session = await self._lifecycle.refresh(session, force=True)
+            session = await self._sessions.refresh(session, force=True)
         try:
             return session, await call(session.credentials)
         except UpstreamUnauthorized:

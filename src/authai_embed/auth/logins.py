@@ -19,7 +19,7 @@ from typing import Any
 
 from authai_embed._util.clock import Clock
 from authai_embed._util.logs import get_logger
-from authai_embed.auth.sessions import Lifecycle
+from authai_embed.auth.sessions import Sessions
 from authai_embed.auth.vault import Sealed, open_sealed, seal
 from authai_embed.errors import NotFound, UpstreamError
 from authai_embed.providers.base import Provider
@@ -71,20 +71,20 @@ def _login_key(session_id: str) -> bytes:
 class LoginBroker:
     """Runs device-code sign-ins against the configured providers."""
 
-    __slots__ = ("_clock", "_lifecycle", "_providers", "_settings", "_store")
+    __slots__ = ("_clock", "_providers", "_sessions", "_settings", "_store")
 
     def __init__(
         self,
         *,
         store: AuthStore,
         providers: dict[str, Provider],
-        lifecycle: Lifecycle,
+        sessions: Sessions,
         settings: Settings,
         clock: Clock,
     ) -> None:
         self._store = store
         self._providers = providers
-        self._lifecycle = lifecycle
+        self._sessions = sessions
         self._settings = settings
         self._clock = clock
 
@@ -185,7 +185,7 @@ class LoginBroker:
         if result.status == "denied" or result.credentials is None:
             message = result.message or "the sign-in was denied"
             return await self._finish(login, key, payload, status="error", error=message)
-        jwt, _exp = await self._lifecycle.create_session(result.credentials)
+        jwt, _exp = await self._sessions.create_session(result.credentials)
         logger.info("device login complete provider=%s", login.provider)
         pickup_until = min(login.expires_at, self._clock.now() + PICKUP_WINDOW)
         return await self._finish(

@@ -32,9 +32,9 @@ from authai_embed.providers.base import Provider
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuthStore, Record
 
-__all__ = ["Lifecycle", "Session"]
+__all__ = ["Session", "Sessions"]
 
-logger = get_logger("lifecycle")
+logger = get_logger("sessions")
 
 LEASE_SECONDS = 30.0
 _LEASE_WAIT = 40.0
@@ -54,7 +54,7 @@ class Session:
         return self.record.account_id_hash
 
 
-class Lifecycle:
+class Sessions:
     """Owns the path between JWTs, stored records and decrypted credentials."""
 
     def __init__(

@@ -83,6 +83,9 @@ class ModelBackend(Protocol):
     when the user's token is refused (the proxy refreshes and retries once) and `UpstreamError`
     for every other failure; none of them ever puts a token in a message."""
 
+    default_instructions: str
+    """The instructions a translated chat call carries when it has no system message."""
+
     async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the user may call through `/v1/chat/completions` or `/v1/responses`."""
         ...

@@ -142,6 +142,8 @@ class CopilotTokens:
 class CopilotBackend:
     """The `ModelBackend` of GitHub sign-ins: the Copilot API with a renewed Copilot token."""
 
+    default_instructions = "You are a helpful assistant."
+
     def __init__(self, upstream: GitHubUpstream, http: httpx.AsyncClient, clock: Clock) -> None:
         self._upstream = upstream
         self._http = http

@@ -50,6 +50,8 @@ class CodexBackend:
     """HTTP client of `{api_base}/responses` and `{api_base}/models` for one `AuthAI`: the
     `ModelBackend` of ChatGPT sign-ins. Chat calls are translated; the backend only streams."""
 
+    default_instructions = DEFAULT_INSTRUCTIONS
+
     def __init__(
         self, upstream: OpenAIUpstream, http: httpx.AsyncClient, *, originator: str, clock: Clock
     ) -> None:

@@ -51,6 +51,8 @@ def billing_error(err: ErrorBody) -> UpstreamError | None:
 class XAIBackend:
     """The `ModelBackend` of Grok sign-ins."""
 
+    default_instructions = "You are a helpful assistant."
+
     def __init__(self, upstream: XAIUpstream, http: httpx.AsyncClient, clock: Clock) -> None:
         self._upstream = upstream
         self._http = http

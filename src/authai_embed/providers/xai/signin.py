@@ -3,7 +3,7 @@
 The flow (upstream.md section 5): discover the device authorization and token endpoints (cached;
 a failed discovery is retried, never cached), ask for a user code, poll the token endpoint (errors
 are non-2xx with `error`), read the account id from the id_token's `sub`. Refresh tokens rotate
-and are single-use: the lifecycle runs one refresh per record across processes and stores the
+and are single-use: `auth.sessions` runs one refresh per record across processes and stores the
 new token before it is used.
 """
 
