@@ -1,8 +1,8 @@
 """Validators for the Chat Completions request body: each failure names the parameter at fault.
 
-They exist so that every malformed field, at any depth, becomes one `InvalidRequest` with a
-`param` such as `messages[2].content[1].image_url`, never a `KeyError` or `TypeError` deep in
-the translation. `Budget` bounds the work one request can make us do.
+Every malformed field, at any depth, becomes one `InvalidRequest` with a `param` such as
+`messages[2].content[1].image_url`, never a `KeyError` deep in the translation; `Budget` bounds
+the work one request can make us do.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """Chat Completions `messages` → Responses `instructions` and `input` items.
 
-- `system` and `developer` texts become the instructions (the backend wants them there, not as
-  input); several are joined with a blank line, as are the text parts of one such message.
-- `user` content: a string or `text` / `image_url` parts → `input_text` / `input_image`. Images
-  must be `https:` or `data:image/...;base64,` URLs (the backend fetches nothing else); audio and
-  file parts are refused.
-- `assistant` content and `refusal` → one message item of `output_text` / `refusal` parts, then
-  one `function_call` item per tool call (`arguments` as the string given).
-- `tool` → `function_call_output` (`output` = the text, parts joined without separator). Its
-  `tool_call_id` must answer an earlier assistant tool call: the backend refuses an orphan
-  output, and naming the message here is clearer than its error.
-- The legacy `function` role and `function_call` field are refused with a pointer to `tools`;
-  `name` fields are ignored (the Responses input has no place for them).
+System and developer texts become the instructions; the other roles become input items, each
+checked so that a malformed message is a 400 naming it rather than the backend's error. What
+each role and content part becomes: docs/proxy.md.
 """
 
 from __future__ import annotations
@@ -33,6 +24,8 @@ from authai_embed.proxy.translate._checks import (
 __all__ = ["convert_messages"]
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
+"""Roles translated (`function`, the legacy one, is refused with a pointer to `tools`); any
+`name` field is ignored: the Responses input has no place for it."""
 IMAGE_DETAILS = ("auto", "low", "high")
 LEGACY_FUNCTIONS = "the legacy function-calling fields are not supported; use tools and tool_calls"
 
@@ -78,6 +71,7 @@ class _Converter:
         elif role == "tool":
             self._tool(message, param)
         else:
+            # The backend wants system and developer texts as instructions, not as input.
             text = self._text(message.get("content"), f"{param}.content", role, "\n\n")
             if text.strip():
                 self.instructions.append(text)
@@ -135,7 +129,7 @@ class _Converter:
                 detail = one_of(raw["detail"], f"{param}.detail", IMAGE_DETAILS)
         else:
             raise invalid_type(param, raw, "a URL or an object with url and detail")
-        if not _image_url_ok(url):
+        if not _image_url_ok(url):  # the backend fetches nothing else
             raise InvalidRequest(
                 f"{param} must be an https: URL or a data:image/...;base64, URL with the image "
                 "data (other schemes, such as http: or file:, are refused)",
@@ -206,6 +200,7 @@ class _Converter:
 
     def _tool(self, message: Mapping[str, Any], param: str) -> None:
         call_id = want_str(message.get("tool_call_id"), f"{param}.tool_call_id", empty=False)
+        # The backend refuses an orphan output too; naming the message here is clearer.
         if call_id not in self.call_ids:
             raise InvalidRequest(
                 f"{param}.tool_call_id {call_id!r} does not answer any tool call of an earlier "

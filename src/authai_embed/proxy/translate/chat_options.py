@@ -1,17 +1,8 @@
 """Chat Completions options → their Responses form: tools, tool choice, output format, reasoning.
 
-- `tools[].function{name, description, parameters, strict}` → flat `{"type": "function", ...}`.
-  `strict` defaults to `false` and `parameters` to an empty object schema, as in Chat
-  Completions: the Responses API would otherwise default to strict schemas and refuse many
-  ordinary ones. Only function tools exist upstream; other types are refused.
-- `tool_choice`: `none` / `auto` / `required`, or `{"type": "function", "function": {"name"}}`
-  → `{"type": "function", "name"}` (the name must be one of the tools).
-- `response_format` `json_object` / `json_schema{name, schema, strict, description}` →
-  `text.format` (`strict` defaults to `false`, as in Chat Completions); `text` is the default
-  and adds nothing; `verbosity` → `text.verbosity`.
-- `reasoning_effort` → `reasoning.effort`; the extension `reasoning_summary` → `reasoning.summary`.
-
-Schemas are passed by reference, never copied: they can be large and we do not change them.
+Where the two APIs' defaults differ, Chat Completions' is sent explicitly. Schemas are passed by
+reference, never copied: they can be large and we do not change them. The mapping of each
+option: docs/proxy.md.
 """
 
 from __future__ import annotations
@@ -33,7 +24,9 @@ from authai_embed.proxy.translate._checks import (
 
 __all__ = [
     "EFFORTS",
+    "RESPONSE_FORMATS",
     "SUMMARIES",
+    "TOOL_CHOICES",
     "VERBOSITIES",
     "convert_reasoning",
     "convert_response_format",
@@ -47,6 +40,7 @@ models that can skip reasoning); which ones a model takes is the backend's to sa
 SUMMARIES: Final = ("auto", "concise", "detailed")
 VERBOSITIES: Final = ("low", "medium", "high")
 TOOL_CHOICES: Final = ("none", "auto", "required")
+RESPONSE_FORMATS: Final = ("text", "json_object", "json_schema")
 _NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NAME_RULE: Final = "1 to 64 letters, digits, underscores or dashes"
 _EMPTY_SCHEMA: Final = {"type": "object", "properties": {}}
@@ -90,6 +84,8 @@ def convert_tools(tools: Any, limits: RequestLimits) -> list[dict[str, Any]]:
         description = function.get("description")
         if description is not None:
             out["description"] = want_str(description, f"{param}.function.description")
+        # Chat Completions' defaults, stated: the Responses API would default to strict schemas
+        # and refuse many ordinary ones.
         parameters = function.get("parameters")
         if parameters is None:
             out["parameters"] = dict(_EMPTY_SCHEMA)
@@ -134,7 +130,7 @@ def convert_response_format(fmt: Any) -> dict[str, Any] | None:
     if fmt is None:
         return None
     fmt = want_mapping(fmt, "response_format")
-    kind = one_of(fmt.get("type"), "response_format.type", ("text", "json_object", "json_schema"))
+    kind = one_of(fmt.get("type"), "response_format.type", RESPONSE_FORMATS)
     if kind == "text":
         return None  # the default: nothing to send
     if kind == "json_object":

@@ -1,34 +1,8 @@
 """A Chat Completions request → the Codex Responses request that serves it (pure, no I/O).
 
-What happens to each Chat Completions parameter:
-
-- Translated: `model`, `messages` (see `chat_messages`), `tools`, `tool_choice`,
-  `parallel_tool_calls`, `response_format` (`text` adds nothing: it is the default),
-  `verbosity`, `reasoning_effort` (`none`, `minimal`, `low`, `medium`, `high`, `xhigh`; which
-  ones a model takes is the backend's to say) (see `chat_options`),
-  `prompt_cache_key`, `stream`, `stream_options.include_usage`. Upstream always gets
-  `store: false` and `stream: true`: the backend only streams and keeps nothing, so a
-  non-streaming caller is served by aggregating the stream.
-- Extension `reasoning_summary`: `"auto" | "concise" | "detailed"` (or `null`, the default:
-  off). It asks the model for reasoning summaries (`reasoning.summary`, plus
-  `include: ["reasoning.encrypted_content"]`) and makes the answer carry them as
-  `delta.reasoning_content` (streaming) or `message.reasoning_content`. Official SDKs send it
-  with `extra_body={"reasoning_summary": "auto"}`.
-- Refused with a 400 naming the parameter (the backend cannot do them, and ignoring them would
-  hand back something the caller did not ask for): `n` > 1, `logprobs: true`, `top_logprobs`,
-  `audio`, `modalities` other than text, `prediction`, `web_search_options`, `moderation`, and
-  the legacy `functions` / `function_call` (use `tools` / `tool_choice`; translating them would
-  also need the legacy answer shape).
-- Dropped, and listed in `ChatRequest.dropped` for the route to log: what the backend rejects
-  (`temperature`, `top_p`, `max_tokens`, `max_completion_tokens`, `metadata`, `user`, `seed`,
-  `stop`, `presence_penalty`, `frequency_penalty`, `logit_bias`, `service_tier`, `store`, ...)
-  and any field this module does not know, so newer SDKs keep working. The known ones are still
-  checked as OpenAI checks them (`temperature: "hot"` is a 400 naming `temperature`), so a
-  caller's bug is reported whichever provider serves the request.
-
-Work is bounded by `RequestLimits`: more than 10,000 messages is a 400 naming `messages`; more
-than 16 MiB of text or 100,000 content parts and tool calls is a 413 (the body is too large),
-so a hostile body costs a bounded amount of work before it is refused.
+Every top-level parameter is translated, refused with a 400 naming it, or dropped (checked first
+as OpenAI checks it); the three tuples below are the list, and docs/proxy.md tables each one
+(tests/proxy/test_translate_docs.py keeps the two in step). Work is bounded by `RequestLimits`.
 """
 
 from __future__ import annotations
@@ -62,7 +36,10 @@ from authai_embed.proxy.translate.chat_options import (
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "DEFAULT_LIMITS",
+    "DROPPED_PARAMS",
     "REASONING_SUMMARY_FIELD",
+    "REFUSED_PARAMS",
+    "TRANSLATED_PARAMS",
     "ChatRequest",
     "chat_to_responses",
 ]
@@ -72,33 +49,36 @@ DEFAULT_INSTRUCTIONS: Final = "You are a helpful assistant."
 """Sent when the caller gave no system or developer message: the backend requires some."""
 DEFAULT_LIMITS: Final = RequestLimits()
 
-_HANDLED: Final = frozenset(
-    {
-        "model",
-        "messages",
-        "stream",
-        "stream_options",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "verbosity",
-        "reasoning_effort",
-        REASONING_SUMMARY_FIELD,
-        "prompt_cache_key",
-        # refused unless they ask for nothing
-        "n",
-        "logprobs",
-        "top_logprobs",
-        "audio",
-        "modalities",
-        "prediction",
-        "functions",
-        "function_call",
-        "web_search_options",
-        "moderation",
-    }
+TRANSLATED_PARAMS: Final = (
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "verbosity",
+    "reasoning_effort",
+    REASONING_SUMMARY_FIELD,
+    "prompt_cache_key",
 )
+"""Carried over to the Responses request (or shaping the answer: `stream`, `stream_options`)."""
+REFUSED_PARAMS: Final = (
+    "n",
+    "logprobs",
+    "top_logprobs",
+    "audio",
+    "modalities",
+    "prediction",
+    "functions",
+    "function_call",
+    "web_search_options",
+    "moderation",
+)
+"""A 400 naming the parameter unless it asks for nothing (`n: 1`, `logprobs: false`, ...): the
+backend cannot do them, and ignoring them would answer something the caller did not ask for."""
+_HANDLED: Final = frozenset(TRANSLATED_PARAMS + REFUSED_PARAMS)
 _UNSUPPORTED: Final = {
     "audio": "audio output is not supported",
     "prediction": "predicted outputs are not supported",
@@ -240,6 +220,10 @@ _DROPPED_CHECKS: Final[dict[str, Callable[[Any, str], object]]] = {
     "logit_bias": want_mapping,
     "stop": lambda v, p: v if isinstance(v, str) else [want_str(s, p) for s in want_list(v, p)],
 }
+DROPPED_PARAMS: Final = tuple(_DROPPED_CHECKS)
+"""Known parameters the backend rejects: type-checked as OpenAI checks them (so a caller's bug
+is reported whichever provider serves the call), then dropped. Unknown ones are dropped unchecked,
+so newer SDKs keep working."""
 
 
 def _check_dropped(body: Mapping[str, Any]) -> None:

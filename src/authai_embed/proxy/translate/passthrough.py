@@ -1,9 +1,8 @@
 """The Responses stream passed through to the client, checked event by event.
 
-Forwarding the upstream bytes blindly would hand a client a malformed frame, or a stream that
-simply stops, as if it were a normal answer. Each event is decoded, checked to be a JSON object
-and sent on unchanged in meaning; a stream that ends without a terminal event, or breaks, gets a
-final OpenAI-shaped `error` event instead of a silent truncation.
+Each event is decoded, checked to be a JSON object and sent on unchanged in meaning; a stream that
+breaks or ends without a terminal event gets a final OpenAI-shaped `error` event instead of a
+silent truncation (blind forwarding would pass either off as a normal answer).
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """A whole Responses stream → one answer, for callers that did not ask to stream.
 
-The backend only streams, so a non-streaming caller is served by folding the stream:
-`ChatCompletionAggregator` into one `chat.completion` (the same `ResponseEvents` handling as the
-streaming translator, so both forms always agree), `ResponseAggregator` into the final Responses
-object. Both are incremental (`handle` one event at a time, `result` at the end) and stop
-listening at the terminal event; the `aggregate_*` functions drive them over a sync `Iterable`,
-the `*_async` ones over an `AsyncIterable` such as `sse.iter_json_events(...)`, so the events
-are never all held in memory.
-
-A failed or cut stream raises `UpstreamError` with the provider's message and code (status 429
-for rate and usage limits, 400 for a refused prompt, else 502), the same in both aggregators.
+The backend only streams, so a non-streaming caller is served by folding the stream, one event at
+a time, never holding them all. A failed or cut stream raises `UpstreamError`, with the same
+message, code and status in both aggregators.
 """
 
 from __future__ import annotations

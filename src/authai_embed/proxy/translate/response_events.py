@@ -1,14 +1,8 @@
 """Reading a Responses event stream as the pieces of a chat answer, once for every output form.
 
-`ResponseEvents` takes the upstream events in order and calls one hook per thing a Chat
-Completions answer carries: the start, text, refusal and reasoning deltas, a tool call's start
-and its argument deltas, the finish reason, or an error. The streaming translator turns the hooks
-into SSE frames, the aggregator into one `chat.completion`: the event logic exists once.
-
-Robust to what a stream may leave out: a `*.done` event, a finished item or the final response
-whose text is longer than the deltas seen so far emits the missing tail, so a backend that sends
-only finished items still yields the whole answer, and nothing is emitted twice.
-A stream that ends without `response.completed` / `response.incomplete` is a failure (`end`).
+`ResponseEvents` calls one hook per piece (text, refusal, reasoning, tool call, finish, error);
+the streaming translator and the aggregator implement the hooks, so the event logic exists once.
+A `*.done` event or finished item longer than the deltas seen emits the missing tail, never twice.
 """
 
 from __future__ import annotations
@@ -23,7 +17,7 @@ from authai_embed.proxy.translate.response_terms import (
     error_of,
 )
 
-__all__ = ["ResponseEvents"]
+__all__ = ["HANDLED_EVENTS", "ResponseEvents"]
 
 
 class ResponseEvents:
@@ -300,3 +294,5 @@ _DISPATCH: Final[dict[str, _Handler]] = {
     "response.failed": ResponseEvents._failure,
     "error": ResponseEvents._failure,
 }
+HANDLED_EVENTS: Final = frozenset(_DISPATCH)
+"""The upstream event types that shape a chat answer; any other event is ignored."""

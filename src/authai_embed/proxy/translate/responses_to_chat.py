@@ -1,30 +1,8 @@
 """Responses stream events → Chat Completions answers: chunks as they come, or one completion.
 
-Streaming (`ChatStreamTranslator`): every chunk has the same `id`, `created`, `model` and
-`object: "chat.completion.chunk"`; the first carries `delta.role = "assistant"`; text goes out
-as `delta.content`, refusals as `delta.refusal`; each function call as `delta.tool_calls`
-(`index` counting calls from 0; the first chunk of a call has its `id`, `type` and `name`, later
-ones argument text); then a chunk with `finish_reason` (`tool_calls` when the model called a
-function, `length` / `content_filter` for an incomplete answer, else `stop`); then, when
-`stream_options.include_usage` was set and the provider reported usage, a usage chunk with
-`choices: []` (never invented zeros); then `[DONE]`.
-
-Extension: with `include_reasoning` (the request's `reasoning_summary`), reasoning summaries go
-out as `delta.reasoning_content` (the field other OpenAI-compatible servers use), paragraphs
-separated by a blank line; aggregated, as `message.reasoning_content`.
-
-A failure (`response.failed`, an `error` event, or a stream that ends without a terminal event)
-is never a silent truncation: streaming sends `data: {"error": {"message", "type", "code"}}`
-then `[DONE]`; the aggregators raise `UpstreamError`.
-
-Non-streaming: the aggregators live in `response_aggregate` and are re-exported here
-(`aggregate_chat_completion` / `aggregate_response` over an `Iterable`, the `*_async` variants
-over an `AsyncIterable` such as `sse.iter_json_events(...)`).
-
-Chunks are assembled from bytes prebuilt per stream; only the varying text is JSON-encoded.
-`translate_stream` drives a translator over the provider's raw bytes and hands over, per
-upstream chunk, all the frames its events produced as one piece: a burst of upstream events
-costs the server one send (one write) instead of one per frame, and nothing waits for more.
+`ChatStreamTranslator` turns each event into SSE frames; a failure is never a silent truncation
+(an error frame, then `[DONE]`). The aggregators live in `response_aggregate` and are re-exported
+here. What each event becomes: docs/proxy.md.
 """
 
 from __future__ import annotations
@@ -91,6 +69,7 @@ class ChatStreamTranslator(ResponseEvents):
         created: int,
     ) -> None:
         super().__init__(include_reasoning=include_reasoning)
+        # Every chunk's fixed bytes, built once per stream: only the varying text is encoded.
         head = (
             b'data: {"id":'
             + json_string(completion_id)
@@ -184,8 +163,9 @@ async def translate_stream(
     """The Chat Completions SSE bytes for a Responses SSE byte stream, `finish()` included.
 
     One piece per upstream chunk that produced frames (their concatenation), then the closing
-    frames. An `UpstreamError` from a malformed or oversized event is raised after the frames
-    the events before it produced have been handed over, as with one piece per frame.
+    frames: a burst of upstream events costs the server one write, not one per frame, and nothing
+    waits for more. An `UpstreamError` from a malformed or oversized event is raised after the
+    frames the events before it produced have been handed over, as with one piece per frame.
     """
     decoder = SSEDecoder(max_event_bytes=max_event_bytes)
     feed = translator.feed
