@@ -1,10 +1,8 @@
-"""Ids for the answers the proxy makes up (`chatcmpl-...`): unique and unguessable, without a
-system call for each.
+"""Ids for the answers the proxy makes up (`chatcmpl-...`): unique and unguessable.
 
-`secrets.token_urlsafe` reads the kernel's random source on every call; on a busy server that
-call gives up the GIL and waits to get it back, once per proxied request. Here the randomness
-is drawn once, as a key, and each id is the keyed BLAKE2b hash of a counter: as unpredictable
-to a client as random bytes, and never repeated by one `IdMint`.
+The randomness is drawn once, as a key, and each id is the keyed BLAKE2b hash of a counter: as
+unpredictable to a client as random bytes, without a read of the kernel's random source (a
+system call that gives up the GIL) per proxied request.
 """
 
 from __future__ import annotations

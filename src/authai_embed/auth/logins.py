@@ -1,11 +1,8 @@
 """Device-code sign-ins in progress: start, poll, and turn an approval into a session.
 
-A pending login lives in the store so any worker can answer its polls. The browser holds the
-session id; the store holds only its SHA-256 and a blob sealed under a key derived from it (the
-provider's device code and, once complete, the session JWT), so a database dump cannot be used to
-finish someone's sign-in or read their JWT. Polls reach the provider at most once per interval:
-a poll first wins a compare-and-swap on the login's version, and only the winner asks upstream,
-so concurrent polls of one login create one record and one JWT.
+A pending login lives in the store (under the SHA-256 of its session id, sealed under a key
+derived from it), so any worker can answer its polls and a database dump cannot finish it. Only
+the poll that wins a compare-and-swap asks the provider: concurrent polls make one session.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Session JWTs: HS256 only, with a key id so signing keys can rotate.
 
 The JWT carries the record id and the record's AES key (claim `k`), so the server can decrypt the
-user's tokens only while the user presents it. Verification pins HS256, requires every claim, and
-checks `exp` against the injected clock; every failure is the same `Unauthorized`.
+user's tokens only while the user presents it. Every verification failure is the same
+`Unauthorized`. docs/security.md.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """From a session JWT to usable credentials, and from fresh credentials to a new session.
 
-`open_session` verifies the JWT, loads the record and decrypts it; any failure is the same
-`Unauthorized`. `create_session` seals new credentials under a fresh key into a new record (which
-replaces the account's previous one) and issues the JWT that carries the key. `usable_session`
-also refreshes the tokens when they are close to expiry.
-
-Refresh tokens are single-use, so at most one refresh per record runs at a time: an in-process
-lock per record, then a store lease for other processes and hosts. Whoever waited re-reads the
-record and uses the winner's tokens; it never spends the refresh token again. The new tokens are
-sealed under the same key (the JWT's) with a new nonce and written with compare-and-swap. A
-refresh the provider rejects deletes the record: the user must sign in again.
+Any failure to open a session is the same `Unauthorized`. Refresh tokens are single-use, so at
+most one refresh per record runs at a time, across processes (a lock, then a store lease); a
+waiter uses the winner's tokens and never spends the refresh token again. docs/operations.md.
 """
 
 from __future__ import annotations

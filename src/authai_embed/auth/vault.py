@@ -1,8 +1,8 @@
 """AES-256-GCM sealing of credential records.
 
-Each record has its own random 256-bit key, which is never stored server-side: it travels in the
-user's session JWT (claim `k`). Each seal uses a fresh random 96-bit nonce. The associated data
-binds the ciphertext to its record id and provider, so a blob copied to another row fails to open.
+Each record has its own random 256-bit key, never stored server-side: it travels in the user's
+session JWT (claim `k`). The associated data binds a ciphertext to its record id and provider, so
+a blob copied to another row fails to open. docs/security.md.
 """
 
 from __future__ import annotations

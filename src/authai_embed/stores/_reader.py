@@ -1,9 +1,8 @@
 """`ReaderThread`: one thread that runs a store's blocking reads for asyncio callers.
 
-A queue in, `call_soon_threadsafe` out, and nothing else: `loop.run_in_executor` wraps each
-call in two futures (a concurrent one and an asyncio one chained to it), which costs about a
-quarter more of the event loop's CPU per call, and `anyio.to_thread` about twice as much. A
-store read happens on every proxied request.
+A queue in, `call_soon_threadsafe` out, and nothing else: `loop.run_in_executor` chains two
+futures per call and `anyio.to_thread` does more still, on the event loop, for a read that
+happens on every proxied request (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """`SQLiteStore`: the default store, one file, safe across processes on one host.
 
-Every call runs in a worker thread, never on the event loop: writes through `anyio.to_thread`
-(which waits for the thread even when cancelled), reads on asyncio through a thread of the
-store's own (`stores/_reader.py`: about 40% of the event loop's cost per call; a cancelled read
-finishes unread). The file is in WAL mode with a busy timeout; every write is a `BEGIN
-IMMEDIATE` transaction, so concurrent writers from several processes queue instead of failing.
-The schema is versioned with `PRAGMA user_version` and migrated on `open()`, inside a `BEGIN
-IMMEDIATE` too, so two processes opening one file at once migrate it exactly once.
+Nothing runs on the event loop: writes go through `anyio.to_thread` (which waits for the thread
+even when cancelled), reads through the store's own `ReaderThread`. WAL mode, a busy timeout and
+`BEGIN IMMEDIATE` writes make concurrent writers queue instead of failing; migrations run once.
 """
 
 from __future__ import annotations
@@ -175,6 +171,7 @@ class SQLiteStore:
                     )
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            # In `BEGIN IMMEDIATE`: two processes opening one new file migrate it once.
             _transaction(conn, self._migrate)
         except sqlite3.Error as exc:
             conn.close()

@@ -1,9 +1,8 @@
 """`store_from_url`: pick a store from a URL such as `AUTH_AI_DB_URL`.
 
-The SQLite forms follow SQLAlchemy's: three slashes then the path, so a fourth slash makes it
-absolute. PostgreSQL URLs are asyncpg's, plus an optional `schema` query parameter that is taken
-out before the rest reaches asyncpg. Error messages name the scheme only, never the whole URL,
-which may hold a password.
+SQLite URLs follow SQLAlchemy's (a fourth slash makes the path absolute); PostgreSQL URLs are
+asyncpg's plus an optional `schema` parameter. Error messages name the scheme only, never the
+whole URL, which may hold a password.
 """
 
 from __future__ import annotations
