@@ -400,6 +400,34 @@ async def test_every_jwt_variant_is_the_uniform_401_everywhere(harness: Harness)
     assert harness.emulator.codex.stats.model_lists == 0
 
 
+@pytest.mark.parametrize(
+    "kid",
+    ["\ud800", "k\udfff", "é", "\u0000", "k" * 33, "", " ", "\n"],
+    ids=[
+        "lone_surrogate",
+        "trailing_surrogate",
+        "non_ascii",
+        "nul",
+        "too_long",
+        "empty",
+        "space",
+        "newline",
+    ],
+)
+async def test_a_malformed_kid_is_the_uniform_401_without_an_error_log(
+    harness: Harness, kid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = await harness.sign_in()
+    _, claims = _parts(good)
+    # No valid signature is needed to reach the key lookup: the header is read first.
+    token = _hs256_with_header(harness, {"alg": "HS256", "kid": kid}, claims)
+    with caplog.at_level("WARNING", logger="authai_embed"):
+        for path, body in (("/authai/auth/whoami", AUTH_401), ("/authai/v1/models", V1_401)):
+            response = await harness.client.get(path, headers=bearer(token))
+            assert (response.status_code, response.content) == (401, body)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 async def test_a_revoked_jwt_replayed_is_401_on_every_route(harness: Harness) -> None:
     jwt = await harness.sign_in()
     assert (

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from authai_embed import ConfigError, Limits, MemoryRateLimiter, Rate, RedisRateLimiter
-from authai_embed.asgi.limits import client_ip
+from authai_embed.asgi.limits import client_ip, rate_key
 from tests._support.faults import closed_port
 from tests._support.services import require_service
 from tests.conftest import Harness, HarnessFactory
@@ -108,6 +108,40 @@ def test_client_ip_believes_forwarded_for_only_from_trusted_proxies(
     networks = Limits(trusted_proxies=trusted).networks()
     scope = {"client": (peer, 1234)}
     assert client_ip(scope, {"x-forwarded-for": forwarded}, networks) == expected
+
+
+def test_client_ip_reads_every_forwarded_for_line() -> None:
+    # Two proxies, each adding its own header line: the client is in the first line, and reading
+    # only the last one would give every client the proxy's address (one shared bucket).
+    networks = Limits(trusted_proxies=("10.0.0.0/8",)).networks()
+    lines = [(b"x-forwarded-for", b"1.2.3.4"), (b"x-forwarded-for", b"10.0.0.7")]
+    scope = {"client": ("10.0.0.5", 1234), "headers": lines}
+    assert client_ip(scope, {"x-forwarded-for": "10.0.0.7"}, networks) == "1.2.3.4"
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.1", "192.0.2.1"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_ipv6_clients_are_limited_per_64(address: str, key: str) -> None:
+    assert rate_key(address) == key
+
+
+@memory_only
+async def test_one_ipv6_64_shares_a_bucket(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(limits=Limits(auth_start=Rate(1, 60)))
+    first, second = client_from(harness, "2001:db8::1"), client_from(harness, "2001:db8::2")
+    other = client_from(harness, "2001:db8:0:1::1")
+    async with first, second, other:
+        assert (await first.post("/authai/auth/start", json={})).status_code == 200
+        assert (await second.post("/authai/auth/start", json={})).status_code == 429
+        assert (await other.post("/authai/auth/start", json={})).status_code == 200
 
 
 def test_a_bad_trusted_proxy_is_a_config_error() -> None:

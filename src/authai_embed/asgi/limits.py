@@ -36,6 +36,7 @@ __all__ = [
     "RedisRateLimiter",
     "StartGuard",
     "client_ip",
+    "rate_key",
 ]
 
 logger = get_logger("limits")
@@ -213,7 +214,7 @@ def client_ip(
     peer = str(client[0]) if client else "unknown"
     if not trusted or not _is_trusted(peer, trusted):
         return peer
-    forwarded = [p.strip() for p in headers.get("x-forwarded-for", "").split(",") if p.strip()]
+    forwarded = [p.strip() for p in _forwarded_for(scope, headers).split(",") if p.strip()]
     address = peer
     for hop in reversed(forwarded):
         if _parse(hop) is None:
@@ -222,6 +223,25 @@ def client_ip(
         if not _is_trusted(hop, trusted):
             break
     return address
+
+
+def rate_key(address: str) -> str:
+    """The bucket of a client address: an IPv6 client is its /64 (one subscriber's usual
+    allocation, which it can rotate through at will), an IPv4-mapped one its IPv4 address."""
+    parsed = _parse(address)
+    if not isinstance(parsed, ipaddress.IPv6Address):
+        return address
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+
+
+def _forwarded_for(scope: Scope, headers: Mapping[str, str]) -> str:
+    # Each proxy may add its own header line: all of them, in order, form the chain.
+    lines = [v for k, v in scope.get("headers", ()) if k.lower() == b"x-forwarded-for"]
+    if not lines:
+        return headers.get("x-forwarded-for", "")
+    return ",".join(v.decode("latin-1") for v in lines)
 
 
 def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -269,7 +289,7 @@ class Gate:
         await self._hit("v1", user_id, self._limits.v1)
 
     def _client(self, request: Request) -> str:
-        return client_ip(request.scope, request.headers, self._networks)
+        return rate_key(client_ip(request.scope, request.headers, self._networks))
 
     async def _hit(self, kind: str, who: str, rate: Rate | None) -> None:
         if rate is None:

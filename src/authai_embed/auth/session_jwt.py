@@ -28,6 +28,7 @@ _ALGORITHM = "HS256"
 _VERSION = 2
 _REQUIRED = ("v", "rid", "k", "prov", "iat", "exp")
 _CACHE_SIZE = 4096
+_MAX_KID = 32  # the longest id `Secrets` accepts
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,9 @@ class SessionSigner:
         if not isinstance(header, dict) or header.get("alg") != _ALGORITHM:
             raise Unauthorized()
         kid = header.get("kid")
-        if not isinstance(kid, str):
+        # Our key ids are short ASCII; anything else (a lone surrogate cannot even be encoded)
+        # is refused before the lookup, like any unknown id.
+        if not isinstance(kid, str) or not kid.isascii() or len(kid) > _MAX_KID:
             raise Unauthorized()
         secret = self._lookup(kid)
         signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
