@@ -10,13 +10,11 @@ expired or revoked one) and answer in xAI's error shape `{"code", "error"}`: `kn
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.testing.chat_model import ChatModel, json_body
-
-if TYPE_CHECKING:
-    from authai_embed.testing.xai.server import XAIKnobs
+from authai_embed.testing.xai.knobs import XAIKnobs
 
 __all__ = ["API", "CLI", "XAIModelAPI", "xai_catalog"]
 

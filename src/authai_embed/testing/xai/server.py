@@ -26,36 +26,24 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
 from authai_embed.testing.chat_model import ChatModel
-from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
+from authai_embed.testing.device_grants import DeviceGrants, device_code_body
 from authai_embed.testing.grant_page import GrantPage
 from authai_embed.testing.token_ledger import TokenLedger
 from authai_embed.testing.wire import read_params
 from authai_embed.testing.xai.api import API, CLI, XAIModelAPI, xai_catalog
+from authai_embed.testing.xai.knobs import XAIKnobs
 
-__all__ = ["XAI_CLIENT_ID", "XAIKnobs", "XAISide", "XAIStats"]
+__all__ = ["XAISide", "XAIStats"]
 
-XAI_CLIENT_ID = "b1a00492-073a-47ea-816f-4c329264a828"
 AUTH = "/xai-auth"
 DEFAULT_SUB = "xai-user-emulator-default"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-@dataclass(slots=True)
-class XAIKnobs(DeviceKnobs):
-    """Live settings of the emulated xAI side."""
-
-    client_id: str = XAI_CLIENT_ID
-    device_flow_enabled: bool = True
-    discovery_failures: int = 0
-    access_ttl: int = 900
-    revoke_family_on_reuse: bool = True
-    billing: Literal["spending_limit", "free_usage_exhausted"] | None = None
 
 
 @dataclass(slots=True)
