@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from authai_embed._util.clock import Clock
-from authai_embed.testing.openai.device_flow import ApprovalError
-from authai_embed.testing.openai.state import normalize_user_code
-from authai_embed.testing.tokens import user_code
+from authai_embed.testing.user_codes import answerable, new_user_code, normalize_user_code
 
 __all__ = ["DeviceGrant", "DeviceGrants", "DeviceKnobs", "PollVerdict", "device_code_body"]
 
@@ -70,9 +68,9 @@ class DeviceGrants:
 
     def create(self, client_id: str, scope: str, *, ttl: float, interval: int) -> DeviceGrant:
         """A new pending grant with a fresh device code and user code."""
-        code = user_code()
+        code = new_user_code()
         while normalize_user_code(code) in self._by_user:
-            code = user_code()
+            code = new_user_code()
         grant = DeviceGrant(
             device_code=secrets.token_urlsafe(30),
             user_code=code,
@@ -107,14 +105,7 @@ class DeviceGrants:
 
     def answerable(self, code: str) -> DeviceGrant:
         """The pending, unexpired grant of a user code; `ApprovalError` otherwise."""
-        grant = self._by_user.get(normalize_user_code(code))
-        if grant is None:
-            raise ApprovalError("That code is not valid. Check the code shown in the app.")
-        if self._clock.now() >= grant.expires_at:
-            raise ApprovalError("That code has expired. Start the sign-in again in the app.")
-        if grant.status != "pending":
-            raise ApprovalError(f"That code was already {grant.status}.")
-        return grant
+        return answerable(self._by_user.get(normalize_user_code(code)), self._clock.now())
 
     def approve(self, code: str, account: str) -> None:
         """The person approves `code` as `account`."""

@@ -19,7 +19,7 @@ from authai_embed.testing.codex.backend import MODELS_PATH, RESPONSES_PATH, Code
 from authai_embed.testing.github.server import GitHubSide
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.device_flow import DeviceFlow
-from authai_embed.testing.openai.device_page import DevicePage
+from authai_embed.testing.openai.device_page import device_page
 from authai_embed.testing.openai.oauth_token import TokenEndpoint
 from authai_embed.testing.openai.state import (
     CODEX_CLIENT_ID,
@@ -78,12 +78,12 @@ class Emulator:
         self.auth = AuthState(self.clock, knobs)
         self.device_flow = DeviceFlow(self.auth)
         self.oauth = TokenEndpoint(self.auth)
-        self.device_page = DevicePage(self.auth, self.device_flow)
+        self.device_page = device_page(self.auth, self.device_flow)
         self._routes: dict[str, dict[str, Handler]] = {}
         self.route("POST", "/api/accounts/deviceauth/usercode", self.device_flow.usercode)
         self.route("POST", "/api/accounts/deviceauth/token", self.device_flow.poll)
-        self.route("GET", "/codex/device", self.device_page.show)
-        self.route("POST", "/codex/device", self.device_page.submit)
+        self.route("GET", self.device_page.path, self.device_page.show)
+        self.route("POST", self.device_page.path, self.device_page.submit)
         self.route("POST", "/oauth/token", self.oauth.token)
         self.route("POST", "/oauth/revoke", self.oauth.revoke)
         # The model side (ChatGPT's Codex backend): scripts, knobs, stats on `emulator.codex`.

@@ -30,7 +30,6 @@ __all__ = [
     "pkce_challenge",
     "pkce_verifier",
     "refresh_token",
-    "user_code",
 ]
 
 TOKEN_MARKER = "EMUSECRET"
@@ -40,9 +39,6 @@ AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
 SCOPE = "openid profile email offline_access"
 ACCESS_AUDIENCE = "https://api.openai.com/v1"
-
-# Unambiguous characters only (no 0/O, 1/I/L), as people type the code by hand.
-_USER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 def new_kid() -> str:
@@ -75,12 +71,6 @@ def authorization_code() -> str:
 def device_auth_id() -> str:
     """The id the device polls with; never shown to the person."""
     return f"deviceauth_{secrets.token_urlsafe(24)}"
-
-
-def user_code() -> str:
-    """A code the person types, like `ABCD-EFGH2` (4 + 5 characters, as the real server's)."""
-    chars = [secrets.choice(_USER_CODE_ALPHABET) for _ in range(9)]
-    return "".join(chars[:4]) + "-" + "".join(chars[4:])
 
 
 def pkce_verifier() -> str:

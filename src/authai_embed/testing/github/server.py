@@ -32,9 +32,9 @@ import anyio
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing.chat_model import ChatModel
+from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
 from authai_embed.testing.github.copilot import CopilotAPI, copilot_catalog
-from authai_embed.testing.grant_page import GrantPage
 from authai_embed.testing.tokens import TOKEN_MARKER
 from authai_embed.testing.wire import read_params
 
@@ -98,12 +98,13 @@ class GitHubSide:
         self._github_tokens: dict[str, str] = {}
         self._copilot_tokens: dict[str, tuple[str, float]] = {}
         self.add_user(DEFAULT_LOGIN)
-        self.page = GrantPage(
+        self.page = CodePage(
             name="GitHub",
             path=f"{WEB}/login/device",
-            accounts=lambda: list(self.users),
-            approve=lambda code, login: self.approve(code, login),
+            accounts=lambda: [(login, login, login == DEFAULT_LOGIN) for login in self.users],
+            approve=self.approve,
             deny=self.deny,
+            signed_in_as=lambda login: login or DEFAULT_LOGIN,
         )
 
     @property
@@ -170,7 +171,7 @@ class GitHubSide:
         with self.lock:
             grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
-        page = f"{self.base_url}{WEB}/login/device"
+        page = f"{self.base_url}{self.page.path}"
         return JSONResponse(device_code_body(grant, self.knobs, page))
 
     async def access_token(self, request: Request) -> Response:

@@ -26,22 +26,19 @@ from datetime import UTC, datetime
 
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
-from authai_embed.testing.openai.state import (
-    AuthorizationCode,
-    AuthState,
-    DeviceAuthorization,
+from authai_embed.testing.openai.state import AuthorizationCode, AuthState, DeviceAuthorization
+from authai_embed.testing.user_codes import (
+    ApprovalError,
+    answerable,
+    new_user_code,
     normalize_user_code,
 )
 from authai_embed.testing.wire import openai_error
 
-__all__ = ["ApprovalError", "DeviceFlow"]
+__all__ = ["DeviceFlow"]
 
 _PENDING_CODE = "deviceauth_authorization_unknown"
 _PENDING_MESSAGE = "Device authorization is unknown. Please try again."
-
-
-class ApprovalError(ValueError):
-    """Approving or denying a code failed; the message is what the person is told."""
 
 
 def _iso(when: float) -> str:
@@ -93,15 +90,9 @@ class DeviceFlow:
             self._answerable(user_code).status = "denied"
             self.state.stats.denials += 1
 
-    def _answerable(self, user_code: str) -> DeviceAuthorization:
-        device = self.state.by_user_code.get(normalize_user_code(user_code))
-        if device is None:
-            raise ApprovalError("That code is not valid. Check the code shown in the app.")
-        if self.state.clock.now() >= device.expires_at:
-            raise ApprovalError("That code has expired. Start the sign-in again in the app.")
-        if device.status != "pending":
-            raise ApprovalError(f"That code was already {device.status}.")
-        return device
+    def _answerable(self, code: str) -> DeviceAuthorization:
+        device = self.state.by_user_code.get(normalize_user_code(code))
+        return answerable(device, self.state.clock.now())
 
     def device_authorizations(self) -> list[DeviceAuthorization]:
         """Every device-code sign-in so far, oldest first."""
@@ -122,9 +113,9 @@ class DeviceFlow:
         if client_id != state.knobs.client_id:
             return openai_error(400, "invalid_client", "Unknown client_id.")
         with state.lock:
-            code = tokens.user_code()
+            code = new_user_code()
             while normalize_user_code(code) in state.by_user_code:
-                code = tokens.user_code()
+                code = new_user_code()
             device = DeviceAuthorization(
                 device_auth_id=tokens.device_auth_id(),
                 user_code=code,

@@ -110,11 +110,6 @@ class DeviceAuthorization:
     last_poll: float | None = None
 
 
-def normalize_user_code(user_code: str) -> str:
-    """The code as compared: upper case, letters and digits only (people type it by hand)."""
-    return "".join(ch for ch in user_code.upper() if ch.isalnum())
-
-
 class AuthState:
     """Everything the emulated auth server knows. Hold `lock` while reading or changing it.
 

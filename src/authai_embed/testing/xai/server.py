@@ -32,8 +32,8 @@ from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
 from authai_embed.testing.chat_model import ChatModel
+from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DeviceGrants, device_code_body
-from authai_embed.testing.grant_page import GrantPage
 from authai_embed.testing.token_ledger import TokenLedger
 from authai_embed.testing.wire import read_params
 from authai_embed.testing.xai.api import API, CLI, XAIModelAPI, xai_catalog
@@ -77,12 +77,13 @@ class XAISide:
         self.kid = tokens.new_kid()
         self.accounts: dict[str, str] = {}
         self.add_account(DEFAULT_SUB)
-        self.page = GrantPage(
+        self.page = CodePage(
             name="xAI",
             path=f"{AUTH}/device",
-            accounts=lambda: list(self.accounts),
-            approve=lambda code, account: self.approve(code, account),
+            accounts=lambda: [(sub, sub, sub == DEFAULT_SUB) for sub in self.accounts],
+            approve=self.approve,
             deny=self.deny,
+            signed_in_as=lambda sub: sub or DEFAULT_SUB,
         )
 
     @property
@@ -175,7 +176,7 @@ class XAISide:
         with self.lock:
             grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
-        page = f"{self.base_url}{AUTH}/device"
+        page = f"{self.base_url}{self.page.path}"
         return JSONResponse(device_code_body(grant, self.knobs, page, complete=True))
 
     async def token(self, request: Request) -> Response:
