@@ -35,7 +35,7 @@ from authai_embed.testing.chat_model import ChatModel
 from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
 from authai_embed.testing.github.copilot import CopilotAPI, copilot_catalog
-from authai_embed.testing.tokens import TOKEN_MARKER
+from authai_embed.testing.tokens import marked_token
 from authai_embed.testing.wire import read_params
 
 __all__ = ["COPILOT_CLIENT_ID", "GitHubKnobs", "GitHubSide", "GitHubStats", "GitHubUser"]
@@ -182,7 +182,7 @@ class GitHubSide:
                 return _error("unsupported_grant_type")
             verdict, grant = self.grants.answer(self.knobs, params)
             if verdict == "approved" and grant is not None and grant.account is not None:
-                token = f"gho_{TOKEN_MARKER}{secrets.token_urlsafe(24)}"
+                token = marked_token("gho_", 24)
                 self._github_tokens[token] = grant.account
                 self.stats.github_tokens += 1
                 self.stats.issued.append(token)
@@ -243,8 +243,7 @@ class GitHubSide:
             )
         now = int(self.clock.now())
         expires_at = now + self.knobs.copilot_token_ttl
-        token = f"tid={secrets.token_hex(16)};exp={expires_at};sku=emu;{TOKEN_MARKER}"
-        token += secrets.token_urlsafe(24)
+        token = marked_token(f"tid={secrets.token_hex(16)};exp={expires_at};sku=emu;", 24)
         with self.lock:
             self._copilot_tokens[token] = (user.login, float(expires_at))
             self.stats.copilot_tokens += 1

@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.testing import tokens
+from authai_embed.testing.openai import mint
 from authai_embed.testing.openai.state import AuthorizationCode, AuthState, DeviceAuthorization
 from authai_embed.testing.user_codes import (
     ApprovalError,
@@ -71,11 +71,11 @@ class DeviceFlow:
                     f"Device code sign-in is turned off for {chosen.email}. Turn on device code "
                     "authorization in ChatGPT Settings > Security, then enter the code again."
                 )
-            verifier = tokens.pkce_verifier()
+            verifier = mint.pkce_verifier()
             grant = AuthorizationCode(
-                code=tokens.authorization_code(),
+                code=mint.authorization_code(),
                 verifier=verifier,
-                challenge=tokens.pkce_challenge(verifier),
+                challenge=mint.pkce_challenge(verifier),
                 account_id=chosen.account_id,
                 client_id=device.client_id,
                 expires_at=state.clock.now() + state.knobs.authorization_code_ttl,
@@ -117,7 +117,7 @@ class DeviceFlow:
             while normalize_user_code(code) in state.by_user_code:
                 code = new_user_code()
             device = DeviceAuthorization(
-                device_auth_id=tokens.device_auth_id(),
+                device_auth_id=mint.device_auth_id(),
                 user_code=code,
                 client_id=client_id,
                 originator=request.headers.get("originator"),

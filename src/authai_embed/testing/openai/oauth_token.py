@@ -29,6 +29,7 @@ import hmac
 
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
+from authai_embed.testing.openai import mint
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 from authai_embed.testing.token_ledger import Family
@@ -114,7 +115,7 @@ class TokenEndpoint:
         grant = state.codes.get(params["code"])
         if grant is None:
             return self._reject_exchange(400, "invalid_grant", "The code is not valid.")
-        challenge = tokens.pkce_challenge(params["code_verifier"])
+        challenge = mint.pkce_challenge(params["code_verifier"])
         problem = None
         if grant.used:
             problem = "The authorization code was already used."
@@ -168,7 +169,7 @@ class TokenEndpoint:
         now, ttl = int(state.clock.now()), state.knobs.access_ttl
         issuer = state.knobs.issuer.rstrip("/")
         access = tokens.jwt_shaped(
-            tokens.access_claims(
+            mint.access_claims(
                 issuer=issuer,
                 client_id=family.client_id,
                 account=account,
@@ -179,7 +180,7 @@ class TokenEndpoint:
             state.kid,
         )
         id_token = tokens.jwt_shaped(
-            tokens.id_claims(
+            mint.id_claims(
                 issuer=issuer,
                 client_id=family.client_id,
                 account=account,
@@ -189,7 +190,7 @@ class TokenEndpoint:
             ),
             state.kid,
         )
-        refresh, refresh_ttl = tokens.refresh_token(), state.knobs.refresh_ttl
+        refresh, refresh_ttl = mint.refresh_token(), state.knobs.refresh_ttl
         state.ledger.record(
             family,
             access=access,
@@ -204,5 +205,5 @@ class TokenEndpoint:
             "refresh_token": refresh,
             "expires_in": ttl,
             "token_type": "Bearer",
-            "scope": tokens.SCOPE,
+            "scope": mint.SCOPE,
         }

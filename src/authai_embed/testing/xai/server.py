@@ -22,7 +22,6 @@ Paths below the emulator's root (the real hosts in brackets):
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -230,7 +229,7 @@ class XAISide:
         id_token = tokens.jwt_shaped(
             {**claims, "exp": now + 3600, "email": self.accounts[sub]}, self.kid
         )
-        refresh = f"xrt_{tokens.TOKEN_MARKER}{secrets.token_urlsafe(32)}"
+        refresh = tokens.marked_token("xrt_")
         self.ledger.record(
             family,
             access=access,
