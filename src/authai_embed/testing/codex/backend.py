@@ -30,11 +30,12 @@ from authai_embed.testing.codex.errors import (
     auth_error,
     detail,
 )
-from authai_embed.testing.codex.knobs import CodexKnobs, CodexStats, RecordedRequest
+from authai_embed.testing.codex.knobs import CodexKnobs
 from authai_embed.testing.codex.limits import rate_limit_headers, scripted_error, usage_limit
-from authai_embed.testing.codex.request import CodexCall, parse_call
-from authai_embed.testing.codex.script import CodexReply, ReplyScript, echo_text
-from authai_embed.testing.codex.stream import Frame, StreamPlan, build_frames, new_id
+from authai_embed.testing.codex.request import parse_call
+from authai_embed.testing.model.records import CodexStats, RecordedRequest
+from authai_embed.testing.model.script import CodexReply, ReplyScript, echo_text
+from authai_embed.testing.model.stream import Frame, ModelCall, StreamPlan, build_frames, new_id
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 
@@ -187,7 +188,7 @@ class CodexBackend:
 
     # The stream ---------------------------------------------------------------------------
 
-    def _frames(self, call: CodexCall, reply: CodexReply, request: Request) -> list[Frame]:
+    def _frames(self, call: ModelCall, reply: CodexReply, request: Request) -> list[Frame]:
         if reply.text is not None:
             text = reply.text
         else:
@@ -211,7 +212,7 @@ class CodexBackend:
                 self._issued_reasoning.add(plan.encrypted_content)
         return frames
 
-    def _cached_tokens(self, call: CodexCall, request: Request) -> int:
+    def _cached_tokens(self, call: ModelCall, request: Request) -> int:
         """About a quarter of the characters this prompt shares with the previous one of the same
         conversation (`prompt_cache_key`, else the `session_id` header); 0 for a new one."""
         key = call.prompt_cache_key or request.headers.get("session_id")

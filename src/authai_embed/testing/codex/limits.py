@@ -13,7 +13,7 @@ from http import HTTPStatus
 
 from authai_embed.testing.codex.errors import TOKEN_EXPIRED, Rejected, auth_error
 from authai_embed.testing.codex.knobs import CodexKnobs
-from authai_embed.testing.codex.script import CodexReply
+from authai_embed.testing.model.script import CodexReply
 from authai_embed.testing.openai.accounts import Account
 
 __all__ = ["rate_limit_headers", "scripted_error", "usage_limit"]

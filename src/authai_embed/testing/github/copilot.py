@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
-from authai_embed.testing.chat_model import ChatModel, json_body
+from authai_embed.testing.model.chat import ChatModel, json_body
 
 __all__ = ["CopilotAPI", "copilot_catalog"]
 

@@ -31,10 +31,10 @@ import anyio
 
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.testing.chat_model import ChatModel
 from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
 from authai_embed.testing.github.copilot import CopilotAPI, copilot_catalog
+from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.tokens import marked_token
 from authai_embed.testing.wire import read_params
 

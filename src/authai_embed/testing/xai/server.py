@@ -30,9 +30,9 @@ from typing import Any
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
-from authai_embed.testing.chat_model import ChatModel
 from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DeviceGrants, device_code_body
+from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.token_ledger import TokenLedger
 from authai_embed.testing.wire import read_params
 from authai_embed.testing.xai.api import API, CLI, XAIModelAPI, xai_catalog

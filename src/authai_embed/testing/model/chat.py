@@ -20,10 +20,9 @@ import anyio
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.errors import InvalidRequest
-from authai_embed.testing.codex.knobs import CodexStats, RecordedRequest
-from authai_embed.testing.codex.request import CodexCall
-from authai_embed.testing.codex.script import CodexReply, ReplyScript, echo_text
-from authai_embed.testing.codex.stream import StreamPlan, build_frames, new_id
+from authai_embed.testing.model.records import CodexStats, RecordedRequest
+from authai_embed.testing.model.script import CodexReply, ReplyScript, echo_text
+from authai_embed.testing.model.stream import ModelCall, StreamPlan, build_frames, new_id
 
 __all__ = ["ChatKnobs", "ChatModel", "json_body"]
 
@@ -191,7 +190,7 @@ class ChatModel:
         items = body.get("input")
         if isinstance(items, str):
             items = [{"type": "message", "role": "user", "content": items}]
-        call = CodexCall(
+        call = ModelCall(
             model=body["model"],
             instructions=str(body.get("instructions") or ""),
             input=list(items or []),
