@@ -34,7 +34,7 @@ from authai_embed.testing.codex.knobs import CodexKnobs
 from authai_embed.testing.codex.limits import rate_limit_headers, scripted_error, usage_limit
 from authai_embed.testing.codex.request import parse_call
 from authai_embed.testing.model.records import CodexStats, RecordedRequest
-from authai_embed.testing.model.script import CodexReply, ReplyScript, echo_text
+from authai_embed.testing.model.script import CodexReply, ReplyScript
 from authai_embed.testing.model.stream import Frame, ModelCall, StreamPlan, build_frames, new_id
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
@@ -152,8 +152,7 @@ class CodexBackend:
     # Checks -------------------------------------------------------------------------------
 
     def _record(self, request: Request) -> RecordedRequest:
-        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
-        record = RecordedRequest(request.method, request.path, request.query, headers, None)
+        record = RecordedRequest.of(request)
         with self._lock:
             self.requests.append(record)
         return record
@@ -189,10 +188,6 @@ class CodexBackend:
     # The stream ---------------------------------------------------------------------------
 
     def _frames(self, call: ModelCall, reply: CodexReply, request: Request) -> list[Frame]:
-        if reply.text is not None:
-            text = reply.text
-        else:
-            text = "" if reply.function_calls else echo_text(call.input)
         wants_summary = call.summary is not None
         reasoning = reply.reasoning
         if wants_summary and reasoning is None:
@@ -201,7 +196,7 @@ class CodexBackend:
             response_id=new_id("resp"),
             created_at=int(self._state.clock.now()),
             chunk_size=self.knobs.chunk_size,
-            text=text,
+            text=reply.text_for(call.input),
             reasoning=reasoning if wants_summary else None,
             reasoning_item=wants_summary or reply.reasoning is not None,
             cached_tokens=self._cached_tokens(call, request),
@@ -230,12 +225,9 @@ class CodexBackend:
         return shared // 4
 
     async def _stream(self, frames: list[Frame]) -> AsyncIterator[bytes]:
-        """Send `frames` one by one; `finally` tells a finished stream from an abandoned one."""
+        """Send `frames` one by one, counted as finished or abandoned."""
         stats, knobs = self.stats, self.knobs
-        stats.streams += 1
-        stats.open_streams += 1
-        finished = False
-        try:
+        with stats.streaming():
             if knobs.first_byte_delay > 0:
                 await anyio.sleep(knobs.first_byte_delay)
             for number, (kind, frame) in enumerate(frames):
@@ -243,10 +235,3 @@ class CodexBackend:
                 stats.events.append(kind)
                 if knobs.event_delay > 0 and number < len(frames) - 1:
                     await anyio.sleep(knobs.event_delay)
-            finished = True
-        finally:
-            stats.open_streams -= 1
-            if finished:
-                stats.completed_streams += 1
-            else:
-                stats.cancelled_streams += 1

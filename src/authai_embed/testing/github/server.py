@@ -33,7 +33,7 @@ from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
-from authai_embed.testing.github.copilot import CopilotAPI, copilot_catalog
+from authai_embed.testing.github.copilot import SCRIPTED_ERROR, CopilotAPI, copilot_catalog
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.tokens import marked_token
 from authai_embed.testing.wire import read_params
@@ -90,7 +90,7 @@ class GitHubSide:
         self._base_url = base_url
         self.knobs = GitHubKnobs()
         self.stats = GitHubStats()
-        self.model = ChatModel(clock, copilot_catalog())
+        self.model = ChatModel(clock, copilot_catalog(), SCRIPTED_ERROR)
         self.api = CopilotAPI(self.model, self._copilot_user)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
-from authai_embed.testing.model.chat import ChatModel, json_body
+from authai_embed.testing.model.chat import Answer, ChatModel
 from authai_embed.testing.xai.knobs import XAIKnobs
 
-__all__ = ["API", "CLI", "XAIModelAPI", "xai_catalog"]
+__all__ = ["API", "CLI", "SCRIPTED_ERROR", "XAIModelAPI", "xai_catalog"]
 
 API, CLI = "/xai/v1", "/grok-cli/v1"
+SCRIPTED_ERROR = {"code": "scripted", "error": "scripted error"}
+"""The body of a reply scripted as an HTTP error without one."""
 SPENDING_LIMIT = (
     "Your team has either used all available credits or reached its monthly spending limit. "
     "To continue making API requests, please purchase more credits or raise your spending limit."
@@ -60,11 +62,9 @@ class XAIModelAPI:
         return await self._call(request, ("model", "input"), self.model.responses)
 
     async def _call(
-        self, request: Request, required: tuple[str, ...], answer: Any
+        self, request: Request, required: tuple[str, ...], answer: Answer
     ) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
+        body = await self.model.receive(request)
         gated = self._gate(request)
         if gated is not None:
             return gated
@@ -78,14 +78,7 @@ class XAIModelAPI:
             return _api(429, "free-usage-exhausted", "Your free API usage is exhausted.")
         if self.model.knobs.usage_limit_reached:
             return _api(429, "Some resource has been exhausted", "Rate limit reached.", "30")
-        reply = self.model.next_reply()
-        if reply.is_http_error:
-            self.model.stats.rejected += 1
-            default = {"code": "scripted", "error": "scripted error"}
-            headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
-            return JSONResponse(reply.body or default, reply.status, headers)
-        result: Response | StreamingResponse = answer(body, reply)
-        return result
+        return answer(body)
 
 
 def _api(status: int, code: str, message: str, retry_after: str | None = None) -> JSONResponse:

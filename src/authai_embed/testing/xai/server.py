@@ -35,7 +35,7 @@ from authai_embed.testing.device_grants import DeviceGrants, device_code_body
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.token_ledger import TokenLedger
 from authai_embed.testing.wire import read_params
-from authai_embed.testing.xai.api import API, CLI, XAIModelAPI, xai_catalog
+from authai_embed.testing.xai.api import API, CLI, SCRIPTED_ERROR, XAIModelAPI, xai_catalog
 from authai_embed.testing.xai.knobs import XAIKnobs
 
 __all__ = ["XAISide", "XAIStats"]
@@ -68,7 +68,7 @@ class XAISide:
         self._base_url = base_url
         self.knobs = XAIKnobs()
         self.stats = XAIStats()
-        self.model = ChatModel(clock, xai_catalog())
+        self.model = ChatModel(clock, xai_catalog(), SCRIPTED_ERROR)
         self.api = XAIModelAPI(self.model, self.knobs, self._authorized)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)
