@@ -16,7 +16,17 @@ from typing import Any, Literal
 from authai_embed._util.clock import Clock
 from authai_embed.testing.user_codes import answerable, new_user_code, normalize_user_code
 
-__all__ = ["DeviceGrant", "DeviceGrants", "DeviceKnobs", "PollVerdict", "device_code_body"]
+__all__ = [
+    "DEVICE_GRANT",
+    "DeviceGrant",
+    "DeviceGrants",
+    "DeviceKnobs",
+    "PollVerdict",
+    "device_code_body",
+]
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+"""The `grant_type` of a device's token request (RFC 8628 section 3.4)."""
 
 PollVerdict = Literal["unknown", "pending", "slow_down", "expired", "denied", "approved", "spent"]
 SLOW_DOWN_STEP = 5

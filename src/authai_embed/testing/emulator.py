@@ -17,7 +17,7 @@ from authai_embed.asgi.http import Request, Response, StreamingResponse
 from authai_embed.errors import InvalidRequest
 from authai_embed.testing.codex.backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
 from authai_embed.testing.github.server import GitHubSide
-from authai_embed.testing.openai.accounts import Account
+from authai_embed.testing.openai.accounts import Account, new_account
 from authai_embed.testing.openai.device_flow import DeviceFlow
 from authai_embed.testing.openai.device_page import device_page
 from authai_embed.testing.openai.oauth_token import TokenEndpoint
@@ -161,13 +161,14 @@ class Emulator:
         user_id: str | None = None,
     ) -> Account:
         """Add a ChatGPT account people can approve codes with; `ValueError` if the id is taken."""
-        return self.auth.add_account(
+        account = new_account(
             account_id,
             email=email,
             plan=plan,
             device_login_enabled=device_login_enabled,
             user_id=user_id,
         )
+        return self.auth.add(account)
 
     def account(self, account_id: str) -> Account:
         """An account by id (mutable: flip `device_login_enabled` or `plan` from a test)."""

@@ -32,11 +32,16 @@ import anyio
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing.code_page import CodePage
-from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
+from authai_embed.testing.device_grants import (
+    DEVICE_GRANT,
+    DeviceGrants,
+    DeviceKnobs,
+    device_code_body,
+)
 from authai_embed.testing.github.copilot import SCRIPTED_ERROR, CopilotAPI, copilot_catalog
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.tokens import marked_token
-from authai_embed.testing.wire import read_params
+from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
 
 __all__ = ["COPILOT_CLIENT_ID", "GitHubKnobs", "GitHubSide", "GitHubStats", "GitHubUser"]
 
@@ -165,7 +170,7 @@ class GitHubSide:
     # GitHub's web host ---------------------------------------------------------------------
 
     async def device_code(self, request: Request) -> Response:
-        params = await read_params(request, 64 * 1024)
+        params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
             return JSONResponse({"error": "Not Found"}, 404)
         with self.lock:
@@ -175,11 +180,12 @@ class GitHubSide:
         return JSONResponse(device_code_body(grant, self.knobs, page))
 
     async def access_token(self, request: Request) -> Response:
-        params = await read_params(request, 64 * 1024)
+        # GitHub answers every OAuth error of this endpoint with HTTP 200.
+        params = await read_params(request, FORM_LIMIT)
         with self.lock:
             self.stats.device_polls += 1
-            if params.get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code":
-                return _error("unsupported_grant_type")
+            if params.get("grant_type") != DEVICE_GRANT:
+                return oauth_error(200, "unsupported_grant_type")
             verdict, grant = self.grants.answer(self.knobs, params)
             if verdict == "approved" and grant is not None and grant.account is not None:
                 token = marked_token("gho_", 24)
@@ -191,13 +197,13 @@ class GitHubSide:
                 )
             if verdict == "slow_down" and grant is not None:
                 self.stats.slow_downs += 1
-                return _error("slow_down", interval=grant.interval)
+                return oauth_error(200, "slow_down", interval=grant.interval)
         errors = {
             "pending": "authorization_pending",
             "expired": "expired_token",
             "denied": "access_denied",
         }
-        return _error(errors.get(verdict, "incorrect_device_code"))
+        return oauth_error(200, errors.get(verdict, "incorrect_device_code"))
 
     def _copilot_user(self, token: str) -> GitHubUser | None:
         """The user of a valid (known, unexpired) Copilot token."""
@@ -264,8 +270,3 @@ class GitHubSide:
                 },
             }
         )
-
-
-def _error(code: str, **extra: Any) -> JSONResponse:
-    """GitHub's OAuth answers: HTTP 200 even for errors."""
-    return JSONResponse({"error": code, "error_description": code.replace("_", " "), **extra})

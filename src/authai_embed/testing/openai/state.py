@@ -128,29 +128,14 @@ class AuthState:
         self.by_user_code: dict[str, DeviceAuthorization] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self._accounts: dict[str, Account] = {}
-        self.add_account(DEFAULT_ACCOUNT_ID, email="user@emulator.test")
+        self.add(new_account(DEFAULT_ACCOUNT_ID, email="user@emulator.test"))
 
-    def add_account(
-        self,
-        account_id: str,
-        *,
-        email: str | None = None,
-        plan: str = "plus",
-        device_login_enabled: bool = True,
-        user_id: str | None = None,
-    ) -> Account:
-        """Add an account; `ValueError` if the id is taken."""
-        account = new_account(
-            account_id,
-            email=email,
-            plan=plan,
-            device_login_enabled=device_login_enabled,
-            user_id=user_id,
-        )
+    def add(self, account: Account) -> Account:
+        """Add an account; `ValueError` if its id is taken."""
         with self.lock:
-            if account_id in self._accounts:
-                raise ValueError(f"account {account_id!r} already exists")
-            self._accounts[account_id] = account
+            if account.account_id in self._accounts:
+                raise ValueError(f"account {account.account_id!r} already exists")
+            self._accounts[account.account_id] = account
         return account
 
     def account(self, account_id: str | None = None) -> Account:

@@ -31,10 +31,10 @@ from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
 from authai_embed.testing.code_page import CodePage
-from authai_embed.testing.device_grants import DeviceGrants, device_code_body
+from authai_embed.testing.device_grants import DEVICE_GRANT, DeviceGrants, device_code_body
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.token_ledger import TokenLedger
-from authai_embed.testing.wire import read_params
+from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
 from authai_embed.testing.xai.api import API, CLI, SCRIPTED_ERROR, XAIModelAPI, xai_catalog
 from authai_embed.testing.xai.knobs import XAIKnobs
 
@@ -42,7 +42,6 @@ __all__ = ["XAISide", "XAIStats"]
 
 AUTH = "/xai-auth"
 DEFAULT_SUB = "xai-user-emulator-default"
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 @dataclass(slots=True)
@@ -169,9 +168,9 @@ class XAISide:
     async def device_code(self, request: Request) -> Response:
         if not self.knobs.device_flow_enabled:
             return JSONResponse({"error": "not_found"}, 404)
-        params = await read_params(request, 64 * 1024)
+        params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
-            return _oauth(401, "invalid_client")
+            return oauth_error(401, "invalid_client")
         with self.lock:
             grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
@@ -179,15 +178,15 @@ class XAISide:
         return JSONResponse(device_code_body(grant, self.knobs, page, complete=True))
 
     async def token(self, request: Request) -> Response:
-        params = await read_params(request, 64 * 1024)
+        params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
-            return _oauth(401, "invalid_client")
+            return oauth_error(401, "invalid_client")
         with self.lock:
             if params.get("grant_type") == DEVICE_GRANT:
                 return self._device_token(params)
             if params.get("grant_type") == "refresh_token":
                 return self._refresh(params.get("refresh_token", ""))
-        return _oauth(400, "unsupported_grant_type")
+        return oauth_error(400, "unsupported_grant_type")
 
     def _device_token(self, params: dict[str, str]) -> Response:
         self.stats.device_polls += 1
@@ -204,7 +203,7 @@ class XAISide:
             "expired": "expired_token",
             "denied": "access_denied",
         }
-        return _oauth(400, errors.get(verdict, "invalid_grant"))
+        return oauth_error(400, errors.get(verdict, "invalid_grant"))
 
     def _refresh(self, refresh: str) -> Response:
         verdict, entry = self.ledger.refresh_verdict(refresh, self.clock.now())
@@ -214,7 +213,7 @@ class XAISide:
                 entry.family.revoked = True
         if verdict != "ok" or entry is None:
             self.stats.rejected_refreshes += 1
-            return _oauth(400, "invalid_grant")
+            return oauth_error(400, "invalid_grant")
         entry.rotated = True
         self.stats.refreshes += 1
         return JSONResponse(self._issue(entry.family))
@@ -245,7 +244,3 @@ class XAISide:
             "expires_in": ttl,
             "token_type": "Bearer",
         }
-
-
-def _oauth(status: int, error: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": error.replace("_", " ")}, status)
