@@ -1,9 +1,7 @@
 """RFC 8628 device grants, emulated once for the GitHub and xAI sides: user codes, approval and
-denial by the person, and what each poll of the device is told.
-
-A poll sooner than the grant's interval after the previous one gets `slow_down` when the side
-enforces intervals, and the interval grows by 5 s for good (GitHub escalates it without end for
-a device that keeps polling early). Not thread-safe on its own: the side holds its lock.
+denial by the person, and what each poll of the device is told. A poll sooner than the interval
+gets `slow_down` when the side enforces intervals, and the interval grows for good (as GitHub's
+does). Not thread-safe on its own: the side holds its lock.
 """
 
 from __future__ import annotations

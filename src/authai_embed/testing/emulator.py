@@ -1,10 +1,8 @@
-"""The upstream emulator: one pure-ASGI app standing in for ChatGPT's servers in tests and demos.
+"""The upstream emulator: one pure-ASGI app standing in for ChatGPT, GitHub + Copilot and xAI.
 
-It routes on the path below its mount point (`route_path`), so it can be served at the root or
-mounted under a prefix. Each side of a real service lives in its own module and is plugged in
-with `route(...)` lines: ChatGPT's auth side (`openai_auth`, `oauth_token`, `device_page`) and
-Codex backend (`codex_backend`), GitHub and Copilot (`github_side`), xAI (`xai_side`). The wire
-shapes are documented in those modules.
+It routes on the path below its mount point, so it can be served at the root or under a prefix.
+Each upstream is a package plugged in with `route(...)` lines: `openai/` (the auth server),
+`codex/` (the Codex backend), `github/` and `xai/`; their modules document the wire.
 """
 
 from __future__ import annotations

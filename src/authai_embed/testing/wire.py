@@ -1,9 +1,6 @@
-"""The error shapes the emulated servers answer with, and reading OAuth-style parameters.
-
-Two shapes, as the real auth server uses both:
-- OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` (device-code endpoints,
-  refresh token rejections);
-- RFC 6749's flat `{"error": "<code>", "error_description": "..."}` (the OAuth token endpoint).
+"""The error shapes the emulated servers answer with, and reading OAuth-style parameters:
+OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` (device-code endpoints,
+refresh token rejections) and RFC 6749's flat `{"error", "error_description"}` (token endpoints).
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """The emulated ChatGPT Codex backend (`emulator.codex`): the model calls behind "Sign in with
-ChatGPT", so every test of the proxy runs offline.
-
-- `POST /backend-api/codex/responses`: checks the bearer token, `chatgpt-account-id`, the Codex
-  client headers and the body as the real backend does, then streams the Responses SSE events of
-  the next scripted reply (or an echo), with `x-codex-*` rate-limit headers.
-- `GET /backend-api/codex/models?client_version=...`: the model catalog.
-
-Every call is recorded (`requests`, without `Authorization`); `stats` counts streams, including
-those the client abandoned, so a test can prove a disconnect cancels the upstream call.
+ChatGPT", checked as the real backend checks them (bearer token, `chatgpt-account-id`, the Codex
+client headers, the body), answered with the Responses SSE stream and `x-codex-*` headers.
+Every call is recorded (without `Authorization`); `stats` also counts abandoned streams.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Usage limits as the Codex backend reports them, and the HTTP errors a test scripts.
 
-Normal answers carry the `x-codex-*` rate-limit headers the Codex CLI reads (used percent, window
-length and reset time of the 5-hour "primary" and weekly "secondary" windows, credits). When the
-plan's limit is reached the call is answered 429 with `error.type == "usage_limit_reached"`,
-`plan_type`, `resets_at` (Unix s; what current Codex reads) and `resets_in_seconds` (what older
-releases read).
+Normal answers carry the `x-codex-*` rate-limit headers the Codex CLI reads (the 5-hour and
+weekly windows, credits); a reached limit is a 429 `usage_limit_reached` with `plan_type`,
+`resets_at` (what current Codex reads) and `resets_in_seconds` (what older releases read).
 """
 
 from __future__ import annotations

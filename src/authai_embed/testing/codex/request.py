@@ -1,9 +1,7 @@
-"""Validation of a `POST /backend-api/codex/responses` body, in the real backend's order.
-
-The backend first insists on `instructions`, then `store: false`, then `stream: true` (each a
-`{"detail": ...}` 400, as seen from the real one), then refuses every parameter it does not take
-with `Unsupported parameter: <name>` (confirmed for `max_output_tokens`, `temperature`, `top_p`,
-`metadata`), then an unknown model, then the Responses fields one by one.
+"""Validation of a `POST /backend-api/codex/responses` body, in the real backend's order:
+`instructions`, `store: false`, `stream: true` (each a `{"detail": ...}` 400), then every
+parameter it does not take (`Unsupported parameter: <name>`), an unknown model, then the
+Responses fields one by one.
 """
 
 from __future__ import annotations

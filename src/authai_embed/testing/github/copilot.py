@@ -1,10 +1,7 @@
 """The Copilot API, emulated (`emulator.github.api`): `{endpoints.api}/chat/completions`,
-`/responses` and `/models` behind a Copilot token.
-
-An unknown or expired Copilot token is 401; a call without `Copilot-Integration-Id` is 400; a
-chat call to a model that lists only `/responses` is 400 `model_not_supported` (and a Responses
-call to a chat-only model `unsupported_api_for_model`); `model.knobs.usage_limit_reached` is 429
-`rate_limited` with `Retry-After: 60`. Answers come from the shared `ChatModel`.
+`/responses` and `/models` behind a Copilot token, with Copilot's checks and error shape
+(401 unknown or expired token, 400 without `Copilot-Integration-Id`, 400 `model_not_supported`
+or `unsupported_api_for_model`, 429 `rate_limited`). Answers come from the shared `ChatModel`.
 """
 
 from __future__ import annotations

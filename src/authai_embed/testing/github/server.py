@@ -1,22 +1,8 @@
-"""GitHub and GitHub Copilot, emulated (`emulator.github`): the device flow, `/user`, the Copilot
-token exchange and the Copilot API, so every Copilot test runs offline.
+"""GitHub, emulated (`emulator.github`): the device flow, `/user` and the Copilot token exchange,
+plus the Copilot API (`github/copilot.py`, on `emulator.github.api`), so Copilot tests run offline.
 
-Paths below the emulator's root (the real hosts in brackets):
-- `GET|POST /github/login/device` [github.com]: the page where a person types the code.
-- `POST /github/login/device/code` [github.com], form `client_id`, `scope` →
-  `{device_code, user_code, verification_uri, expires_in, interval}`.
-- `POST /github/login/oauth/access_token` [github.com], form `client_id`, `device_code`,
-  `grant_type`: always HTTP 200, `{access_token, token_type, scope}` or `{error:
-  authorization_pending | slow_down (+ interval, raised 5 s for good) | expired_token |
-  access_denied | incorrect_device_code}`.
-- `GET /github-api/user` [api.github.com], `Authorization: token <github token>` → `{id, login}`.
-- `GET /github-api/copilot_internal/v2/token` → `{token, expires_at, refresh_in, sku,
-  endpoints: {api, ...}}`; 403 with `error_details` for a user without Copilot; 401 for a bad
-  GitHub token. `knobs.token_delay` slows it (to overlap concurrent renewals).
-- `{endpoints.api}/chat/completions`, `/responses`, `/models` (`/copilot` for individual seats,
-  `/copilot-business` for business ones), `Authorization: Bearer <copilot token>`; an expired or
-  unknown token is 401; a chat call to a model that lists only `/responses` is 400
-  `model_not_supported` (`copilot_side`, on `emulator.github.api`).
+Paths below the emulator's root: `/github/...` for github.com, `/github-api/...` for
+api.github.com, `/copilot` and `/copilot-business` for the Copilot API hosts.
 """
 
 from __future__ import annotations
@@ -170,6 +156,8 @@ class GitHubSide:
     # GitHub's web host ---------------------------------------------------------------------
 
     async def device_code(self, request: Request) -> Response:
+        """`POST /github/login/device/code`, form `client_id`, `scope` → `{device_code,
+        user_code, verification_uri, expires_in, interval}`; 404 for another client_id."""
         params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
             return JSONResponse({"error": "Not Found"}, 404)
@@ -180,6 +168,10 @@ class GitHubSide:
         return JSONResponse(device_code_body(grant, self.knobs, page))
 
     async def access_token(self, request: Request) -> Response:
+        """`POST /github/login/oauth/access_token`, form `client_id`, `device_code`,
+        `grant_type` → `{access_token, token_type, scope}` or `{error: authorization_pending |
+        slow_down (+ interval, raised 5 s for good) | expired_token | access_denied |
+        incorrect_device_code}`."""
         # GitHub answers every OAuth error of this endpoint with HTTP 200.
         params = await read_params(request, FORM_LIMIT)
         with self.lock:
@@ -224,6 +216,7 @@ class GitHubSide:
             return None if login is None else self.users[login]
 
     async def user(self, request: Request) -> Response:
+        """`GET /github-api/user`, `Authorization: token <github token>` → `{id, login}`."""
         user = self._github_user(request)
         if user is None:
             return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)
@@ -231,6 +224,9 @@ class GitHubSide:
         return JSONResponse({"id": user.id, "login": user.login, "type": "User"})
 
     async def copilot_token(self, request: Request) -> Response:
+        """`GET /github-api/copilot_internal/v2/token` → `{token, expires_at, refresh_in, sku,
+        endpoints: {api, ...}}`; 403 with `error_details` for a user without Copilot, 401 for a
+        bad GitHub token. `knobs.token_delay` slows it (to overlap concurrent renewals)."""
         user = self._github_user(request)
         if user is None:
             return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)

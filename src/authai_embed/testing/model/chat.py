@@ -1,9 +1,7 @@
-"""An OpenAI-compatible model API, emulated once for Copilot and xAI: `/chat/completions`
-(JSON or SSE chunks), `/responses` (the Responses event stream, or its final object) and the
-model list. The side in front of it authenticates and shapes provider-specific errors.
-
-Replies are scripted with the same `CodexReply`/`FunctionCall` as the Codex backend (text,
-tool calls, HTTP errors, `finish="cut"`); with nothing queued the model echoes the last user text.
+"""An OpenAI-compatible model API, emulated once for Copilot and xAI: `/chat/completions` (JSON
+or SSE chunks), `/responses` (the Responses stream, or its final object) and the model list.
+Replies are scripted as for the Codex backend; the side in front authenticates, checks the body
+and shapes its own errors.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """What the emulated model answers next: scripted replies, or a deterministic echo by default.
 
-A test queues replies with `emulator.codex.script(...)`; each model call takes the oldest one.
+A test queues replies with `emulator.codex.script(...)` (or `emulator.github.model.script`,
+`emulator.xai.model.script`); each model call takes the oldest one.
 With nothing queued the model says `Echo: <the last user text>`.
 """
 

@@ -1,10 +1,8 @@
-"""The SSE event sequence of one Codex answer, built from a validated call and a scripted reply.
+"""The Responses SSE event sequence of one answer, built from a checked call and a scripted reply.
 
-Frames are `event: <type>\\ndata: <json>\\n\\n`; every JSON object carries `type` and a
-`sequence_number` counting from 0. The sequence is the Responses API's: `response.created`,
-`response.in_progress`, then each output item (`output_item.added`, its parts and deltas,
-`output_item.done`), then one terminal event (`response.completed`, `response.incomplete`,
-`response.failed`, or a bare `error`), unless the reply is scripted to cut the stream.
+Frames are `event: <type>\\ndata: <json>\\n\\n`, each with a `sequence_number` from 0:
+`response.created`, `response.in_progress`, each output item with its parts and deltas, then one
+terminal event (`completed`, `incomplete`, `failed`, or a bare `error`) unless the reply cuts.
 """
 
 from __future__ import annotations

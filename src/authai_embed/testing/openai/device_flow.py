@@ -1,23 +1,8 @@
 """ChatGPT device-code sign-in, emulated: user codes, the device's polls, approval and denial.
 
-Wire behaviour (paths below the emulator's root; errors use OpenAI's envelope
-`{"error": {"message", "type": "invalid_request_error", "param": null, "code"}}`):
-
-`POST /api/accounts/deviceauth/usercode`, JSON `{"client_id"}`
-  200 `{"device_auth_id", "user_code", "interval": "5", "expires_at": "<ISO 8601, UTC>"}`;
-  400 code `invalid_request` (no client_id) or `invalid_client` (unknown one);
-  404 code `not_found` while `knobs.device_login_available` is off.
-`POST /api/accounts/deviceauth/token`, JSON `{"device_auth_id", "user_code"}`
-  403 code `deviceauth_authorization_unknown`, message "Device authorization is unknown. Please
-      try again.": still pending, or an unknown id/code pair. This is the real server's pending
-      answer; clients treat 403 and 404 as "keep polling".
-  200 `{"authorization_code", "code_verifier", "code_challenge"}` once approved (PKCE S256:
-      challenge = base64url_nopad(sha256(verifier))). Every later poll returns the same grant;
-      after the exchange its code is spent, so a second exchange fails with `invalid_grant`.
-  400 code `access_denied` once the person denied.
-  410 code `expired_token` once `device_code_ttl` has passed (approved or not).
-  429 code `slow_down` + `Retry-After`, only with `knobs.enforce_interval`, for a poll sooner
-      than `interval` after the previous one (that poll also restarts the wait).
+Errors use OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`; a pending sign-in
+is the real server's 403 `deviceauth_authorization_unknown`, which clients treat as "keep
+polling". Each endpoint's answers are listed on its handler.
 """
 
 from __future__ import annotations
@@ -102,7 +87,12 @@ class DeviceFlow:
     # The device's side (HTTP) -------------------------------------------------------------
 
     async def usercode(self, request: Request) -> Response:
-        """`POST /api/accounts/deviceauth/usercode`: start a sign-in."""
+        """`POST /api/accounts/deviceauth/usercode`, JSON `{"client_id"}`: start a sign-in.
+
+        200 `{"device_auth_id", "user_code", "interval": "5", "expires_at": "<ISO 8601, UTC>"}`;
+        400 `invalid_request` (no client_id) or `invalid_client` (unknown one); 404 `not_found`
+        while `knobs.device_login_available` is off.
+        """
         state = self.state
         if not state.knobs.device_login_available:
             return openai_error(404, "not_found", "Device code sign-in is not available.")
@@ -135,7 +125,17 @@ class DeviceFlow:
         return JSONResponse(answer)
 
     async def poll(self, request: Request) -> Response:
-        """`POST /api/accounts/deviceauth/token`: the device asks whether the person answered."""
+        """`POST /api/accounts/deviceauth/token`, JSON `{"device_auth_id", "user_code"}`: the
+        device asks whether the person answered.
+
+        403 `deviceauth_authorization_unknown` ("Device authorization is unknown. Please try
+        again."): still pending, or an unknown id/code pair. 200 `{"authorization_code",
+        "code_verifier", "code_challenge"}` once approved (PKCE S256); every later poll returns
+        the same grant, whose code the exchange spends. 400 `access_denied` once denied; 410
+        `expired_token` after `device_code_ttl`; 429 `slow_down` + `Retry-After`, only with
+        `knobs.enforce_interval`, for a poll sooner than `interval` after the previous one (that
+        poll also restarts the wait).
+        """
         state = self.state
         with state.lock:
             state.stats.device_polls += 1

@@ -1,7 +1,7 @@
 """The emulated auth server's settings, counters and shared state (accounts, codes, tokens).
 
-The device-code side (`openai_auth`) and the token endpoint (`oauth_token`) both work on one
-`AuthState`; it belongs to one `Emulator`, so two emulators never share anything.
+The device flow (`openai/device_flow.py`) and the token endpoint (`openai/oauth_token.py`) both
+work on one `AuthState`; it belongs to one `Emulator`, so two emulators never share anything.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-"""xAI's model APIs, emulated (`emulator.xai.api`): `api.x.ai/v1` and the Grok CLI origin.
-
-`/xai/v1/chat/completions`, `/responses`, `/models` take a bearer access token (401 for an
-expired or revoked one) and answer in xAI's error shape `{"code", "error"}`: `knobs.billing` =
-`spending_limit` is xAI's 403, `free_usage_exhausted` a 429 `free-usage-exhausted`;
-`model.knobs.usage_limit_reached` a plain 429 rate limit. `/grok-cli/v1/...` answers 426 without
-`x-grok-client-version`. Answers come from the shared `ChatModel`.
+"""xAI's model APIs, emulated (`emulator.xai.api`): `/xai/v1` (api.x.ai) and `/grok-cli/v1` (the
+Grok CLI origin, 426 without `x-grok-client-version`). A bearer access token is required; errors
+are xAI's `{"code", "error"}`: `knobs.billing` gives the 403 spending limit or the 429
+`free-usage-exhausted`, `model.knobs.usage_limit_reached` a plain 429.
 """
 
 from __future__ import annotations

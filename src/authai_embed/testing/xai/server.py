@@ -1,23 +1,7 @@
-"""xAI, emulated (`emulator.xai`): OIDC discovery, the RFC 8628 device flow, the token endpoint
-with single-use rotating refresh tokens, and the OpenAI-compatible API with its billing errors
-(`xai_api_side`, on `emulator.xai.api`).
-
-Paths below the emulator's root (the real hosts in brackets):
-- `GET /xai-auth/.well-known/openid-configuration` [auth.x.ai]; `knobs.discovery_failures`
-  makes the next N answer 503.
-- `GET|POST /xai-auth/device`: the page where a person types the code.
-- `POST /xai-auth/oauth2/device/code`, form `client_id`, `scope` → `{device_code, user_code,
-  verification_uri, verification_uri_complete, expires_in, interval}`; 404 while
-  `knobs.device_flow_enabled` is off.
-- `POST /xai-auth/oauth2/token`: the device grant (400 `authorization_pending`, `slow_down`,
-  `expired_token`, `access_denied`) and `refresh_token` (rotation; a spent token is 400
-  `invalid_grant` and, with `knobs.revoke_family_on_reuse` (on by default), revokes the newer
-  tokens too) → `{access_token, id_token, refresh_token, expires_in, token_type}`. Tokens are
-  JWT-shaped with the account's `sub`.
-- `/xai/v1/chat/completions`, `/responses`, `/models` [api.x.ai/v1]: bearer access token; 401
-  for an expired or revoked one; `knobs.billing` = `spending_limit` (403, xAI's words) or
-  `free_usage_exhausted` (429 `free-usage-exhausted`).
-- `/grok-cli/v1/responses`, `/models` [the Grok CLI origin]: 426 without `x-grok-client-version`.
+"""xAI's auth host, emulated (`emulator.xai`): OIDC discovery, the RFC 8628 device flow and the
+token endpoint with single-use rotating refresh tokens (JWT-shaped tokens with the account's
+`sub`). The model APIs are `xai/api.py` (on `emulator.xai.api`). Paths below the emulator's root:
+`/xai-auth/...` for auth.x.ai.
 """
 
 from __future__ import annotations
@@ -148,6 +132,8 @@ class XAISide:
     # auth.x.ai -----------------------------------------------------------------------------
 
     async def discovery(self, request: Request) -> Response:
+        """`GET /xai-auth/.well-known/openid-configuration`; `knobs.discovery_failures` makes
+        the next N answer 503."""
         with self.lock:
             self.stats.discoveries += 1
             if self.knobs.discovery_failures > 0:
@@ -166,6 +152,9 @@ class XAISide:
         )
 
     async def device_code(self, request: Request) -> Response:
+        """`POST /xai-auth/oauth2/device/code`, form `client_id`, `scope` → `{device_code,
+        user_code, verification_uri, verification_uri_complete, expires_in, interval}`; 404
+        while `knobs.device_flow_enabled` is off."""
         if not self.knobs.device_flow_enabled:
             return JSONResponse({"error": "not_found"}, 404)
         params = await read_params(request, FORM_LIMIT)
@@ -178,6 +167,10 @@ class XAISide:
         return JSONResponse(device_code_body(grant, self.knobs, page, complete=True))
 
     async def token(self, request: Request) -> Response:
+        """`POST /xai-auth/oauth2/token` → `{access_token, id_token, refresh_token, expires_in,
+        token_type}`: the device grant (400 `authorization_pending`, `slow_down`,
+        `expired_token`, `access_denied`) or `refresh_token` (rotation; a spent token is 400
+        `invalid_grant` and, with `knobs.revoke_family_on_reuse`, revokes the newer tokens)."""
         params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
             return oauth_error(401, "invalid_client")
