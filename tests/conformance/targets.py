@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from authai_embed.testing import Emulator
-from authai_embed.testing.chat_model import ChatModel
 from authai_embed.testing.codex.backend import CodexBackend
+from authai_embed.testing.model.chat import ChatModel
 
 
 @dataclass(frozen=True)

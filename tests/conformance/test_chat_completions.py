@@ -12,8 +12,7 @@ from typing import Any
 import openai
 import pytest
 
-from authai_embed.testing import TOKEN_MARKER
-from authai_embed.testing.codex.script import CodexReply, FunctionCall
+from authai_embed.testing import TOKEN_MARKER, CodexReply, FunctionCall
 from tests.conformance.sdk import MODES, sdk_for
 from tests.conformance.targets import Target
 from tests.conftest import Harness

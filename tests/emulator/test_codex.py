@@ -15,9 +15,8 @@ from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.providers.openai.backend import CodexBackend as CodexClient
 from authai_embed.settings import OpenAIUpstream
-from authai_embed.testing import Emulator, ManualClock
-from authai_embed.testing.codex.script import CodexReply, FunctionCall
-from authai_embed.testing.codex.stream import MALFORMED_FRAME
+from authai_embed.testing import CodexReply, Emulator, FunctionCall, ManualClock
+from authai_embed.testing.model.stream import MALFORMED_FRAME
 from authai_embed.types import Message
 
 ISSUER = "http://auth.emulator.test"

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from authai_embed.testing import TOKEN_MARKER
-from authai_embed.testing.codex.script import CodexReply
+from authai_embed.testing import TOKEN_MARKER, CodexReply
 from tests.conftest import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio

@@ -1,9 +1,7 @@
 """RFC 8628 device grants, emulated once for the GitHub and xAI sides: user codes, approval and
-denial by the person, and what each poll of the device is told.
-
-A poll sooner than the grant's interval after the previous one gets `slow_down` when the side
-enforces intervals, and the interval grows by 5 s for good (GitHub escalates it without end for
-a device that keeps polling early). Not thread-safe on its own: the side holds its lock.
+denial by the person, and what each poll of the device is told. A poll sooner than the interval
+gets `slow_down` when the side enforces intervals, and the interval grows for good (as GitHub's
+does). Not thread-safe on its own: the side holds its lock.
 """
 
 from __future__ import annotations
@@ -14,11 +12,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from authai_embed._util.clock import Clock
-from authai_embed.testing.openai.device_flow import ApprovalError
-from authai_embed.testing.openai.state import normalize_user_code
-from authai_embed.testing.tokens import user_code
+from authai_embed.testing.user_codes import answerable, new_user_code, normalize_user_code
 
-__all__ = ["DeviceGrant", "DeviceGrants", "DeviceKnobs", "PollVerdict", "device_code_body"]
+__all__ = [
+    "DEVICE_GRANT",
+    "DeviceGrant",
+    "DeviceGrants",
+    "DeviceKnobs",
+    "PollVerdict",
+    "device_code_body",
+]
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+"""The `grant_type` of a device's token request (RFC 8628 section 3.4)."""
 
 PollVerdict = Literal["unknown", "pending", "slow_down", "expired", "denied", "approved", "spent"]
 SLOW_DOWN_STEP = 5
@@ -70,9 +76,9 @@ class DeviceGrants:
 
     def create(self, client_id: str, scope: str, *, ttl: float, interval: int) -> DeviceGrant:
         """A new pending grant with a fresh device code and user code."""
-        code = user_code()
+        code = new_user_code()
         while normalize_user_code(code) in self._by_user:
-            code = user_code()
+            code = new_user_code()
         grant = DeviceGrant(
             device_code=secrets.token_urlsafe(30),
             user_code=code,
@@ -107,14 +113,7 @@ class DeviceGrants:
 
     def answerable(self, code: str) -> DeviceGrant:
         """The pending, unexpired grant of a user code; `ApprovalError` otherwise."""
-        grant = self._by_user.get(normalize_user_code(code))
-        if grant is None:
-            raise ApprovalError("That code is not valid. Check the code shown in the app.")
-        if self._clock.now() >= grant.expires_at:
-            raise ApprovalError("That code has expired. Start the sign-in again in the app.")
-        if grant.status != "pending":
-            raise ApprovalError(f"That code was already {grant.status}.")
-        return grant
+        return answerable(self._by_user.get(normalize_user_code(code)), self._clock.now())
 
     def approve(self, code: str, account: str) -> None:
         """The person approves `code` as `account`."""

@@ -1,10 +1,8 @@
-"""The upstream emulator: one pure-ASGI app standing in for ChatGPT's servers in tests and demos.
+"""The upstream emulator: one pure-ASGI app standing in for ChatGPT, GitHub + Copilot and xAI.
 
-It routes on the path below its mount point (`route_path`), so it can be served at the root or
-mounted under a prefix. Each side of a real service lives in its own module and is plugged in
-with `route(...)` lines: ChatGPT's auth side (`openai_auth`, `oauth_token`, `device_page`) and
-Codex backend (`codex_backend`), GitHub and Copilot (`github_side`), xAI (`xai_side`). The wire
-shapes are documented in those modules.
+It routes on the path below its mount point, so it can be served at the root or under a prefix.
+Each upstream is a package plugged in with `route(...)` lines: `openai/` (the auth server),
+`codex/` (the Codex backend), `github/` and `xai/`; their modules document the wire.
 """
 
 from __future__ import annotations
@@ -17,9 +15,9 @@ from authai_embed.asgi.http import Request, Response, StreamingResponse
 from authai_embed.errors import InvalidRequest
 from authai_embed.testing.codex.backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
 from authai_embed.testing.github.server import GitHubSide
-from authai_embed.testing.openai.accounts import Account
+from authai_embed.testing.openai.accounts import Account, new_account
 from authai_embed.testing.openai.device_flow import DeviceFlow
-from authai_embed.testing.openai.device_page import DevicePage
+from authai_embed.testing.openai.device_page import device_page
 from authai_embed.testing.openai.oauth_token import TokenEndpoint
 from authai_embed.testing.openai.state import (
     CODEX_CLIENT_ID,
@@ -78,12 +76,12 @@ class Emulator:
         self.auth = AuthState(self.clock, knobs)
         self.device_flow = DeviceFlow(self.auth)
         self.oauth = TokenEndpoint(self.auth)
-        self.device_page = DevicePage(self.auth, self.device_flow)
+        self.device_page = device_page(self.auth, self.device_flow)
         self._routes: dict[str, dict[str, Handler]] = {}
         self.route("POST", "/api/accounts/deviceauth/usercode", self.device_flow.usercode)
         self.route("POST", "/api/accounts/deviceauth/token", self.device_flow.poll)
-        self.route("GET", "/codex/device", self.device_page.show)
-        self.route("POST", "/codex/device", self.device_page.submit)
+        self.route("GET", self.device_page.path, self.device_page.show)
+        self.route("POST", self.device_page.path, self.device_page.submit)
         self.route("POST", "/oauth/token", self.oauth.token)
         self.route("POST", "/oauth/revoke", self.oauth.revoke)
         # The model side (ChatGPT's Codex backend): scripts, knobs, stats on `emulator.codex`.
@@ -161,13 +159,14 @@ class Emulator:
         user_id: str | None = None,
     ) -> Account:
         """Add a ChatGPT account people can approve codes with; `ValueError` if the id is taken."""
-        return self.auth.add_account(
+        account = new_account(
             account_id,
             email=email,
             plan=plan,
             device_login_enabled=device_login_enabled,
             user_id=user_id,
         )
+        return self.auth.add(account)
 
     def account(self, account_id: str) -> Account:
         """An account by id (mutable: flip `device_login_enabled` or `plan` from a test)."""

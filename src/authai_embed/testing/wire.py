@@ -1,22 +1,22 @@
-"""The error shapes the emulated servers answer with, and reading OAuth-style parameters.
-
-Two shapes, as the real auth server uses both:
-- OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` (device-code endpoints,
-  refresh token rejections);
-- RFC 6749's flat `{"error": "<code>", "error_description": "..."}` (the OAuth token endpoint).
+"""The error shapes the emulated servers answer with, and reading OAuth-style parameters:
+OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` (device-code endpoints,
+refresh token rejections) and RFC 6749's flat `{"error", "error_description"}` (token endpoints).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from authai_embed.asgi.http import JSONResponse, Request
 from authai_embed.errors import InvalidRequest
 
-__all__ = ["oauth_error", "openai_error", "read_params"]
+__all__ = ["FORM_LIMIT", "oauth_error", "openai_error", "read_params"]
 
 MAX_FIELDS = 32
+FORM_LIMIT = 64 * 1024
+"""The largest OAuth request body the GitHub and xAI sides read."""
 
 
 def openai_error(
@@ -32,9 +32,14 @@ def openai_error(
     return JSONResponse({"error": error}, status, headers)
 
 
-def oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    """An error in the OAuth 2.0 token endpoint's shape (RFC 6749 section 5.2)."""
-    return JSONResponse({"error": error, "error_description": description}, status)
+def oauth_error(
+    status: int, error: str, description: str | None = None, **extra: Any
+) -> JSONResponse:
+    """An error in the OAuth 2.0 token endpoint's shape (RFC 6749 section 5.2), plus `extra`
+    fields; the description defaults to the code in words (`slow down`)."""
+    if description is None:
+        description = error.replace("_", " ")
+    return JSONResponse({"error": error, "error_description": description, **extra}, status)
 
 
 async def read_params(request: Request, limit: int) -> dict[str, str]:

@@ -1,1 +1,1 @@
-"""The emulated Codex backend: request validation, scripted replies, the SSE stream, limits."""
+"""The emulated Codex backend: request validation, the model catalog, its errors and limits."""

@@ -1,13 +1,7 @@
 """The emulated ChatGPT Codex backend (`emulator.codex`): the model calls behind "Sign in with
-ChatGPT", so every test of the proxy runs offline.
-
-- `POST /backend-api/codex/responses`: checks the bearer token, `chatgpt-account-id`, the Codex
-  client headers and the body as the real backend does, then streams the Responses SSE events of
-  the next scripted reply (or an echo), with `x-codex-*` rate-limit headers.
-- `GET /backend-api/codex/models?client_version=...`: the model catalog.
-
-Every call is recorded (`requests`, without `Authorization`); `stats` counts streams, including
-those the client abandoned, so a test can prove a disconnect cancels the upstream call.
+ChatGPT", checked as the real backend checks them (bearer token, `chatgpt-account-id`, the Codex
+client headers, the body), answered with the Responses SSE stream and `x-codex-*` headers.
+Every call is recorded (without `Authorization`); `stats` also counts abandoned streams.
 """
 
 from __future__ import annotations
@@ -30,11 +24,12 @@ from authai_embed.testing.codex.errors import (
     auth_error,
     detail,
 )
-from authai_embed.testing.codex.knobs import CodexKnobs, CodexStats, RecordedRequest
+from authai_embed.testing.codex.knobs import CodexKnobs
 from authai_embed.testing.codex.limits import rate_limit_headers, scripted_error, usage_limit
-from authai_embed.testing.codex.request import CodexCall, parse_call
-from authai_embed.testing.codex.script import CodexReply, ReplyScript, echo_text
-from authai_embed.testing.codex.stream import Frame, StreamPlan, build_frames, new_id
+from authai_embed.testing.codex.request import parse_call
+from authai_embed.testing.model.records import CodexStats, RecordedRequest
+from authai_embed.testing.model.script import CodexReply, ReplyScript
+from authai_embed.testing.model.stream import Frame, ModelCall, StreamPlan, build_frames, new_id
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 
@@ -151,8 +146,7 @@ class CodexBackend:
     # Checks -------------------------------------------------------------------------------
 
     def _record(self, request: Request) -> RecordedRequest:
-        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
-        record = RecordedRequest(request.method, request.path, request.query, headers, None)
+        record = RecordedRequest.of(request)
         with self._lock:
             self.requests.append(record)
         return record
@@ -187,11 +181,7 @@ class CodexBackend:
 
     # The stream ---------------------------------------------------------------------------
 
-    def _frames(self, call: CodexCall, reply: CodexReply, request: Request) -> list[Frame]:
-        if reply.text is not None:
-            text = reply.text
-        else:
-            text = "" if reply.function_calls else echo_text(call.input)
+    def _frames(self, call: ModelCall, reply: CodexReply, request: Request) -> list[Frame]:
         wants_summary = call.summary is not None
         reasoning = reply.reasoning
         if wants_summary and reasoning is None:
@@ -200,7 +190,7 @@ class CodexBackend:
             response_id=new_id("resp"),
             created_at=int(self._state.clock.now()),
             chunk_size=self.knobs.chunk_size,
-            text=text,
+            text=reply.text_for(call.input),
             reasoning=reasoning if wants_summary else None,
             reasoning_item=wants_summary or reply.reasoning is not None,
             cached_tokens=self._cached_tokens(call, request),
@@ -211,7 +201,7 @@ class CodexBackend:
                 self._issued_reasoning.add(plan.encrypted_content)
         return frames
 
-    def _cached_tokens(self, call: CodexCall, request: Request) -> int:
+    def _cached_tokens(self, call: ModelCall, request: Request) -> int:
         """About a quarter of the characters this prompt shares with the previous one of the same
         conversation (`prompt_cache_key`, else the `session_id` header); 0 for a new one."""
         key = call.prompt_cache_key or request.headers.get("session_id")
@@ -229,12 +219,9 @@ class CodexBackend:
         return shared // 4
 
     async def _stream(self, frames: list[Frame]) -> AsyncIterator[bytes]:
-        """Send `frames` one by one; `finally` tells a finished stream from an abandoned one."""
+        """Send `frames` one by one, counted as finished or abandoned."""
         stats, knobs = self.stats, self.knobs
-        stats.streams += 1
-        stats.open_streams += 1
-        finished = False
-        try:
+        with stats.streaming():
             if knobs.first_byte_delay > 0:
                 await anyio.sleep(knobs.first_byte_delay)
             for number, (kind, frame) in enumerate(frames):
@@ -242,10 +229,3 @@ class CodexBackend:
                 stats.events.append(kind)
                 if knobs.event_delay > 0 and number < len(frames) - 1:
                     await anyio.sleep(knobs.event_delay)
-            finished = True
-        finally:
-            stats.open_streams -= 1
-            if finished:
-                stats.completed_streams += 1
-            else:
-                stats.cancelled_streams += 1

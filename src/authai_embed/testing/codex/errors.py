@@ -1,10 +1,7 @@
-"""The error bodies of the emulated Codex backend, in the two shapes the real one answers with.
-
-- `{"detail": "..."}`: the backend's own checks (`Store must be set to false`, `Unsupported
-  parameter: max_output_tokens`, an unsupported model);
-- OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`: validation of the Responses
-  body (`Invalid value: 'input_text'. Supported values are: 'output_text' and 'refusal'.`) and
-  authentication (`token_expired`, `token_invalidated`).
+"""The error bodies of the emulated Codex backend, in the two shapes the real one answers with:
+`{"detail": "..."}` for the backend's own checks (`Store must be set to false`, an unsupported
+parameter or model), and OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` for
+validation of the Responses body and for authentication (`token_expired`, `token_invalidated`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Validation of a Responses `input` list, as strict as the real Codex backend on the item shapes.
 
-Known item types: `message` (also without `type`, as the Responses API's "easy" message),
-`function_call`, `function_call_output`, `reasoning`. Content part types depend on the role:
-users, developers and the system send `input_text` / `input_image`; the assistant's history is
-`output_text` / `refusal`. A `reasoning` item's `encrypted_content` must be one this backend
-issued, and every `function_call_output` must answer a `function_call` of the same input.
+Item types: `message` (also without `type`), `function_call`, `function_call_output`,
+`reasoning`; content part types depend on the role. A reasoning item's `encrypted_content` must
+be one this backend issued; every `function_call_output` must answer a call of the same input.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Usage limits as the Codex backend reports them, and the HTTP errors a test scripts.
 
-Normal answers carry the `x-codex-*` rate-limit headers the Codex CLI reads (used percent, window
-length and reset time of the 5-hour "primary" and weekly "secondary" windows, credits). When the
-plan's limit is reached the call is answered 429 with `error.type == "usage_limit_reached"`,
-`plan_type`, `resets_at` (Unix s; what current Codex reads) and `resets_in_seconds` (what older
-releases read).
+Normal answers carry the `x-codex-*` rate-limit headers the Codex CLI reads (the 5-hour and
+weekly windows, credits); a reached limit is a 429 `usage_limit_reached` with `plan_type`,
+`resets_at` (what current Codex reads) and `resets_in_seconds` (what older releases read).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from http import HTTPStatus
 
 from authai_embed.testing.codex.errors import TOKEN_EXPIRED, Rejected, auth_error
 from authai_embed.testing.codex.knobs import CodexKnobs
-from authai_embed.testing.codex.script import CodexReply
+from authai_embed.testing.model.script import CodexReply
 from authai_embed.testing.openai.accounts import Account
 
 __all__ = ["rate_limit_headers", "scripted_error", "usage_limit"]

@@ -1,15 +1,12 @@
-"""Validation of a `POST /backend-api/codex/responses` body, in the real backend's order.
-
-The backend first insists on `instructions`, then `store: false`, then `stream: true` (each a
-`{"detail": ...}` 400, as seen from the real one), then refuses every parameter it does not take
-with `Unsupported parameter: <name>` (confirmed for `max_output_tokens`, `temperature`, `top_p`,
-`metadata`), then an unknown model, then the Responses fields one by one.
+"""Validation of a `POST /backend-api/codex/responses` body, in the real backend's order:
+`instructions`, `store: false`, `stream: true` (each a `{"detail": ...}` 400), then every
+parameter it does not take (`Unsupported parameter: <name>`), an unknown model, then the
+Responses fields one by one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Container
-from dataclasses import dataclass, field
 from typing import Any
 
 from authai_embed.testing.codex.catalog import EFFORTS, efforts_of, model_slugs
@@ -23,8 +20,9 @@ from authai_embed.testing.codex.errors import (
     unknown_parameter,
 )
 from authai_embed.testing.codex.input import check_input
+from authai_embed.testing.model.stream import ModelCall
 
-__all__ = ["ACCEPTED_PARAMETERS", "CodexCall", "parse_call"]
+__all__ = ["ACCEPTED_PARAMETERS", "parse_call"]
 
 ACCEPTED_PARAMETERS = (
     "model",
@@ -55,29 +53,7 @@ VERBOSITIES = ("low", "medium", "high")
 SERVICE_TIERS = ("auto", "default", "priority")
 
 
-@dataclass(slots=True)
-class CodexCall:
-    """A model call that passed validation: what the stream needs to answer it."""
-
-    model: str
-    instructions: str
-    input: list[dict[str, Any]]
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    tool_choice: Any = "auto"
-    parallel_tool_calls: bool = False
-    effort: str | None = None
-    summary: str | None = None
-    include: list[str] = field(default_factory=list)
-    prompt_cache_key: str | None = None
-    text: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def wants_encrypted_reasoning(self) -> bool:
-        """Whether reasoning items carry `encrypted_content` (stateless multi-turn reasoning)."""
-        return "reasoning.encrypted_content" in self.include
-
-
-def parse_call(body: Any, issued_reasoning: Container[str]) -> CodexCall:
+def parse_call(body: Any, issued_reasoning: Container[str]) -> ModelCall:
     """The validated call; raises `Rejected` with the real backend's 400 for the first fault."""
     if not isinstance(body, dict):
         raise detail("The request body must be a JSON object")
@@ -100,7 +76,7 @@ def parse_call(body: Any, issued_reasoning: Container[str]) -> CodexCall:
         raise detail(
             f"The '{model}' model is not supported when using Codex with a ChatGPT account."
         )
-    call = CodexCall(model, instructions, check_input(body.get("input"), issued_reasoning))
+    call = ModelCall(model, instructions, check_input(body.get("input"), issued_reasoning))
     call.tools = _tools(body.get("tools", []))
     call.tool_choice = _tool_choice(body.get("tool_choice", "auto"))
     parallel = body.get("parallel_tool_calls", False)

@@ -1,10 +1,7 @@
 """The Copilot API, emulated (`emulator.github.api`): `{endpoints.api}/chat/completions`,
-`/responses` and `/models` behind a Copilot token.
-
-An unknown or expired Copilot token is 401; a call without `Copilot-Integration-Id` is 400; a
-chat call to a model that lists only `/responses` is 400 `model_not_supported` (and a Responses
-call to a chat-only model `unsupported_api_for_model`); `model.knobs.usage_limit_reached` is 429
-`rate_limited` with `Retry-After: 60`. Answers come from the shared `ChatModel`.
+`/responses` and `/models` behind a Copilot token, with Copilot's checks and error shape
+(401 unknown or expired token, 400 without `Copilot-Integration-Id`, 400 `model_not_supported`
+or `unsupported_api_for_model`, 429 `rate_limited`). Answers come from the shared `ChatModel`.
 """
 
 from __future__ import annotations
@@ -13,9 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
-from authai_embed.testing.chat_model import ChatModel, json_body
+from authai_embed.testing.model.chat import Answer, ChatModel
 
-__all__ = ["CopilotAPI", "copilot_catalog"]
+__all__ = ["SCRIPTED_ERROR", "CopilotAPI", "copilot_catalog"]
+
+SCRIPTED_ERROR = {"error": {"message": "scripted error", "code": "error"}}
+"""The body of a reply scripted as an HTTP error without one."""
 
 
 def copilot_catalog() -> list[dict[str, Any]]:
@@ -53,22 +53,19 @@ class CopilotAPI:
         return self.model.models()
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
-        rejected = self._check(request, body, "/chat/completions", ("model", "messages"))
-        if rejected is not None:
-            return rejected
-        return self._answer(body, self.model.chat)
+        return await self._call(
+            request, "/chat/completions", ("model", "messages"), self.model.chat
+        )
 
     async def responses(self, request: Request) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
-        rejected = self._check(request, body, "/responses", ("model", "input"))
-        if rejected is not None:
-            return rejected
-        return self._answer(body, self.model.responses)
+        return await self._call(request, "/responses", ("model", "input"), self.model.responses)
+
+    async def _call(
+        self, request: Request, endpoint: str, required: tuple[str, ...], answer: Answer
+    ) -> Response | StreamingResponse:
+        body = await self.model.receive(request)
+        rejected = self._check(request, body, endpoint, required)
+        return answer(body) if rejected is None else rejected
 
     def _check(
         self, request: Request, body: Any, endpoint: str, required: tuple[str, ...]
@@ -95,19 +92,6 @@ class CopilotAPI:
             message = "Sorry, you have been rate-limited. Please wait a moment before trying again."
             return _api_error(429, message, "rate_limited", retry_after="60")
         return None
-
-    def _answer(self, body: dict[str, Any], answer: Any) -> Response | StreamingResponse:
-        reply = self.model.next_reply()
-        if reply.is_http_error:
-            self.model.stats.rejected += 1
-            error_body = reply.body or {"error": {"message": "scripted error", "code": "error"}}
-            return JSONResponse(
-                error_body,
-                reply.status,
-                [(k.encode(), v.encode()) for k, v in reply.headers.items()],
-            )
-        result: Response | StreamingResponse = answer(body, reply)
-        return result
 
 
 def _api_error(

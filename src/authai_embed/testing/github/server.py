@@ -1,22 +1,8 @@
-"""GitHub and GitHub Copilot, emulated (`emulator.github`): the device flow, `/user`, the Copilot
-token exchange and the Copilot API, so every Copilot test runs offline.
+"""GitHub, emulated (`emulator.github`): the device flow, `/user` and the Copilot token exchange,
+plus the Copilot API (`github/copilot.py`, on `emulator.github.api`), so Copilot tests run offline.
 
-Paths below the emulator's root (the real hosts in brackets):
-- `GET|POST /github/login/device` [github.com]: the page where a person types the code.
-- `POST /github/login/device/code` [github.com], form `client_id`, `scope` →
-  `{device_code, user_code, verification_uri, expires_in, interval}`.
-- `POST /github/login/oauth/access_token` [github.com], form `client_id`, `device_code`,
-  `grant_type`: always HTTP 200, `{access_token, token_type, scope}` or `{error:
-  authorization_pending | slow_down (+ interval, raised 5 s for good) | expired_token |
-  access_denied | incorrect_device_code}`.
-- `GET /github-api/user` [api.github.com], `Authorization: token <github token>` → `{id, login}`.
-- `GET /github-api/copilot_internal/v2/token` → `{token, expires_at, refresh_in, sku,
-  endpoints: {api, ...}}`; 403 with `error_details` for a user without Copilot; 401 for a bad
-  GitHub token. `knobs.token_delay` slows it (to overlap concurrent renewals).
-- `{endpoints.api}/chat/completions`, `/responses`, `/models` (`/copilot` for individual seats,
-  `/copilot-business` for business ones), `Authorization: Bearer <copilot token>`; an expired or
-  unknown token is 401; a chat call to a model that lists only `/responses` is 400
-  `model_not_supported` (`copilot_side`, on `emulator.github.api`).
+Paths below the emulator's root: `/github/...` for github.com, `/github-api/...` for
+api.github.com, `/copilot` and `/copilot-business` for the Copilot API hosts.
 """
 
 from __future__ import annotations
@@ -31,12 +17,17 @@ import anyio
 
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.testing.chat_model import ChatModel
-from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
-from authai_embed.testing.github.copilot import CopilotAPI, copilot_catalog
-from authai_embed.testing.grant_page import GrantPage
-from authai_embed.testing.tokens import TOKEN_MARKER
-from authai_embed.testing.wire import read_params
+from authai_embed.testing.code_page import CodePage
+from authai_embed.testing.device_grants import (
+    DEVICE_GRANT,
+    DeviceGrants,
+    DeviceKnobs,
+    device_code_body,
+)
+from authai_embed.testing.github.copilot import SCRIPTED_ERROR, CopilotAPI, copilot_catalog
+from authai_embed.testing.model.chat import ChatModel
+from authai_embed.testing.tokens import marked_token
+from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
 
 __all__ = ["COPILOT_CLIENT_ID", "GitHubKnobs", "GitHubSide", "GitHubStats", "GitHubUser"]
 
@@ -90,7 +81,7 @@ class GitHubSide:
         self._base_url = base_url
         self.knobs = GitHubKnobs()
         self.stats = GitHubStats()
-        self.model = ChatModel(clock, copilot_catalog())
+        self.model = ChatModel(clock, copilot_catalog(), SCRIPTED_ERROR)
         self.api = CopilotAPI(self.model, self._copilot_user)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)
@@ -98,12 +89,13 @@ class GitHubSide:
         self._github_tokens: dict[str, str] = {}
         self._copilot_tokens: dict[str, tuple[str, float]] = {}
         self.add_user(DEFAULT_LOGIN)
-        self.page = GrantPage(
+        self.page = CodePage(
             name="GitHub",
             path=f"{WEB}/login/device",
-            accounts=lambda: list(self.users),
-            approve=lambda code, login: self.approve(code, login),
+            accounts=lambda: [(login, login, login == DEFAULT_LOGIN) for login in self.users],
+            approve=self.approve,
             deny=self.deny,
+            signed_in_as=lambda login: login or DEFAULT_LOGIN,
         )
 
     @property
@@ -164,24 +156,31 @@ class GitHubSide:
     # GitHub's web host ---------------------------------------------------------------------
 
     async def device_code(self, request: Request) -> Response:
-        params = await read_params(request, 64 * 1024)
+        """`POST /github/login/device/code`, form `client_id`, `scope` → `{device_code,
+        user_code, verification_uri, expires_in, interval}`; 404 for another client_id."""
+        params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
             return JSONResponse({"error": "Not Found"}, 404)
         with self.lock:
             grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
-        page = f"{self.base_url}{WEB}/login/device"
+        page = f"{self.base_url}{self.page.path}"
         return JSONResponse(device_code_body(grant, self.knobs, page))
 
     async def access_token(self, request: Request) -> Response:
-        params = await read_params(request, 64 * 1024)
+        """`POST /github/login/oauth/access_token`, form `client_id`, `device_code`,
+        `grant_type` → `{access_token, token_type, scope}` or `{error: authorization_pending |
+        slow_down (+ interval, raised 5 s for good) | expired_token | access_denied |
+        incorrect_device_code}`."""
+        # GitHub answers every OAuth error of this endpoint with HTTP 200.
+        params = await read_params(request, FORM_LIMIT)
         with self.lock:
             self.stats.device_polls += 1
-            if params.get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code":
-                return _error("unsupported_grant_type")
+            if params.get("grant_type") != DEVICE_GRANT:
+                return oauth_error(200, "unsupported_grant_type")
             verdict, grant = self.grants.answer(self.knobs, params)
             if verdict == "approved" and grant is not None and grant.account is not None:
-                token = f"gho_{TOKEN_MARKER}{secrets.token_urlsafe(24)}"
+                token = marked_token("gho_", 24)
                 self._github_tokens[token] = grant.account
                 self.stats.github_tokens += 1
                 self.stats.issued.append(token)
@@ -190,13 +189,13 @@ class GitHubSide:
                 )
             if verdict == "slow_down" and grant is not None:
                 self.stats.slow_downs += 1
-                return _error("slow_down", interval=grant.interval)
+                return oauth_error(200, "slow_down", interval=grant.interval)
         errors = {
             "pending": "authorization_pending",
             "expired": "expired_token",
             "denied": "access_denied",
         }
-        return _error(errors.get(verdict, "incorrect_device_code"))
+        return oauth_error(200, errors.get(verdict, "incorrect_device_code"))
 
     def _copilot_user(self, token: str) -> GitHubUser | None:
         """The user of a valid (known, unexpired) Copilot token."""
@@ -217,6 +216,7 @@ class GitHubSide:
             return None if login is None else self.users[login]
 
     async def user(self, request: Request) -> Response:
+        """`GET /github-api/user`, `Authorization: token <github token>` → `{id, login}`."""
         user = self._github_user(request)
         if user is None:
             return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)
@@ -224,6 +224,9 @@ class GitHubSide:
         return JSONResponse({"id": user.id, "login": user.login, "type": "User"})
 
     async def copilot_token(self, request: Request) -> Response:
+        """`GET /github-api/copilot_internal/v2/token` → `{token, expires_at, refresh_in, sku,
+        endpoints: {api, ...}}`; 403 with `error_details` for a user without Copilot, 401 for a
+        bad GitHub token. `knobs.token_delay` slows it (to overlap concurrent renewals)."""
         user = self._github_user(request)
         if user is None:
             return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)
@@ -242,8 +245,7 @@ class GitHubSide:
             )
         now = int(self.clock.now())
         expires_at = now + self.knobs.copilot_token_ttl
-        token = f"tid={secrets.token_hex(16)};exp={expires_at};sku=emu;{TOKEN_MARKER}"
-        token += secrets.token_urlsafe(24)
+        token = marked_token(f"tid={secrets.token_hex(16)};exp={expires_at};sku=emu;", 24)
         with self.lock:
             self._copilot_tokens[token] = (user.login, float(expires_at))
             self.stats.copilot_tokens += 1
@@ -264,8 +266,3 @@ class GitHubSide:
                 },
             }
         )
-
-
-def _error(code: str, **extra: Any) -> JSONResponse:
-    """GitHub's OAuth answers: HTTP 200 even for errors."""
-    return JSONResponse({"error": code, "error_description": code.replace("_", " "), **extra})

@@ -1,23 +1,8 @@
 """ChatGPT device-code sign-in, emulated: user codes, the device's polls, approval and denial.
 
-Wire behaviour (paths below the emulator's root; errors use OpenAI's envelope
-`{"error": {"message", "type": "invalid_request_error", "param": null, "code"}}`):
-
-`POST /api/accounts/deviceauth/usercode`, JSON `{"client_id"}`
-  200 `{"device_auth_id", "user_code", "interval": "5", "expires_at": "<ISO 8601, UTC>"}`;
-  400 code `invalid_request` (no client_id) or `invalid_client` (unknown one);
-  404 code `not_found` while `knobs.device_login_available` is off.
-`POST /api/accounts/deviceauth/token`, JSON `{"device_auth_id", "user_code"}`
-  403 code `deviceauth_authorization_unknown`, message "Device authorization is unknown. Please
-      try again.": still pending, or an unknown id/code pair. This is the real server's pending
-      answer; clients treat 403 and 404 as "keep polling".
-  200 `{"authorization_code", "code_verifier", "code_challenge"}` once approved (PKCE S256:
-      challenge = base64url_nopad(sha256(verifier))). Every later poll returns the same grant;
-      after the exchange its code is spent, so a second exchange fails with `invalid_grant`.
-  400 code `access_denied` once the person denied.
-  410 code `expired_token` once `device_code_ttl` has passed (approved or not).
-  429 code `slow_down` + `Retry-After`, only with `knobs.enforce_interval`, for a poll sooner
-      than `interval` after the previous one (that poll also restarts the wait).
+Errors use OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`; a pending sign-in
+is the real server's 403 `deviceauth_authorization_unknown`, which clients treat as "keep
+polling". Each endpoint's answers are listed on its handler.
 """
 
 from __future__ import annotations
@@ -25,23 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.testing import tokens
-from authai_embed.testing.openai.state import (
-    AuthorizationCode,
-    AuthState,
-    DeviceAuthorization,
+from authai_embed.testing.openai import mint
+from authai_embed.testing.openai.state import AuthorizationCode, AuthState, DeviceAuthorization
+from authai_embed.testing.user_codes import (
+    ApprovalError,
+    answerable,
+    new_user_code,
     normalize_user_code,
 )
 from authai_embed.testing.wire import openai_error
 
-__all__ = ["ApprovalError", "DeviceFlow"]
+__all__ = ["DeviceFlow"]
 
 _PENDING_CODE = "deviceauth_authorization_unknown"
 _PENDING_MESSAGE = "Device authorization is unknown. Please try again."
-
-
-class ApprovalError(ValueError):
-    """Approving or denying a code failed; the message is what the person is told."""
 
 
 def _iso(when: float) -> str:
@@ -74,11 +56,11 @@ class DeviceFlow:
                     f"Device code sign-in is turned off for {chosen.email}. Turn on device code "
                     "authorization in ChatGPT Settings > Security, then enter the code again."
                 )
-            verifier = tokens.pkce_verifier()
+            verifier = mint.pkce_verifier()
             grant = AuthorizationCode(
-                code=tokens.authorization_code(),
+                code=mint.authorization_code(),
                 verifier=verifier,
-                challenge=tokens.pkce_challenge(verifier),
+                challenge=mint.pkce_challenge(verifier),
                 account_id=chosen.account_id,
                 client_id=device.client_id,
                 expires_at=state.clock.now() + state.knobs.authorization_code_ttl,
@@ -93,15 +75,9 @@ class DeviceFlow:
             self._answerable(user_code).status = "denied"
             self.state.stats.denials += 1
 
-    def _answerable(self, user_code: str) -> DeviceAuthorization:
-        device = self.state.by_user_code.get(normalize_user_code(user_code))
-        if device is None:
-            raise ApprovalError("That code is not valid. Check the code shown in the app.")
-        if self.state.clock.now() >= device.expires_at:
-            raise ApprovalError("That code has expired. Start the sign-in again in the app.")
-        if device.status != "pending":
-            raise ApprovalError(f"That code was already {device.status}.")
-        return device
+    def _answerable(self, code: str) -> DeviceAuthorization:
+        device = self.state.by_user_code.get(normalize_user_code(code))
+        return answerable(device, self.state.clock.now())
 
     def device_authorizations(self) -> list[DeviceAuthorization]:
         """Every device-code sign-in so far, oldest first."""
@@ -111,7 +87,12 @@ class DeviceFlow:
     # The device's side (HTTP) -------------------------------------------------------------
 
     async def usercode(self, request: Request) -> Response:
-        """`POST /api/accounts/deviceauth/usercode`: start a sign-in."""
+        """`POST /api/accounts/deviceauth/usercode`, JSON `{"client_id"}`: start a sign-in.
+
+        200 `{"device_auth_id", "user_code", "interval": "5", "expires_at": "<ISO 8601, UTC>"}`;
+        400 `invalid_request` (no client_id) or `invalid_client` (unknown one); 404 `not_found`
+        while `knobs.device_login_available` is off.
+        """
         state = self.state
         if not state.knobs.device_login_available:
             return openai_error(404, "not_found", "Device code sign-in is not available.")
@@ -122,11 +103,11 @@ class DeviceFlow:
         if client_id != state.knobs.client_id:
             return openai_error(400, "invalid_client", "Unknown client_id.")
         with state.lock:
-            code = tokens.user_code()
+            code = new_user_code()
             while normalize_user_code(code) in state.by_user_code:
-                code = tokens.user_code()
+                code = new_user_code()
             device = DeviceAuthorization(
-                device_auth_id=tokens.device_auth_id(),
+                device_auth_id=mint.device_auth_id(),
                 user_code=code,
                 client_id=client_id,
                 originator=request.headers.get("originator"),
@@ -144,7 +125,17 @@ class DeviceFlow:
         return JSONResponse(answer)
 
     async def poll(self, request: Request) -> Response:
-        """`POST /api/accounts/deviceauth/token`: the device asks whether the person answered."""
+        """`POST /api/accounts/deviceauth/token`, JSON `{"device_auth_id", "user_code"}`: the
+        device asks whether the person answered.
+
+        403 `deviceauth_authorization_unknown` ("Device authorization is unknown. Please try
+        again."): still pending, or an unknown id/code pair. 200 `{"authorization_code",
+        "code_verifier", "code_challenge"}` once approved (PKCE S256); every later poll returns
+        the same grant, whose code the exchange spends. 400 `access_denied` once denied; 410
+        `expired_token` after `device_code_ttl`; 429 `slow_down` + `Retry-After`, only with
+        `knobs.enforce_interval`, for a poll sooner than `interval` after the previous one (that
+        poll also restarts the wait).
+        """
         state = self.state
         with state.lock:
             state.stats.device_polls += 1

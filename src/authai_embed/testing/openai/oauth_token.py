@@ -1,26 +1,8 @@
 """The auth server's OAuth endpoints, emulated: code exchange, refresh with rotation, revocation.
 
-Wire behaviour (bodies form-encoded or JSON, both accepted as by the real server):
-
-`POST /oauth/token`, `grant_type=authorization_code` with `code`, `redirect_uri` (must be
-`{issuer}/deviceauth/callback`), `client_id`, `code_verifier` (checked against the S256 challenge)
-  200 `{"id_token", "access_token", "refresh_token", "expires_in", "token_type": "Bearer",
-       "scope": "openid profile email offline_access"}`; the code is spent.
-  400 `{"error": "invalid_request" | "invalid_grant", "error_description"}` (RFC 6749 shape):
-      missing parameter; unknown, spent or expired code, redirect_uri or PKCE mismatch.
-  401 `{"error": "invalid_client", ...}` for another client_id.
-`POST /oauth/token`, `grant_type=refresh_token` with `refresh_token`, `client_id` (`scope` ignored)
-  200 the same shape with a NEW refresh token; the old one is spent (rotation).
-  401 `{"error": {"message", "type": "invalid_request_error", "param": null, "code"}}` with
-      `code` `refresh_token_reused` (spent by an earlier refresh), `refresh_token_invalidated`
-      (revoked) or `refresh_token_expired` (older than `knobs.refresh_ttl`). This is what the
-      Codex CLI classifies as a permanent failure (401 + `error.code`, see
-      codex-rs/login/src/auth/manager.rs), with the real server's messages where they are known.
-      With `knobs.refresh_rejection = "invalid_grant"`: 400 `{"error": "invalid_grant", ...}`
-      instead, the RFC 6749 answer newer CLIs also accept as permanent.
-  400 `invalid_grant` for a string that was never issued; 400 `unsupported_grant_type`.
-`POST /oauth/revoke` `{"token", "token_type_hint"?, "client_id"?}` → 200 `{}`, known token or not
-  (RFC 7009). A refresh token ends its whole sign-in; an access token only itself.
+Bodies may be form-encoded or JSON, as the real server accepts both. Refresh rejections use the
+codes the Codex CLI treats as permanent (codex-rs/login/src/auth/manager.rs); each endpoint's
+answers are listed on its handler.
 """
 
 from __future__ import annotations
@@ -29,6 +11,7 @@ import hmac
 
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
+from authai_embed.testing.openai import mint
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 from authai_embed.testing.token_ledger import Family
@@ -81,7 +64,21 @@ class TokenEndpoint:
     # HTTP ---------------------------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
-        """`POST /oauth/token`: the code exchange or a refresh."""
+        """`POST /oauth/token`: the code exchange or a refresh.
+
+        `grant_type=authorization_code` with `code`, `redirect_uri` (`{issuer}/deviceauth/
+        callback`), `client_id`, `code_verifier` (checked against the S256 challenge): 200
+        `{"id_token", "access_token", "refresh_token", "expires_in", "token_type": "Bearer",
+        "scope"}` and the code is spent; 400 `{"error": "invalid_request" | "invalid_grant",
+        "error_description"}` (RFC 6749) for a missing parameter, an unknown, spent or expired
+        code, a redirect_uri or PKCE mismatch; 401 `invalid_client` for another client_id.
+
+        `grant_type=refresh_token` with `refresh_token`, `client_id`: 200 the same shape with a
+        NEW refresh token (rotation). A spent, revoked or expired one is 401 in OpenAI's
+        envelope with `refresh_token_reused`, `refresh_token_invalidated` or
+        `refresh_token_expired` (`knobs.refresh_rejection = "invalid_grant"`: RFC 6749's 400
+        `invalid_grant` instead); a string never issued is 400 `invalid_grant`.
+        """
         params = await read_params(request, self.state.knobs.max_body)
         grant_type = params.get("grant_type")
         with self.state.lock:
@@ -92,7 +89,9 @@ class TokenEndpoint:
         return oauth_error(400, "unsupported_grant_type", "grant_type is not supported.")
 
     async def revoke(self, request: Request) -> Response:
-        """`POST /oauth/revoke` (RFC 7009)."""
+        """`POST /oauth/revoke` `{"token", "token_type_hint"?, "client_id"?}` (RFC 7009): 200
+        `{}`, known token or not. A refresh token ends its whole sign-in; an access token only
+        itself."""
         params = await read_params(request, self.state.knobs.max_body)
         token = params.get("token")
         if not token:
@@ -114,7 +113,7 @@ class TokenEndpoint:
         grant = state.codes.get(params["code"])
         if grant is None:
             return self._reject_exchange(400, "invalid_grant", "The code is not valid.")
-        challenge = tokens.pkce_challenge(params["code_verifier"])
+        challenge = mint.pkce_challenge(params["code_verifier"])
         problem = None
         if grant.used:
             problem = "The authorization code was already used."
@@ -168,7 +167,7 @@ class TokenEndpoint:
         now, ttl = int(state.clock.now()), state.knobs.access_ttl
         issuer = state.knobs.issuer.rstrip("/")
         access = tokens.jwt_shaped(
-            tokens.access_claims(
+            mint.access_claims(
                 issuer=issuer,
                 client_id=family.client_id,
                 account=account,
@@ -179,7 +178,7 @@ class TokenEndpoint:
             state.kid,
         )
         id_token = tokens.jwt_shaped(
-            tokens.id_claims(
+            mint.id_claims(
                 issuer=issuer,
                 client_id=family.client_id,
                 account=account,
@@ -189,7 +188,7 @@ class TokenEndpoint:
             ),
             state.kid,
         )
-        refresh, refresh_ttl = tokens.refresh_token(), state.knobs.refresh_ttl
+        refresh, refresh_ttl = mint.refresh_token(), state.knobs.refresh_ttl
         state.ledger.record(
             family,
             access=access,
@@ -204,5 +203,5 @@ class TokenEndpoint:
             "refresh_token": refresh,
             "expires_in": ttl,
             "token_type": "Bearer",
-            "scope": tokens.SCOPE,
+            "scope": mint.SCOPE,
         }

@@ -1,7 +1,7 @@
 """The emulated auth server's settings, counters and shared state (accounts, codes, tokens).
 
-The device-code side (`openai_auth`) and the token endpoint (`oauth_token`) both work on one
-`AuthState`; it belongs to one `Emulator`, so two emulators never share anything.
+The device flow (`openai/device_flow.py`) and the token endpoint (`openai/oauth_token.py`) both
+work on one `AuthState`; it belongs to one `Emulator`, so two emulators never share anything.
 """
 
 from __future__ import annotations
@@ -110,11 +110,6 @@ class DeviceAuthorization:
     last_poll: float | None = None
 
 
-def normalize_user_code(user_code: str) -> str:
-    """The code as compared: upper case, letters and digits only (people type it by hand)."""
-    return "".join(ch for ch in user_code.upper() if ch.isalnum())
-
-
 class AuthState:
     """Everything the emulated auth server knows. Hold `lock` while reading or changing it.
 
@@ -133,29 +128,14 @@ class AuthState:
         self.by_user_code: dict[str, DeviceAuthorization] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self._accounts: dict[str, Account] = {}
-        self.add_account(DEFAULT_ACCOUNT_ID, email="user@emulator.test")
+        self.add(new_account(DEFAULT_ACCOUNT_ID, email="user@emulator.test"))
 
-    def add_account(
-        self,
-        account_id: str,
-        *,
-        email: str | None = None,
-        plan: str = "plus",
-        device_login_enabled: bool = True,
-        user_id: str | None = None,
-    ) -> Account:
-        """Add an account; `ValueError` if the id is taken."""
-        account = new_account(
-            account_id,
-            email=email,
-            plan=plan,
-            device_login_enabled=device_login_enabled,
-            user_id=user_id,
-        )
+    def add(self, account: Account) -> Account:
+        """Add an account; `ValueError` if its id is taken."""
         with self.lock:
-            if account_id in self._accounts:
-                raise ValueError(f"account {account_id!r} already exists")
-            self._accounts[account_id] = account
+            if account.account_id in self._accounts:
+                raise ValueError(f"account {account.account_id!r} already exists")
+            self._accounts[account.account_id] = account
         return account
 
     def account(self, account_id: str | None = None) -> Account:

@@ -1,26 +1,23 @@
-"""xAI's model APIs, emulated (`emulator.xai.api`): `api.x.ai/v1` and the Grok CLI origin.
-
-`/xai/v1/chat/completions`, `/responses`, `/models` take a bearer access token (401 for an
-expired or revoked one) and answer in xAI's error shape `{"code", "error"}`: `knobs.billing` =
-`spending_limit` is xAI's 403, `free_usage_exhausted` a 429 `free-usage-exhausted`;
-`model.knobs.usage_limit_reached` a plain 429 rate limit. `/grok-cli/v1/...` answers 426 without
-`x-grok-client-version`. Answers come from the shared `ChatModel`.
+"""xAI's model APIs, emulated (`emulator.xai.api`): `/xai/v1` (api.x.ai) and `/grok-cli/v1` (the
+Grok CLI origin, 426 without `x-grok-client-version`). A bearer access token is required; errors
+are xAI's `{"code", "error"}`: `knobs.billing` gives the 403 spending limit or the 429
+`free-usage-exhausted`, `model.knobs.usage_limit_reached` a plain 429.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
-from authai_embed.testing.chat_model import ChatModel, json_body
+from authai_embed.testing.model.chat import Answer, ChatModel
+from authai_embed.testing.xai.knobs import XAIKnobs
 
-if TYPE_CHECKING:
-    from authai_embed.testing.xai.server import XAIKnobs
-
-__all__ = ["API", "CLI", "XAIModelAPI", "xai_catalog"]
+__all__ = ["API", "CLI", "SCRIPTED_ERROR", "XAIModelAPI", "xai_catalog"]
 
 API, CLI = "/xai/v1", "/grok-cli/v1"
+SCRIPTED_ERROR = {"code": "scripted", "error": "scripted error"}
+"""The body of a reply scripted as an HTTP error without one."""
 SPENDING_LIMIT = (
     "Your team has either used all available credits or reached its monthly spending limit. "
     "To continue making API requests, please purchase more credits or raise your spending limit."
@@ -62,11 +59,9 @@ class XAIModelAPI:
         return await self._call(request, ("model", "input"), self.model.responses)
 
     async def _call(
-        self, request: Request, required: tuple[str, ...], answer: Any
+        self, request: Request, required: tuple[str, ...], answer: Answer
     ) -> Response | StreamingResponse:
-        body = await json_body(request, self.model.knobs.max_body)
-        self.model.record(request, body)
-        self.model.stats.requests += 1
+        body = await self.model.receive(request)
         gated = self._gate(request)
         if gated is not None:
             return gated
@@ -80,14 +75,7 @@ class XAIModelAPI:
             return _api(429, "free-usage-exhausted", "Your free API usage is exhausted.")
         if self.model.knobs.usage_limit_reached:
             return _api(429, "Some resource has been exhausted", "Rate limit reached.", "30")
-        reply = self.model.next_reply()
-        if reply.is_http_error:
-            self.model.stats.rejected += 1
-            default = {"code": "scripted", "error": "scripted error"}
-            headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
-            return JSONResponse(reply.body or default, reply.status, headers)
-        result: Response | StreamingResponse = answer(body, reply)
-        return result
+        return answer(body)
 
 
 def _api(status: int, code: str, message: str, retry_after: str | None = None) -> JSONResponse:

@@ -1,61 +1,31 @@
-"""xAI, emulated (`emulator.xai`): OIDC discovery, the RFC 8628 device flow, the token endpoint
-with single-use rotating refresh tokens, and the OpenAI-compatible API with its billing errors
-(`xai_api_side`, on `emulator.xai.api`).
-
-Paths below the emulator's root (the real hosts in brackets):
-- `GET /xai-auth/.well-known/openid-configuration` [auth.x.ai]; `knobs.discovery_failures`
-  makes the next N answer 503.
-- `GET|POST /xai-auth/device`: the page where a person types the code.
-- `POST /xai-auth/oauth2/device/code`, form `client_id`, `scope` → `{device_code, user_code,
-  verification_uri, verification_uri_complete, expires_in, interval}`; 404 while
-  `knobs.device_flow_enabled` is off.
-- `POST /xai-auth/oauth2/token`: the device grant (400 `authorization_pending`, `slow_down`,
-  `expired_token`, `access_denied`) and `refresh_token` (rotation; a spent token is 400
-  `invalid_grant` and, with `knobs.revoke_family_on_reuse` (on by default), revokes the newer
-  tokens too) → `{access_token, id_token, refresh_token, expires_in, token_type}`. Tokens are
-  JWT-shaped with the account's `sub`.
-- `/xai/v1/chat/completions`, `/responses`, `/models` [api.x.ai/v1]: bearer access token; 401
-  for an expired or revoked one; `knobs.billing` = `spending_limit` (403, xAI's words) or
-  `free_usage_exhausted` (429 `free-usage-exhausted`).
-- `/grok-cli/v1/responses`, `/models` [the Grok CLI origin]: 426 without `x-grok-client-version`.
+"""xAI's auth host, emulated (`emulator.xai`): OIDC discovery, the RFC 8628 device flow and the
+token endpoint with single-use rotating refresh tokens (JWT-shaped tokens with the account's
+`sub`). The model APIs are `xai/api.py` (on `emulator.xai.api`). Paths below the emulator's root:
+`/xai-auth/...` for auth.x.ai.
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import tokens
-from authai_embed.testing.chat_model import ChatModel
-from authai_embed.testing.device_grants import DeviceGrants, DeviceKnobs, device_code_body
-from authai_embed.testing.grant_page import GrantPage
+from authai_embed.testing.code_page import CodePage
+from authai_embed.testing.device_grants import DEVICE_GRANT, DeviceGrants, device_code_body
+from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.token_ledger import TokenLedger
-from authai_embed.testing.wire import read_params
-from authai_embed.testing.xai.api import API, CLI, XAIModelAPI, xai_catalog
+from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
+from authai_embed.testing.xai.api import API, CLI, SCRIPTED_ERROR, XAIModelAPI, xai_catalog
+from authai_embed.testing.xai.knobs import XAIKnobs
 
-__all__ = ["XAI_CLIENT_ID", "XAIKnobs", "XAISide", "XAIStats"]
+__all__ = ["XAISide", "XAIStats"]
 
-XAI_CLIENT_ID = "b1a00492-073a-47ea-816f-4c329264a828"
 AUTH = "/xai-auth"
 DEFAULT_SUB = "xai-user-emulator-default"
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-@dataclass(slots=True)
-class XAIKnobs(DeviceKnobs):
-    """Live settings of the emulated xAI side."""
-
-    client_id: str = XAI_CLIENT_ID
-    device_flow_enabled: bool = True
-    discovery_failures: int = 0
-    access_ttl: int = 900
-    revoke_family_on_reuse: bool = True
-    billing: Literal["spending_limit", "free_usage_exhausted"] | None = None
 
 
 @dataclass(slots=True)
@@ -81,7 +51,7 @@ class XAISide:
         self._base_url = base_url
         self.knobs = XAIKnobs()
         self.stats = XAIStats()
-        self.model = ChatModel(clock, xai_catalog())
+        self.model = ChatModel(clock, xai_catalog(), SCRIPTED_ERROR)
         self.api = XAIModelAPI(self.model, self.knobs, self._authorized)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)
@@ -89,12 +59,13 @@ class XAISide:
         self.kid = tokens.new_kid()
         self.accounts: dict[str, str] = {}
         self.add_account(DEFAULT_SUB)
-        self.page = GrantPage(
+        self.page = CodePage(
             name="xAI",
             path=f"{AUTH}/device",
-            accounts=lambda: list(self.accounts),
-            approve=lambda code, account: self.approve(code, account),
+            accounts=lambda: [(sub, sub, sub == DEFAULT_SUB) for sub in self.accounts],
+            approve=self.approve,
             deny=self.deny,
+            signed_in_as=lambda sub: sub or DEFAULT_SUB,
         )
 
     @property
@@ -161,6 +132,8 @@ class XAISide:
     # auth.x.ai -----------------------------------------------------------------------------
 
     async def discovery(self, request: Request) -> Response:
+        """`GET /xai-auth/.well-known/openid-configuration`; `knobs.discovery_failures` makes
+        the next N answer 503."""
         with self.lock:
             self.stats.discoveries += 1
             if self.knobs.discovery_failures > 0:
@@ -179,27 +152,34 @@ class XAISide:
         )
 
     async def device_code(self, request: Request) -> Response:
+        """`POST /xai-auth/oauth2/device/code`, form `client_id`, `scope` → `{device_code,
+        user_code, verification_uri, verification_uri_complete, expires_in, interval}`; 404
+        while `knobs.device_flow_enabled` is off."""
         if not self.knobs.device_flow_enabled:
             return JSONResponse({"error": "not_found"}, 404)
-        params = await read_params(request, 64 * 1024)
+        params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
-            return _oauth(401, "invalid_client")
+            return oauth_error(401, "invalid_client")
         with self.lock:
             grant = self.grants.start(self.knobs, params)
             self.stats.device_codes += 1
-        page = f"{self.base_url}{AUTH}/device"
+        page = f"{self.base_url}{self.page.path}"
         return JSONResponse(device_code_body(grant, self.knobs, page, complete=True))
 
     async def token(self, request: Request) -> Response:
-        params = await read_params(request, 64 * 1024)
+        """`POST /xai-auth/oauth2/token` → `{access_token, id_token, refresh_token, expires_in,
+        token_type}`: the device grant (400 `authorization_pending`, `slow_down`,
+        `expired_token`, `access_denied`) or `refresh_token` (rotation; a spent token is 400
+        `invalid_grant` and, with `knobs.revoke_family_on_reuse`, revokes the newer tokens)."""
+        params = await read_params(request, FORM_LIMIT)
         if params.get("client_id") != self.knobs.client_id:
-            return _oauth(401, "invalid_client")
+            return oauth_error(401, "invalid_client")
         with self.lock:
             if params.get("grant_type") == DEVICE_GRANT:
                 return self._device_token(params)
             if params.get("grant_type") == "refresh_token":
                 return self._refresh(params.get("refresh_token", ""))
-        return _oauth(400, "unsupported_grant_type")
+        return oauth_error(400, "unsupported_grant_type")
 
     def _device_token(self, params: dict[str, str]) -> Response:
         self.stats.device_polls += 1
@@ -216,7 +196,7 @@ class XAISide:
             "expired": "expired_token",
             "denied": "access_denied",
         }
-        return _oauth(400, errors.get(verdict, "invalid_grant"))
+        return oauth_error(400, errors.get(verdict, "invalid_grant"))
 
     def _refresh(self, refresh: str) -> Response:
         verdict, entry = self.ledger.refresh_verdict(refresh, self.clock.now())
@@ -226,7 +206,7 @@ class XAISide:
                 entry.family.revoked = True
         if verdict != "ok" or entry is None:
             self.stats.rejected_refreshes += 1
-            return _oauth(400, "invalid_grant")
+            return oauth_error(400, "invalid_grant")
         entry.rotated = True
         self.stats.refreshes += 1
         return JSONResponse(self._issue(entry.family))
@@ -241,7 +221,7 @@ class XAISide:
         id_token = tokens.jwt_shaped(
             {**claims, "exp": now + 3600, "email": self.accounts[sub]}, self.kid
         )
-        refresh = f"xrt_{tokens.TOKEN_MARKER}{secrets.token_urlsafe(32)}"
+        refresh = tokens.marked_token("xrt_")
         self.ledger.record(
             family,
             access=access,
@@ -257,7 +237,3 @@ class XAISide:
             "expires_in": ttl,
             "token_type": "Bearer",
         }
-
-
-def _oauth(status: int, error: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": error.replace("_", " ")}, status)

@@ -1,9 +1,7 @@
-"""An OpenAI-compatible model API, emulated once for Copilot and xAI: `/chat/completions`
-(JSON or SSE chunks), `/responses` (the Responses event stream, or its final object) and the
-model list. The side in front of it authenticates and shapes provider-specific errors.
-
-Replies are scripted with the same `CodexReply`/`FunctionCall` as the Codex backend (text,
-tool calls, HTTP errors, `finish="cut"`); with nothing queued the model echoes the last user text.
+"""An OpenAI-compatible model API, emulated once for Copilot and xAI: `/chat/completions` (JSON
+or SSE chunks), `/responses` (the Responses stream, or its final object) and the model list.
+Replies are scripted as for the Codex backend; the side in front authenticates, checks the body
+and shapes its own errors.
 """
 
 from __future__ import annotations
@@ -12,20 +10,20 @@ import json
 import math
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
+from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.errors import InvalidRequest
-from authai_embed.testing.codex.knobs import CodexStats, RecordedRequest
-from authai_embed.testing.codex.request import CodexCall
-from authai_embed.testing.codex.script import CodexReply, ReplyScript, echo_text
-from authai_embed.testing.codex.stream import StreamPlan, build_frames, new_id
+from authai_embed.testing.model.records import CodexStats, RecordedRequest
+from authai_embed.testing.model.script import CodexReply, ReplyScript
+from authai_embed.testing.model.stream import ModelCall, StreamPlan, build_frames, new_id
 
-__all__ = ["ChatKnobs", "ChatModel", "json_body"]
+__all__ = ["Answer", "ChatKnobs", "ChatModel"]
 
 
 @dataclass(slots=True)
@@ -41,38 +39,26 @@ class ChatKnobs:
     max_body: int = 16 * 1024 * 1024
 
 
-async def json_body(request: Request, limit: int) -> Any:
-    """The request's JSON body, or `None` when it is not JSON (the side answers 400)."""
-    try:
-        return await request.json(limit)
-    except InvalidRequest:
-        return None
-
-
 def _tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-def _chat_echo(messages: list[Any]) -> str:
-    """`Echo: <last user text>`, the same default as the Codex backend's."""
-    for message in reversed(messages):
-        if not isinstance(message, dict) or message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return f"Echo: {content}"
-        texts = [p.get("text") for p in content or () if isinstance(p, dict) and "text" in p]
-        if texts:
-            return f"Echo: {texts[-1]}"
-    return "Echo: (no user text)"
+Answer = Callable[[dict[str, Any]], Response | StreamingResponse]
+"""`ChatModel.chat` or `ChatModel.responses`: the answer to a body the side has checked."""
 
 
 class ChatModel:
-    """The model API of one emulated side (`emulator.github.model`, `emulator.xai.model`)."""
+    """The model API of one emulated side (`emulator.github.model`, `emulator.xai.model`).
 
-    def __init__(self, clock: Any, models: list[dict[str, Any]]) -> None:
+    `scripted_error` is the side's error body for a reply scripted as an HTTP error without one.
+    """
+
+    def __init__(
+        self, clock: Clock, models: list[dict[str, Any]], scripted_error: dict[str, Any]
+    ) -> None:
         self._clock = clock
         self.catalog = models
+        self._scripted_error = scripted_error
         self.knobs = ChatKnobs()
         self.stats = CodexStats()
         self.requests: list[RecordedRequest] = []
@@ -85,17 +71,17 @@ class ChatModel:
         """Queue the next answers, as `emulator.codex.script` does."""
         self._script.add(*replies, **fields)
 
-    def next_reply(self) -> CodexReply:
-        """The oldest scripted reply, or the default echo."""
-        return self._script.next()
-
-    def record(self, request: Request, body: Any) -> RecordedRequest:
-        """Remember a call (every header but `Authorization`)."""
-        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
-        record = RecordedRequest(request.method, request.path, request.query, headers, body)
+    async def receive(self, request: Request) -> Any:
+        """Read, record and count a model call; its JSON body, or `None` when it is not JSON
+        (the side answers 400)."""
+        try:
+            body = await request.json(self.knobs.max_body)
+        except InvalidRequest:
+            body = None
         with self._lock:
-            self.requests.append(record)
-        return record
+            self.requests.append(RecordedRequest.of(request, body))
+        self.stats.requests += 1
+        return body
 
     def last_request(self, suffix: str = "") -> RecordedRequest:
         """The latest recorded call whose path ends with `suffix`; `LookupError` if none."""
@@ -112,13 +98,14 @@ class ChatModel:
         self.stats.model_lists += 1
         return JSONResponse({"object": "list", "data": self.catalog})
 
-    def chat(self, body: dict[str, Any], reply: CodexReply) -> Response | StreamingResponse:
-        """Answer a validated chat completions body."""
+    def chat(self, body: dict[str, Any]) -> Response | StreamingResponse:
+        """Answer a checked chat completions body with the next scripted reply."""
+        reply = self._script.next()
+        if reply.is_http_error:
+            return self._error(reply)
         messages = body["messages"]
         model = body["model"]
-        text = reply.text
-        if text is None:
-            text = "" if reply.function_calls else _chat_echo(messages)
+        text = reply.text_for(messages)
         calls: list[dict[str, Any]] = [
             {
                 "id": call.call_id or new_id("call"),
@@ -186,25 +173,26 @@ class ChatModel:
             frames.append(b"data: [DONE]\n\n")
         return StreamingResponse(self._stream(frames), 200, [(b"cache-control", b"no-cache")])
 
-    def responses(self, body: dict[str, Any], reply: CodexReply) -> Response | StreamingResponse:
-        """Answer a validated Responses body (streamed when `stream: true`)."""
+    def responses(self, body: dict[str, Any]) -> Response | StreamingResponse:
+        """Answer a checked Responses body with the next scripted reply (streamed when
+        `stream: true`)."""
+        reply = self._script.next()
+        if reply.is_http_error:
+            return self._error(reply)
         items = body.get("input")
         if isinstance(items, str):
             items = [{"type": "message", "role": "user", "content": items}]
-        call = CodexCall(
+        call = ModelCall(
             model=body["model"],
             instructions=str(body.get("instructions") or ""),
             input=list(items or []),
             tools=list(body.get("tools") or []),
         )
-        text = reply.text
-        if text is None:
-            text = "" if reply.function_calls else echo_text(call.input)
         plan = StreamPlan(
             response_id=new_id("resp"),
             created_at=int(self._clock.now()),
             chunk_size=self.knobs.chunk_size,
-            text=text,
+            text=reply.text_for(call.input),
             reasoning=None,
             reasoning_item=False,
         )
@@ -218,20 +206,14 @@ class ChatModel:
         )
         return JSONResponse(final)
 
+    def _error(self, reply: CodexReply) -> JSONResponse:
+        self.stats.rejected += 1
+        headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
+        return JSONResponse(reply.body or self._scripted_error, reply.status, headers)
+
     async def _stream(self, frames: Iterable[bytes]) -> AsyncIterator[bytes]:
-        stats = self.stats
-        stats.streams += 1
-        stats.open_streams += 1
-        finished = False
-        try:
+        with self.stats.streaming():
             for frame in frames:
                 yield frame
                 if self.knobs.event_delay > 0:
                     await anyio.sleep(self.knobs.event_delay)
-            finished = True
-        finally:
-            stats.open_streams -= 1
-            if finished:
-                stats.completed_streams += 1
-            else:
-                stats.cancelled_streams += 1

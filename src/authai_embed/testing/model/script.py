@@ -1,6 +1,7 @@
 """What the emulated model answers next: scripted replies, or a deterministic echo by default.
 
-A test queues replies with `emulator.codex.script(...)`; each model call takes the oldest one.
+A test queues replies with `emulator.codex.script(...)` (or `emulator.github.model.script`,
+`emulator.xai.model.script`); each model call takes the oldest one.
 With nothing queued the model says `Echo: <the last user text>`.
 """
 
@@ -104,10 +105,18 @@ class CodexReply:
         """Whether this reply is an HTTP error rather than a stream."""
         return self.status != 200
 
+    def text_for(self, messages: Sequence[Any]) -> str:
+        """The message to send: the scripted `text`, else none beside function calls, else the
+        echo of `messages`."""
+        if self.text is not None:
+            return self.text
+        return "" if self.function_calls else echo_text(messages)
 
-def echo_text(request_input: Sequence[Any]) -> str:
-    """The default answer: `Echo: ` and the last user text of the input."""
-    for item in reversed(request_input):
+
+def echo_text(messages: Sequence[Any]) -> str:
+    """The default answer: `Echo: ` and the last user text of Responses input items or chat
+    messages (a string content, or its last `input_text` or `text` part)."""
+    for item in reversed(messages):
         if not isinstance(item, Mapping) or item.get("role") != "user":
             continue
         content = item.get("content")
@@ -116,7 +125,7 @@ def echo_text(request_input: Sequence[Any]) -> str:
         texts = [
             part["text"]
             for part in content or ()
-            if isinstance(part, Mapping) and part.get("type") == "input_text"
+            if isinstance(part, Mapping) and part.get("type") in ("input_text", "text")
         ]
         if texts:
             return f"Echo: {texts[-1]}"

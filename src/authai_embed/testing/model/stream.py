@@ -1,10 +1,8 @@
-"""The SSE event sequence of one Codex answer, built from a validated call and a scripted reply.
+"""The Responses SSE event sequence of one answer, built from a checked call and a scripted reply.
 
-Frames are `event: <type>\\ndata: <json>\\n\\n`; every JSON object carries `type` and a
-`sequence_number` counting from 0. The sequence is the Responses API's: `response.created`,
-`response.in_progress`, then each output item (`output_item.added`, its parts and deltas,
-`output_item.done`), then one terminal event (`response.completed`, `response.incomplete`,
-`response.failed`, or a bare `error`), unless the reply is scripted to cut the stream.
+Frames are `event: <type>\\ndata: <json>\\n\\n`, each with a `sequence_number` from 0:
+`response.created`, `response.in_progress`, each output item with its parts and deltas, then one
+terminal event (`completed`, `incomplete`, `failed`, or a bare `error`) unless the reply cuts.
 """
 
 from __future__ import annotations
@@ -15,10 +13,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from authai_embed.testing.codex.request import CodexCall
-from authai_embed.testing.codex.script import CodexReply, FunctionCall
+from authai_embed.testing.model.script import CodexReply, FunctionCall
 
-__all__ = ["MALFORMED_FRAME", "Frame", "StreamPlan", "build_frames", "new_id", "usage"]
+__all__ = ["MALFORMED_FRAME", "Frame", "ModelCall", "StreamPlan", "build_frames", "new_id", "usage"]
 
 MALFORMED_FRAME = (
     b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n'
@@ -29,6 +26,28 @@ _DELTAS = ("response.output_text.delta", "response.function_call_arguments.delta
 
 Frame = tuple[str, bytes]
 """An event's type (`malformed` for the broken frame) and its bytes on the wire."""
+
+
+@dataclass(slots=True)
+class ModelCall:
+    """A model call that passed validation: what the stream needs to answer it."""
+
+    model: str
+    instructions: str
+    input: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: Any = "auto"
+    parallel_tool_calls: bool = False
+    effort: str | None = None
+    summary: str | None = None
+    include: list[str] = field(default_factory=list)
+    prompt_cache_key: str | None = None
+    text: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wants_encrypted_reasoning(self) -> bool:
+        """Whether reasoning items carry `encrypted_content` (stateless multi-turn reasoning)."""
+        return "reasoning.encrypted_content" in self.include
 
 
 def new_id(prefix: str) -> str:
@@ -59,7 +78,7 @@ def _chunks(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def _response(call: CodexCall, plan: StreamPlan, status: str, **fields: Any) -> dict[str, Any]:
+def _response(call: ModelCall, plan: StreamPlan, status: str, **fields: Any) -> dict[str, Any]:
     response: dict[str, Any] = {
         "id": plan.response_id,
         "object": "response",
@@ -93,7 +112,7 @@ def _tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def usage(call: CodexCall, plan: StreamPlan, calls: tuple[FunctionCall, ...]) -> dict[str, Any]:
+def usage(call: ModelCall, plan: StreamPlan, calls: tuple[FunctionCall, ...]) -> dict[str, Any]:
     """Token counts derived from the sizes (about 4 characters a token), deterministic."""
     prompt = json.dumps([call.instructions, call.input, call.tools], ensure_ascii=False)
     input_tokens = max(1, _tokens(prompt))
@@ -108,7 +127,7 @@ def usage(call: CodexCall, plan: StreamPlan, calls: tuple[FunctionCall, ...]) ->
     }
 
 
-def _reasoning_events(call: CodexCall, plan: StreamPlan, index: int) -> dict[str, Any]:
+def _reasoning_events(call: ModelCall, plan: StreamPlan, index: int) -> dict[str, Any]:
     item_id = new_id("rs")
     add = plan.events.append
     add(
@@ -192,7 +211,7 @@ def _call_events(plan: StreamPlan, index: int, call: FunctionCall) -> dict[str, 
     return item
 
 
-def _terminal(call: CodexCall, plan: StreamPlan, reply: CodexReply, output: list[Any]) -> None:
+def _terminal(call: ModelCall, plan: StreamPlan, reply: CodexReply, output: list[Any]) -> None:
     calls = tuple(reply.function_calls)
     tally = dict(reply.usage) if reply.usage is not None else usage(call, plan, calls)
     if reply.finish == "completed":
@@ -219,7 +238,7 @@ def _terminal(call: CodexCall, plan: StreamPlan, reply: CodexReply, output: list
         )
 
 
-def build_frames(call: CodexCall, plan: StreamPlan, reply: CodexReply) -> list[Frame]:
+def build_frames(call: ModelCall, plan: StreamPlan, reply: CodexReply) -> list[Frame]:
     """The whole answer as SSE frames, in order, with the scripted break applied."""
     started = _response(call, plan, "in_progress")
     plan.events += [
