@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
+from pydantic import AfterValidator
 
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
@@ -29,11 +30,22 @@ __all__ = [
     "ModelInfo",
     "PollStatus",
     "Provider",
+    "UpstreamURL",
     "UpstreamUnauthorized",
 ]
 
 Endpoint = Literal["chat/completions", "responses"]
 """An upstream model endpoint, relative to the provider's API base."""
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return url.rstrip("/")
+
+
+UpstreamURL = Annotated[str, AfterValidator(_http_url)]
+"""A URL in a provider's settings section (`config.py`): http(s), kept without a final slash."""
 
 PollStatus = Literal["pending", "slow_down", "complete", "denied", "expired"]
 

@@ -15,10 +15,10 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._http import error_code, json_object, jwt_claims, send
+from authai_embed.providers._upstream import jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.openai.backend import CodexBackend
-from authai_embed.settings import OpenAIUpstream
+from authai_embed.providers.openai.config import OpenAIUpstream
 
 __all__ = ["OpenAIProvider", "chatgpt_account_id"]
 
@@ -81,7 +81,7 @@ class OpenAIProvider:
         response = await send(self._http, "device code request", request)
         if response.status_code == 404:
             raise UpstreamError("device code sign-in is not enabled on the ChatGPT auth server")
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None:
             raise UpstreamError(f"device code request failed with status {response.status_code}")
         device_auth_id = body.get("device_auth_id")
@@ -108,7 +108,7 @@ class OpenAIProvider:
         status = response.status_code
         if status in (403, 404):
             return DevicePoll("pending")
-        body = json_object(response)
+        body = response.body
         if status == 429:
             return DevicePoll("slow_down")
         if response.is_success and body is not None:
@@ -120,7 +120,7 @@ class OpenAIProvider:
                     f"sign-in could not be completed: {exc.message}", status=400
                 ) from None
             return DevicePoll("complete", credentials=credentials)
-        code = error_code(body) or ""
+        code = oauth_error_code(body) or ""
         if "expired" in code:
             return DevicePoll("expired")
         if "denied" in code:
@@ -182,9 +182,11 @@ class OpenAIProvider:
             "POST", f"{self._upstream.issuer}/oauth/token", data=form, headers=self._headers
         )
         response = await send(self._http, what, request)
-        body = json_object(response)
+        body = response.body
         if not response.is_success:
-            rejected = response.status_code in (400, 401) and error_code(body) in _REJECTED_REFRESH
+            rejected = (
+                response.status_code in (400, 401) and oauth_error_code(body) in _REJECTED_REFRESH
+            )
             if refreshing and rejected:
                 raise Unauthorized()
             raise UpstreamError(f"{what} failed with status {response.status_code}")

@@ -20,10 +20,10 @@ from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
 from authai_embed.providers._device import device_start, poll_outcome
-from authai_embed.providers._http import error_code, json_object, jwt_claims, send
+from authai_embed.providers._upstream import Answer, jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.xai.backend import XAIBackend
-from authai_embed.settings import XAIUpstream
+from authai_embed.providers.xai.config import XAIUpstream
 
 __all__ = ["OIDCDiscovery", "XAIProvider"]
 
@@ -75,7 +75,7 @@ class OIDCDiscovery:
     async def _fetch(self) -> Endpoints:
         request = self._http.build_request("GET", self._url, headers={"accept": "application/json"})
         response = await send(self._http, "xAI discovery", request)
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None:
             raise UpstreamError(f"xAI discovery failed with status {response.status_code}")
         device, token = body.get("device_authorization_endpoint"), body.get("token_endpoint")
@@ -105,7 +105,7 @@ class XAIProvider:
         self.discovery = OIDCDiscovery(upstream.issuer, http, clock)
         self.backend = XAIBackend(upstream, http, clock)
 
-    async def _post(self, what: str, url: str, form: dict[str, str]) -> httpx.Response:
+    async def _post(self, what: str, url: str, form: dict[str, str]) -> Answer:
         request = self._http.build_request(
             "POST", url, data=form, headers={"accept": "application/json"}
         )
@@ -123,7 +123,7 @@ class XAIProvider:
                 f"xAI device code request failed with status {response.status_code}"
             )
         return device_start(
-            json_object(response),
+            response.body,
             fallback_url=f"{self._upstream.issuer}/device",
             what="xAI device code request",
         )
@@ -137,10 +137,10 @@ class XAIProvider:
             "client_id": self._upstream.client_id,
         }
         response = await self._post("xAI device poll", endpoints.token, form)
-        body = json_object(response)
+        body = response.body
         if response.is_success and body is not None:
             return DevicePoll("complete", credentials=self._credentials(body, None))
-        outcome = poll_outcome(error_code(body), body)
+        outcome = poll_outcome(oauth_error_code(body), body)
         if outcome is not None:
             return outcome
         status = 502 if response.status_code >= 500 else 400
@@ -159,9 +159,9 @@ class XAIProvider:
             "client_id": self._upstream.client_id,
         }
         response = await self._post("xAI token refresh", endpoints.token, form)
-        body = json_object(response)
+        body = response.body
         if not response.is_success:
-            if response.status_code in (400, 401) and error_code(body) in _REJECTED_REFRESH:
+            if response.status_code in (400, 401) and oauth_error_code(body) in _REJECTED_REFRESH:
                 raise Unauthorized()
             raise UpstreamError(f"xAI token refresh failed with status {response.status_code}")
         if body is None:
