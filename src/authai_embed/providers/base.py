@@ -1,13 +1,9 @@
-"""The provider seam: how a sign-in is started, polled and refreshed, and where models are called.
+"""The provider seam: a sign-in (`Provider`) and the model API it hands out (`ModelBackend`).
 
-Every provider implemented here uses a device-code flow (ChatGPT's own, GitHub's and xAI's RFC
-8628 flows), so the protocol is: start a login, poll it with the state the start returned, refresh
-credentials. A provider may do several upstream calls inside one step (GitHub checks the Copilot
-entitlement before it reports completion); the caller only sees the outcome.
-
-The model side is a `ModelBackend` the provider hands out: the proxy asks it which upstream
-endpoint serves a call (the same one: pass-through; `responses` for a chat call: translated;
-none: refused), then opens the upstream call. Translation and relaying live in the proxy, once.
+Every provider here signs in with a device-code flow; one step may make several upstream calls
+(GitHub checks the Copilot entitlement before it reports completion). The proxy asks the backend
+which endpoint serves a call (the same: pass-through; `responses`: translated; none: refused),
+then opens it; translation and relaying live in the proxy, once.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """GitHub Copilot's model side: the short-lived Copilot token and the Copilot API.
 
-The GitHub token stored in the record is exchanged for a Copilot token (about 30 minutes) on
-demand. That token is kept in memory only, per record, renewed 5 minutes before it expires or
-after the API refuses it, and minted once at a time per user however many requests wait for it.
-The API base comes from the exchange's `endpoints.api` (Business and Enterprise seats have their
-own hosts). Chat calls pass through, except for models Copilot serves only on `/responses`.
+The stored GitHub token is exchanged on demand for a Copilot token, kept in memory per record,
+renewed shortly before it expires or once the API refuses it, minted once at a time per user.
+Its `endpoints.api` is the API base (Business and Enterprise seats have their own hosts).
 """
 
 from __future__ import annotations

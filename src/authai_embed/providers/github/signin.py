@@ -1,10 +1,8 @@
 """Sign in with GitHub Copilot: GitHub's device flow, the user's id, the Copilot entitlement.
 
-The flow (upstream.md section 4): ask GitHub for a user code, poll its token endpoint (which
-answers HTTP 200 even for errors, with `error` set), read the account id from `/user`, then
-mint a Copilot token once: a user without Copilot gets a clear error and no record. The GitHub
-token has no refresh token and no expiry; the Copilot token is the model side's business
-(`copilot_api`).
+The flow (upstream.md section 4): a user code, polls of the token endpoint (HTTP 200 even for
+errors, with `error` set), the account id from `/user`, then one Copilot token minted: a user
+without Copilot gets a clear error and no record. The GitHub token neither refreshes nor expires.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """xAI's model side: the OpenAI-compatible API (`api.x.ai/v1` by default), passed through.
 
-Billing errors are made plain: the API bills the user's xAI API credits (not the SuperGrok
-subscription), and a user whose free usage or spending limit is exhausted gets a 402
-`insufficient_quota` error that says so, not a bare 403.
-
-`origin="subscription"` (opt-in, off-label) calls the Grok CLI's own origin instead, which bills
-the subscription, serves only `/responses`, and wants the CLI's client version (426 without).
-Chat calls are then translated.
+A billing refusal becomes a plain 402 `insufficient_quota`: the API bills the user's xAI credits,
+not the SuperGrok subscription. `origin="subscription"` (opt-in, off-label) calls the Grok CLI's
+origin instead: it bills the subscription, serves only `/responses` (chat calls are translated)
+and wants the CLI's client version (426 without).
 """
 
 from __future__ import annotations

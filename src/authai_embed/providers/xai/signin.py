@@ -1,10 +1,8 @@
 """Sign in with Grok: xAI's OIDC discovery, RFC 8628 device flow and rotating refresh tokens.
 
-The flow (upstream.md section 5): discover the device authorization and token endpoints (cached;
-a failed discovery is retried, never cached), ask for a user code, poll the token endpoint (errors
-are non-2xx with `error`), read the account id from the id_token's `sub`. Refresh tokens rotate
-and are single-use: `auth.sessions` runs one refresh per record across processes and stores the
-new token before it is used.
+The flow (upstream.md section 5): discover the endpoints (cached; a failure is retried, never
+cached), ask for a user code, poll the token endpoint (errors are non-2xx with `error`), read the
+account id from the id_token's `sub`. Refresh tokens rotate and are single-use.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._device import device_start, poll_outcome
+from authai_embed.providers._device import device_start, poll_outcome, token_lifetime
 from authai_embed.providers._upstream import Answer, jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.xai.backend import XAIBackend
@@ -180,14 +178,7 @@ class XAIProvider:
         refresh = body.get("refresh_token")
         if not (isinstance(refresh, str) and refresh):
             refresh = previous.refresh if previous is not None else None
-        expires_in = body.get("expires_in")
-        ttl = DEFAULT_ACCESS_TTL
-        if (
-            isinstance(expires_in, int | float)
-            and not isinstance(expires_in, bool)
-            and expires_in > 0
-        ):
-            ttl = float(expires_in)
+        ttl = token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)
         return Credentials(
             provider=self.id,
             access=access,
