@@ -12,12 +12,15 @@ import os
 import re
 import secrets as _random
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from authai_embed._util.b64 import b64url_encode
 from authai_embed.errors import ConfigError
+from authai_embed.providers.github.config import GitHubUpstream
+from authai_embed.providers.openai.config import OpenAIUpstream
+from authai_embed.providers.xai.config import XAIUpstream
 
 __all__ = ["GitHubUpstream", "OpenAIUpstream", "Secrets", "Settings", "SigningKey", "XAIUpstream"]
 
@@ -138,90 +141,6 @@ class Secrets(BaseModel):
         return self.jwt_keys[0]
 
 
-class OpenAIUpstream(BaseModel):
-    """Where the ChatGPT (Codex) provider talks to. Defaults are the real servers."""
-
-    model_config = ConfigDict(frozen=True)
-
-    issuer: str = "https://auth.openai.com"
-    client_id: str = "app_EMoamEEZ73f0CkXaXp7hrann"
-    api_base: str = "https://chatgpt.com/backend-api/codex"
-    user_agent: str = "codex_cli_rs/0.63.0"
-    client_version: str = "0.63.0"
-
-    @field_validator("issuer", "api_base")
-    @classmethod
-    def _strip_slash(cls, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return url.rstrip("/")
-
-    @property
-    def verification_url(self) -> str:
-        """The page where the user types the code (not returned by the API; the CLI derives it)."""
-        return f"{self.issuer}/codex/device"
-
-
-def _http_url(url: str) -> str:
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("must be an http(s) URL")
-    return url.rstrip("/")
-
-
-class GitHubUpstream(BaseModel):
-    """Where the GitHub Copilot provider talks to. Defaults are the real servers and the Copilot
-    editor extension's public client id (upstream.md section 4)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    web_base: str = "https://github.com"
-    """Device-code and OAuth endpoints (`/login/device/code`, `/login/oauth/access_token`)."""
-    api_base: str = "https://api.github.com"
-    """`/user` and the Copilot token exchange (`/copilot_internal/v2/token`)."""
-    client_id: str = "Iv1.b507a08c87ecfe98"
-    scope: str = "read:user"
-    editor_version: str = "vscode/1.107.0"
-    plugin_version: str = "copilot-chat/0.35.0"
-    user_agent: str = "GitHubCopilotChat/0.35.0"
-    integration_id: str = "vscode-chat"
-
-    @field_validator("web_base", "api_base")
-    @classmethod
-    def _strip_slash(cls, url: str) -> str:
-        return _http_url(url)
-
-    @property
-    def verification_url(self) -> str:
-        """Where the user types the code when GitHub's answer names none."""
-        return f"{self.web_base}/login/device"
-
-
-class XAIUpstream(BaseModel):
-    """Where the xAI (Grok) provider talks to. Defaults are the real servers and the Grok CLI's
-    public client (upstream.md section 5).
-
-    `origin="api"` (default) calls the OpenAI-compatible `api_base`, billed to the user's xAI API
-    credits. `origin="subscription"` calls the Grok CLI's own origin, billed to the SuperGrok
-    subscription: off-label, impersonates the CLI, may break or be blocked at any time.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    issuer: str = "https://auth.x.ai"
-    client_id: str = "b1a00492-073a-47ea-816f-4c329264a828"
-    scope: str = "openid profile email offline_access grok-cli:access api:access"
-    api_base: str = "https://api.x.ai/v1"
-    origin: Literal["api", "subscription"] = "api"
-    subscription_base: str = "https://cli-chat-proxy.grok.com/v1"
-    cli_version: str = "0.1.0"
-    """Sent as the Grok CLI's client version to the subscription origin (it answers 426 without)."""
-
-    @field_validator("issuer", "api_base", "subscription_base")
-    @classmethod
-    def _strip_slash(cls, url: str) -> str:
-        return _http_url(url)
-
-
 Seconds = Annotated[int, Field(gt=0)]
 
 
@@ -260,6 +179,8 @@ class Settings(BaseModel):
     (from a periodic job, or `authai-embed store sweep`)."""
     db_url: str = "sqlite:///authai.db"
     """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
+    # One section per provider, typed by its `providers/<id>/config.py` and named by its line in
+    # `providers/registry.py` (explicit fields: a typo in a keyword is an error, not ignored).
     openai: OpenAIUpstream = OpenAIUpstream()
     """ChatGPT (Codex) endpoints and client id."""
     github: GitHubUpstream = GitHubUpstream()

@@ -1,5 +1,5 @@
-"""RFC 8628 device-flow answers, read the same way for every provider that speaks it (GitHub
-and xAI): the device authorization's fields and the token endpoint's error codes."""
+"""Device-flow answers, read the same way for every provider: RFC 8628's device authorization
+and token-endpoint error codes (GitHub, xAI), poll intervals and token lifetimes (ChatGPT too)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from authai_embed.errors import UpstreamError
 from authai_embed.providers.base import DevicePoll, DeviceStart
 
-__all__ = ["device_start", "poll_outcome"]
+__all__ = ["device_start", "poll_interval", "poll_outcome", "token_lifetime"]
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_LIFETIME = 900.0
@@ -20,6 +20,18 @@ def _seconds(value: Any, default: float, low: float, high: float) -> float:
     except ValueError:
         return default
     return seconds if low <= seconds <= high else default
+
+
+def poll_interval(value: Any) -> float:
+    """The poll interval a server sent, as a string ("5") or a number: 1 to 60 s, else 5 s."""
+    return _seconds(value, DEFAULT_INTERVAL, 1.0, 60.0)
+
+
+def token_lifetime(value: Any, default: float) -> float:
+    """A token answer's `expires_in`: a positive number of seconds, else `default`."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return default
 
 
 def device_start(body: dict[str, Any] | None, *, fallback_url: str, what: str) -> DeviceStart:
@@ -34,7 +46,7 @@ def device_start(body: dict[str, Any] | None, *, fallback_url: str, what: str) -
     return DeviceStart(
         user_code=user_code,
         verification_url=url if isinstance(url, str) and url.startswith("http") else fallback_url,
-        interval=_seconds(body.get("interval"), DEFAULT_INTERVAL, 1.0, 60.0),
+        interval=poll_interval(body.get("interval")),
         expires_in=_seconds(body.get("expires_in"), DEFAULT_LIFETIME, 30.0, 3600.0),
         state={"device_code": device_code},
     )

@@ -1,22 +1,19 @@
-"""The provider seam: how a sign-in is started, polled and refreshed, and where models are called.
+"""The provider seam: a sign-in (`Provider`) and the model API it hands out (`ModelBackend`).
 
-Every provider implemented here uses a device-code flow (ChatGPT's own, GitHub's and xAI's RFC
-8628 flows), so the protocol is: start a login, poll it with the state the start returned, refresh
-credentials. A provider may do several upstream calls inside one step (GitHub checks the Copilot
-entitlement before it reports completion); the caller only sees the outcome.
-
-The model side is a `ModelBackend` the provider hands out: the proxy asks it which upstream
-endpoint serves a call (the same one: pass-through; `responses` for a chat call: translated;
-none: refused), then opens the upstream call. Translation and relaying live in the proxy, once.
+Every provider here signs in with a device-code flow; one step may make several upstream calls
+(GitHub checks the Copilot entitlement before it reports completion). The proxy asks the backend
+which endpoint serves a call (the same: pass-through; `responses`: translated; none: refused),
+then opens it; translation and relaying live in the proxy, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
+from pydantic import AfterValidator
 
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
@@ -29,11 +26,22 @@ __all__ = [
     "ModelInfo",
     "PollStatus",
     "Provider",
+    "UpstreamURL",
     "UpstreamUnauthorized",
 ]
 
 Endpoint = Literal["chat/completions", "responses"]
 """An upstream model endpoint, relative to the provider's API base."""
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return url.rstrip("/")
+
+
+UpstreamURL = Annotated[str, AfterValidator(_http_url)]
+"""A URL in a provider's settings section (`config.py`): http(s), kept without a final slash."""
 
 PollStatus = Literal["pending", "slow_down", "complete", "denied", "expired"]
 

@@ -1,24 +1,26 @@
-"""Which providers exist, their display names and accepted aliases, and how to build one.
+"""The one table of providers: id, display name, aliases, class and settings section of each.
 
-Adding a provider: one module with a class implementing `Provider` (class attributes `id` and
-`display_name`, constructor `(upstream settings, http, *, originator, clock)`) and one line in
-`_REGISTRY` naming it, its aliases and its upstream settings (plus that settings field and its
-emulator side).
+Adding a provider is one folder (`config.py`, `signin.py`, `backend.py`) and one line in
+`_REGISTRY`, plus the `Settings` field named by its id and typed by its config model (explicit,
+so a misspelt keyword is an error) and its emulator side for the tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from pydantic import BaseModel
 
 from authai_embed._util.clock import Clock
 from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
+from authai_embed.providers.github.config import GitHubUpstream
 from authai_embed.providers.github.signin import CopilotProvider
+from authai_embed.providers.openai.config import OpenAIUpstream
 from authai_embed.providers.openai.signin import OpenAIProvider
+from authai_embed.providers.xai.config import XAIUpstream
 from authai_embed.providers.xai.signin import XAIProvider
 from authai_embed.settings import Settings
 
@@ -38,28 +40,33 @@ class ProviderClass(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ProviderInfo:
-    """A provider's canonical id, display name, the aliases accepted on input, and how to build
-    it from the settings."""
+    """A provider class, the aliases accepted for its id on input, and the model of its
+    settings section (the `Settings` field named by its id)."""
 
-    id: str
-    display_name: str
-    aliases: tuple[str, ...]
-    build: Callable[[Settings, httpx.AsyncClient, Clock], Provider]
+    cls: ProviderClass
+    config: type[BaseModel]
+    aliases: tuple[str, ...] = ()
 
+    @property
+    def id(self) -> str:
+        """The canonical id, also the name of its `Settings` section."""
+        return self.cls.id
 
-def _entry(
-    cls: ProviderClass, aliases: tuple[str, ...], upstream: Callable[[Settings], Any]
-) -> ProviderInfo:
-    def build(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> Provider:
-        return cls(upstream(settings), http, originator=settings.originator, clock=clock)
+    @property
+    def display_name(self) -> str:
+        """The name shown to users."""
+        return self.cls.display_name
 
-    return ProviderInfo(cls.id, cls.display_name, aliases, build)
+    def build(self, settings: Settings, http: httpx.AsyncClient, clock: Clock) -> Provider:
+        """The provider, configured by its section of `settings`."""
+        section = getattr(settings, self.id)
+        return self.cls(section, http, originator=settings.originator, clock=clock)
 
 
 _REGISTRY = (
-    _entry(OpenAIProvider, ("chatgpt", "codex"), lambda s: s.openai),
-    _entry(XAIProvider, ("grok",), lambda s: s.xai),
-    _entry(CopilotProvider, ("copilot",), lambda s: s.github),
+    ProviderInfo(OpenAIProvider, OpenAIUpstream, aliases=("chatgpt", "codex")),
+    ProviderInfo(XAIProvider, XAIUpstream, aliases=("grok",)),
+    ProviderInfo(CopilotProvider, GitHubUpstream, aliases=("copilot",)),
 )
 
 KNOWN_PROVIDERS: dict[str, ProviderInfo] = {info.id: info for info in _REGISTRY}

@@ -1,10 +1,8 @@
 """GitHub Copilot's model side: the short-lived Copilot token and the Copilot API.
 
-The GitHub token stored in the record is exchanged for a Copilot token (about 30 minutes) on
-demand. That token is kept in memory only, per record, renewed 5 minutes before it expires or
-after the API refuses it, and minted once at a time per user however many requests wait for it.
-The API base comes from the exchange's `endpoints.api` (Business and Enterprise seats have their
-own hosts). Chat calls pass through, except for models Copilot serves only on `/responses`.
+The stored GitHub token is exchanged on demand for a Copilot token, kept in memory per record,
+renewed shortly before it expires or once the API refuses it, minted once at a time per user.
+Its `endpoints.api` is the API base (Business and Enterprise seats have their own hosts).
 """
 
 from __future__ import annotations
@@ -22,10 +20,9 @@ from authai_embed._util.keyed_lock import KeyedLocks
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._cache import ModelCache
-from authai_embed.providers._http import json_object, send
+from authai_embed.providers._upstream import open_post, read_failure, send, upstream_error
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
-from authai_embed.providers.passthrough import error_body, open_post, upstream_error
-from authai_embed.settings import GitHubUpstream
+from authai_embed.providers.github.config import GitHubUpstream
 
 __all__ = ["CopilotBackend", "CopilotNotEntitled", "CopilotToken", "CopilotTokens"]
 
@@ -118,7 +115,7 @@ class CopilotTokens:
             raise UpstreamUnauthorized()
         if response.status_code in (403, 404):
             raise CopilotNotEntitled()
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None:
             raise UpstreamError(f"Copilot token exchange failed (status {response.status_code})")
         token, expires_at = body.get("token"), body.get("expires_at")
@@ -205,13 +202,14 @@ class CopilotBackend:
             )
             if response.is_success:
                 return response
-            err = await error_body(response)
-            if err.status not in (401, 403) or stale is not None:
+            failure = await read_failure(response)
+            if failure.status not in (401, 403) or stale is not None:
                 break
             stale = token.token
-        if err.status in (401, 403):
+        if failure.status in (401, 403):
+            # Refused twice, the second time just minted: the GitHub token is fine, Copilot is not.
             raise UpstreamError("GitHub Copilot refused a freshly minted token", status=502)
-        raise upstream_error(err, NAME)
+        raise upstream_error(failure, NAME)
 
     async def _catalog(self, credentials: Credentials) -> dict[str, tuple[str, ...]]:
         """model id → supported endpoints, cached per account for a few minutes."""
@@ -229,7 +227,7 @@ class CopilotBackend:
             if response.status_code not in (401, 403):
                 break
             stale = token.token
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None or not isinstance(body.get("data"), list):
             raise UpstreamError(f"Copilot model list failed (status {response.status_code})")
         catalog: dict[str, tuple[str, ...]] = {}

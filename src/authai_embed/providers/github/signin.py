@@ -1,10 +1,8 @@
 """Sign in with GitHub Copilot: GitHub's device flow, the user's id, the Copilot entitlement.
 
-The flow (upstream.md section 4): ask GitHub for a user code, poll its token endpoint (which
-answers HTTP 200 even for errors, with `error` set), read the account id from `/user`, then
-mint a Copilot token once: a user without Copilot gets a clear error and no record. The GitHub
-token has no refresh token and no expiry; the Copilot token is the model side's business
-(`copilot_api`).
+The flow (upstream.md section 4): a user code, polls of the token endpoint (HTTP 200 even for
+errors, with `error` set), the account id from `/user`, then one Copilot token minted: a user
+without Copilot gets a clear error and no record. The GitHub token neither refreshes nor expires.
 """
 
 from __future__ import annotations
@@ -17,10 +15,10 @@ from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
 from authai_embed.providers._device import device_start, poll_outcome
-from authai_embed.providers._http import error_code, json_object, send
+from authai_embed.providers._upstream import oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.github.backend import CopilotBackend, CopilotNotEntitled
-from authai_embed.settings import GitHubUpstream
+from authai_embed.providers.github.config import GitHubUpstream
 
 __all__ = ["CopilotProvider"]
 
@@ -60,7 +58,7 @@ class CopilotProvider:
                 f"GitHub device code request failed with status {response.status_code}"
             )
         return device_start(
-            json_object(response),
+            response.body,
             fallback_url=self._upstream.verification_url,
             what="GitHub device code request",
         )
@@ -75,13 +73,13 @@ class CopilotProvider:
         response = await send(
             self._http, "GitHub device poll", self._form("/login/oauth/access_token", form)
         )
-        body = json_object(response)
+        body = response.body
         if not response.is_success or body is None:
             raise UpstreamError(f"GitHub device poll failed with status {response.status_code}")
         token = body.get("access_token")
         if isinstance(token, str) and token:
             return await self._complete(token)
-        outcome = poll_outcome(error_code(body), body)
+        outcome = poll_outcome(oauth_error_code(body), body)
         if outcome is None:
             raise UpstreamError("GitHub device poll returned an unexpected answer", status=400)
         return outcome
@@ -119,7 +117,7 @@ class CopilotProvider:
             },
         )
         response = await send(self._http, "GitHub user lookup", request)
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         user_id = body.get("id") if body is not None else None
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             raise UpstreamError(

@@ -1,13 +1,13 @@
 """Model calls to the ChatGPT Codex backend: the Responses stream and the model catalog.
 
 The backend only streams (`stream: true`, `store: false`); callers translate or aggregate the
-stream. Errors are turned into `UpstreamError`s here, once: a 401 becomes `UpstreamUnauthorized`
-(the caller refreshes the tokens and retries once), a usage limit stays a 429 with `retry_after`.
+stream. Errors go through the shared mapper (`providers/_upstream`) with one hook of its own: a
+429 is the plan's usage limit, answered with when it resets (`retry_after`).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,10 +17,16 @@ from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._cache import ModelCache
-from authai_embed.providers._http import json_object, send
+from authai_embed.providers._upstream import (
+    MAX_RETRY_AFTER,
+    Failure,
+    open_post,
+    read_failure,
+    send,
+    upstream_error,
+)
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
-from authai_embed.providers.passthrough import open_post
-from authai_embed.settings import OpenAIUpstream
+from authai_embed.providers.openai.config import OpenAIUpstream
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "FALLBACK_MODELS", "CodexBackend", "UpstreamUnauthorized"]
 
@@ -42,8 +48,6 @@ FALLBACK_MODELS = (
     "gpt-5.5",
     "gpt-5.5-pro",
 )
-_ERROR_BODY_LIMIT = 64 * 1024
-_MAX_RETRY_AFTER = 31 * 86400  # a reset further away is a unit mistake (ms for s), not a plan
 
 
 class CodexBackend:
@@ -60,7 +64,7 @@ class CodexBackend:
         self._originator = originator
         self._clock = clock
         self._models: ModelCache[list[dict[str, Any]]] = ModelCache()
-        # Parsed once: httpx re-parses a string URL on every request (~0.1-0.2 ms each).
+        # Parsed once: httpx would re-parse a string URL on every request.
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
 
     def _headers(self, credentials: Credentials, session_id: str | None) -> dict[str, str]:
@@ -119,13 +123,10 @@ class CodexBackend:
         response = await open_post(self._http, self._responses_url, headers, payload)
         if response.status_code == 200:
             return response
-        try:
-            body = await _read_limited(response)
-        except httpx.HTTPError:
-            body = b""
-        finally:
-            await response.aclose()
-        raise self._error(response.status_code, body, response.headers)
+        failure = await read_failure(response)
+        if failure.status == 429:
+            raise self._usage_limit(failure)
+        raise upstream_error(failure)
 
     async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the account may use (`visibility == "list"`), cached per account for a
@@ -147,7 +148,7 @@ class CodexBackend:
             response = await send(self._http, "model list", request)
         except UpstreamError:
             response = None
-        models = _listed_models(json_object(response)) if response is not None else None
+        models = _listed_models(response.body) if response is not None else None
         if response is not None and response.status_code == 401:
             raise UpstreamUnauthorized()
         if not models:
@@ -155,67 +156,32 @@ class CodexBackend:
         self._models.put(credentials.account_id, now, models)
         return models
 
-    def _error(self, status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
-        if status == 401:
-            return UpstreamUnauthorized()
-        data = _json(body)
-        err = data.get("error") if isinstance(data.get("error"), dict) else {}
-        assert isinstance(err, dict)
-        code = err.get("code") or err.get("type")
-        code = code if isinstance(code, str) else None
-        message = err.get("message") or data.get("detail")
-        text = message if isinstance(message, str) else None
-        if status == 429:
-            retry_after = self._retry_after(err, headers)
-            plan = err.get("plan_type")
-            when = datetime.fromtimestamp(self._clock.now() + retry_after, UTC)
-            usage = f"the {plan} plan's" if isinstance(plan, str) else "the plan's"
-            return UpstreamError(
-                f"{usage} ChatGPT usage limit is reached; it resets at "
-                f"{when.strftime('%Y-%m-%d %H:%M UTC')}",
-                status=429,
-                code=code or "usage_limit_reached",
-                retry_after=retry_after,
-            )
-        if 400 <= status < 500:
-            detail = (text or f"the provider rejected the request (status {status})")[:500]
-            return UpstreamError(detail, status=status, code=code)
-        return UpstreamError(f"the provider failed (status {status})", status=502, code=code)
+    def _usage_limit(self, failure: Failure) -> UpstreamError:
+        """A 429 is the plan's usage limit: say when it resets, and wait until then."""
+        wait = self._retry_after(failure.error, failure.retry_after)
+        plan = failure.error.get("plan_type")
+        when = datetime.fromtimestamp(self._clock.now() + wait, UTC)
+        usage = f"the {plan} plan's" if isinstance(plan, str) else "the plan's"
+        return UpstreamError(
+            f"{usage} ChatGPT usage limit is reached; it resets at "
+            f"{when.strftime('%Y-%m-%d %H:%M UTC')}",
+            status=429,
+            code=failure.code or "usage_limit_reached",
+            retry_after=wait,
+        )
 
-    def _retry_after(self, err: dict[str, Any], headers: httpx.Headers) -> int:
+    def _retry_after(self, err: Mapping[str, Any], header: int | None) -> int:
         now = self._clock.now()
         for value in (err.get("resets_in_seconds"), _minus(err.get("resets_at"), now)):
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                return max(1, min(int(value + 0.999), _MAX_RETRY_AFTER))
-        header = headers.get("retry-after", "")
-        if header.isascii() and header.isdecimal() and int(header) > 0:
-            return min(int(header), _MAX_RETRY_AFTER)
-        return 60
+                return max(1, min(int(value + 0.999), MAX_RETRY_AFTER))
+        return header or 60
 
 
 def _minus(value: Any, now: float) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) - now
     return None
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-async def _read_limited(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= _ERROR_BODY_LIMIT:
-            break
-    return b"".join(chunks)[:_ERROR_BODY_LIMIT]
 
 
 def _listed_models(body: dict[str, Any] | None) -> list[dict[str, Any]] | None:

@@ -15,15 +15,15 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._http import error_code, json_object, jwt_claims, send
+from authai_embed.providers._device import poll_interval, token_lifetime
+from authai_embed.providers._upstream import jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.openai.backend import CodexBackend
-from authai_embed.settings import OpenAIUpstream
+from authai_embed.providers.openai.config import OpenAIUpstream
 
 __all__ = ["OpenAIProvider", "chatgpt_account_id"]
 
 AUTH_CLAIM = "https://api.openai.com/auth"
-DEFAULT_INTERVAL = 5.0
 DEVICE_CODE_LIFETIME = 15 * 60.0
 DEFAULT_ACCESS_TTL = 3600.0
 _REJECTED_REFRESH = {
@@ -43,15 +43,6 @@ def chatgpt_account_id(*tokens: str) -> str | None:
             if isinstance(account, str) and account:
                 return account
     return None
-
-
-def _interval(value: Any) -> float:
-    """The server sends the interval as a string ("5") or a number; default 5 s, at least 1 s."""
-    try:
-        seconds = float(str(value).strip()) if value is not None else DEFAULT_INTERVAL
-    except ValueError:
-        seconds = DEFAULT_INTERVAL
-    return seconds if 1.0 <= seconds <= 60.0 else DEFAULT_INTERVAL
 
 
 class OpenAIProvider:
@@ -81,7 +72,7 @@ class OpenAIProvider:
         response = await send(self._http, "device code request", request)
         if response.status_code == 404:
             raise UpstreamError("device code sign-in is not enabled on the ChatGPT auth server")
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None:
             raise UpstreamError(f"device code request failed with status {response.status_code}")
         device_auth_id = body.get("device_auth_id")
@@ -91,7 +82,7 @@ class OpenAIProvider:
         return DeviceStart(
             user_code=user_code,
             verification_url=self._upstream.verification_url,
-            interval=_interval(body.get("interval")),
+            interval=poll_interval(body.get("interval")),
             expires_in=DEVICE_CODE_LIFETIME,
             state={"device_auth_id": device_auth_id, "user_code": user_code},
         )
@@ -108,7 +99,7 @@ class OpenAIProvider:
         status = response.status_code
         if status in (403, 404):
             return DevicePoll("pending")
-        body = json_object(response)
+        body = response.body
         if status == 429:
             return DevicePoll("slow_down")
         if response.is_success and body is not None:
@@ -120,7 +111,7 @@ class OpenAIProvider:
                     f"sign-in could not be completed: {exc.message}", status=400
                 ) from None
             return DevicePoll("complete", credentials=credentials)
-        code = error_code(body) or ""
+        code = oauth_error_code(body) or ""
         if "expired" in code:
             return DevicePoll("expired")
         if "denied" in code:
@@ -182,9 +173,11 @@ class OpenAIProvider:
             "POST", f"{self._upstream.issuer}/oauth/token", data=form, headers=self._headers
         )
         response = await send(self._http, what, request)
-        body = json_object(response)
+        body = response.body
         if not response.is_success:
-            rejected = response.status_code in (400, 401) and error_code(body) in _REJECTED_REFRESH
+            rejected = (
+                response.status_code in (400, 401) and oauth_error_code(body) in _REJECTED_REFRESH
+            )
             if refreshing and rejected:
                 raise Unauthorized()
             raise UpstreamError(f"{what} failed with status {response.status_code}")
@@ -193,12 +186,4 @@ class OpenAIProvider:
         return body
 
     def _expiry(self, body: Mapping[str, Any]) -> float:
-        expires_in = body.get("expires_in")
-        seconds = DEFAULT_ACCESS_TTL
-        if (
-            isinstance(expires_in, int | float)
-            and not isinstance(expires_in, bool)
-            and expires_in > 0
-        ):
-            seconds = float(expires_in)
-        return self._clock.now() + seconds
+        return self._clock.now() + token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)

@@ -1,12 +1,9 @@
 """xAI's model side: the OpenAI-compatible API (`api.x.ai/v1` by default), passed through.
 
-Billing errors are made plain: the API bills the user's xAI API credits (not the SuperGrok
-subscription), and a user whose free usage or spending limit is exhausted gets a 402
-`insufficient_quota` error that says so, not a bare 403.
-
-`origin="subscription"` (opt-in, off-label) calls the Grok CLI's own origin instead, which bills
-the subscription, serves only `/responses`, and wants the CLI's client version (426 without).
-Chat calls are then translated.
+A billing refusal becomes a plain 402 `insufficient_quota`: the API bills the user's xAI credits,
+not the SuperGrok subscription. `origin="subscription"` (opt-in, off-label) calls the Grok CLI's
+origin instead: it bills the subscription, serves only `/responses` (chat calls are translated)
+and wants the CLI's client version (426 without).
 """
 
 from __future__ import annotations
@@ -19,10 +16,15 @@ from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._cache import ModelCache
-from authai_embed.providers._http import json_object, send
+from authai_embed.providers._upstream import (
+    Failure,
+    open_post,
+    read_failure,
+    send,
+    upstream_error,
+)
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
-from authai_embed.providers.passthrough import ErrorBody, error_body, open_post, upstream_error
-from authai_embed.settings import XAIUpstream
+from authai_embed.providers.xai.config import XAIUpstream
 
 __all__ = ["XAIBackend", "billing_error"]
 
@@ -36,12 +38,12 @@ BILLING_MESSAGE = (
 )
 
 
-def billing_error(err: ErrorBody) -> UpstreamError | None:
+def billing_error(failure: Failure) -> UpstreamError | None:
     """A clear `insufficient_quota` error for xAI's billing refusals (402, or a 403/429 whose
     message or code speaks of credits or spending limits), else `None`."""
-    text = f"{err.code or ''} {err.message or ''}".lower()
-    billing = err.status == 402 or (
-        err.status in (403, 429) and any(hint in text for hint in _BILLING_HINTS)
+    text = f"{failure.code or ''} {failure.message or ''}".lower()
+    billing = failure.status == 402 or (
+        failure.status in (403, 429) and any(hint in text for hint in _BILLING_HINTS)
     )
     if not billing:
         return None
@@ -84,7 +86,7 @@ class XAIBackend:
         response = await send(self._http, "xAI model list", request)
         if response.status_code == 401:
             raise UpstreamUnauthorized()
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None or not isinstance(body.get("data"), list):
             raise UpstreamError(f"xAI model list failed (status {response.status_code})")
         models = [
@@ -119,11 +121,11 @@ class XAIBackend:
         )
         if response.is_success:
             return response
-        err = await error_body(response)
-        if err.status == 426:
+        failure = await read_failure(response)
+        if failure.status == 426:
             raise UpstreamError(
                 "the Grok CLI origin wants a newer client version (settings.xai.cli_version)",
                 status=502,
                 code="client_version_rejected",
             )
-        raise billing_error(err) or upstream_error(err, NAME)
+        raise billing_error(failure) or upstream_error(failure, NAME)

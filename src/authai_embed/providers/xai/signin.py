@@ -1,10 +1,8 @@
 """Sign in with Grok: xAI's OIDC discovery, RFC 8628 device flow and rotating refresh tokens.
 
-The flow (upstream.md section 5): discover the device authorization and token endpoints (cached;
-a failed discovery is retried, never cached), ask for a user code, poll the token endpoint (errors
-are non-2xx with `error`), read the account id from the id_token's `sub`. Refresh tokens rotate
-and are single-use: `auth.sessions` runs one refresh per record across processes and stores the
-new token before it is used.
+The flow (upstream.md section 5): discover the endpoints (cached; a failure is retried, never
+cached), ask for a user code, poll the token endpoint (errors are non-2xx with `error`), read the
+account id from the id_token's `sub`. Refresh tokens rotate and are single-use.
 """
 
 from __future__ import annotations
@@ -19,11 +17,11 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._device import device_start, poll_outcome
-from authai_embed.providers._http import error_code, json_object, jwt_claims, send
+from authai_embed.providers._device import device_start, poll_outcome, token_lifetime
+from authai_embed.providers._upstream import Answer, jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.xai.backend import XAIBackend
-from authai_embed.settings import XAIUpstream
+from authai_embed.providers.xai.config import XAIUpstream
 
 __all__ = ["OIDCDiscovery", "XAIProvider"]
 
@@ -75,7 +73,7 @@ class OIDCDiscovery:
     async def _fetch(self) -> Endpoints:
         request = self._http.build_request("GET", self._url, headers={"accept": "application/json"})
         response = await send(self._http, "xAI discovery", request)
-        body = json_object(response) if response.is_success else None
+        body = response.body if response.is_success else None
         if body is None:
             raise UpstreamError(f"xAI discovery failed with status {response.status_code}")
         device, token = body.get("device_authorization_endpoint"), body.get("token_endpoint")
@@ -105,7 +103,7 @@ class XAIProvider:
         self.discovery = OIDCDiscovery(upstream.issuer, http, clock)
         self.backend = XAIBackend(upstream, http, clock)
 
-    async def _post(self, what: str, url: str, form: dict[str, str]) -> httpx.Response:
+    async def _post(self, what: str, url: str, form: dict[str, str]) -> Answer:
         request = self._http.build_request(
             "POST", url, data=form, headers={"accept": "application/json"}
         )
@@ -123,7 +121,7 @@ class XAIProvider:
                 f"xAI device code request failed with status {response.status_code}"
             )
         return device_start(
-            json_object(response),
+            response.body,
             fallback_url=f"{self._upstream.issuer}/device",
             what="xAI device code request",
         )
@@ -137,10 +135,10 @@ class XAIProvider:
             "client_id": self._upstream.client_id,
         }
         response = await self._post("xAI device poll", endpoints.token, form)
-        body = json_object(response)
+        body = response.body
         if response.is_success and body is not None:
             return DevicePoll("complete", credentials=self._credentials(body, None))
-        outcome = poll_outcome(error_code(body), body)
+        outcome = poll_outcome(oauth_error_code(body), body)
         if outcome is not None:
             return outcome
         status = 502 if response.status_code >= 500 else 400
@@ -159,9 +157,9 @@ class XAIProvider:
             "client_id": self._upstream.client_id,
         }
         response = await self._post("xAI token refresh", endpoints.token, form)
-        body = json_object(response)
+        body = response.body
         if not response.is_success:
-            if response.status_code in (400, 401) and error_code(body) in _REJECTED_REFRESH:
+            if response.status_code in (400, 401) and oauth_error_code(body) in _REJECTED_REFRESH:
                 raise Unauthorized()
             raise UpstreamError(f"xAI token refresh failed with status {response.status_code}")
         if body is None:
@@ -180,14 +178,7 @@ class XAIProvider:
         refresh = body.get("refresh_token")
         if not (isinstance(refresh, str) and refresh):
             refresh = previous.refresh if previous is not None else None
-        expires_in = body.get("expires_in")
-        ttl = DEFAULT_ACCESS_TTL
-        if (
-            isinstance(expires_in, int | float)
-            and not isinstance(expires_in, bool)
-            and expires_in > 0
-        ):
-            ttl = float(expires_in)
+        ttl = token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)
         return Credentials(
             provider=self.id,
             access=access,

@@ -1,7 +1,8 @@
 """What the end of a Responses stream means in Chat Completions terms: usage and failures.
 
 Shared by the streaming translator, the chat aggregator and the Responses aggregator, so a
-provider failure gets the same message, code and HTTP status whichever way it is answered.
+provider failure gets the same message, code and HTTP status whichever way it is answered; its
+message and code are read as an HTTP error body's are (`providers/_upstream.error_fields`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from authai_embed._util.logs import redact
+from authai_embed.providers._upstream import error_fields
 
 __all__ = ["CUT_MESSAGE", "INCOMPLETE_STREAM", "chat_usage", "error_of", "error_status"]
 
@@ -39,17 +40,8 @@ def error_of(event: Mapping[str, Any]) -> tuple[str, str | None]:
     else:
         nested = event.get("error")
         err = nested if isinstance(nested, Mapping) else event
-    if not isinstance(err, Mapping):
-        err = {}
-    message = err.get("message")
-    code = err.get("code")
-    if code is None and err.get("type") not in (None, "error"):
-        code = err.get("type")
-    return (
-        # The provider's words reach the client: never a token it may have echoed.
-        redact(message[:500]) if isinstance(message, str) and message else _NO_MESSAGE,
-        redact(str(code)[:100]) if code is not None else None,
-    )
+    message, code = error_fields(err if isinstance(err, Mapping) else {})
+    return message or _NO_MESSAGE, code
 
 
 def _count(value: Any) -> int:
