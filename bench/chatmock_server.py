@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from authai_embed.asgi.proxy_routes import DEFAULT_INSTRUCTIONS
+from authai_embed.providers.openai.backend import DEFAULT_INSTRUCTIONS
 
 __all__ = ["main"]
 
