@@ -8,7 +8,8 @@ Sign-in steps and catalogs `send` and get an `Answer`; model calls `open_post` a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -31,6 +32,7 @@ __all__ = [
     "model_request",
     "oauth_error_code",
     "open_post",
+    "read_bounded",
     "read_failure",
     "read_json",
     "retry_after",
@@ -60,17 +62,55 @@ def json_object(raw: bytes) -> dict[str, Any] | None:
 async def read_json(response: httpx.Response, limit: int) -> dict[str, Any] | None:
     """The body as a JSON object, reading at most `limit` bytes, then close the response:
     `None` when it is longer, not JSON or not an object. Network failures propagate."""
-    chunks: list[bytes] = []
-    size = 0
     try:
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
+        body = await read_bounded(response, limit)
     finally:
         await response.aclose()
-    return json_object(b"".join(chunks))
+    return None if body is None else json_object(body)
+
+
+async def read_bounded(response: httpx.Response, limit: int) -> bytes | None:
+    """The body, decoded (identity, gzip or deflate), or `None` once it passes `limit` bytes
+    DECODED or has another encoding. Decompression stops at the limit: a small compressed
+    answer that would inflate to gigabytes costs `limit` bytes, not the inflated size."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in _DECODERS:
+        return None
+    inflate = _DECODERS[encoding]()
+    chunks: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        data = raw
+        while data:
+            room = limit - size + 1  # one byte more than allowed tells "too long"
+            piece = data if inflate is None else inflate.decompress(data, room)
+            data = b"" if inflate is None else inflate.unconsumed_tail
+            size += len(piece)
+            if size > limit:
+                return None
+            chunks.append(piece)
+    return b"".join(chunks)
+
+
+def _gzip() -> Any:
+    return zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+
+def _deflate() -> Any:
+    return zlib.decompressobj()
+
+
+def _identity() -> None:
+    return None
+
+
+_DECODERS: Final[dict[str, Callable[[], Any]]] = {
+    "identity": _identity,
+    "": _identity,
+    "gzip": _gzip,
+    "x-gzip": _gzip,
+    "deflate": _deflate,
+}
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
