@@ -1,9 +1,7 @@
-"""Cookie mode: the session JWT lives in an HttpOnly cookie, out of JavaScript's reach.
-
-Off by default (`Settings.session_cookie`). A completed sign-in sets the cookie instead of
-returning the JWT; the cookie stands in for a missing `Authorization: Bearer` header, and every
-request it authenticates that changes state (and every sign-in step) passes the CSRF check of
-`csrf.py`. The cookie's value is the JWT itself, for `whoami` or `async_openai_client` as it is.
+"""Cookie mode (off by default): the session JWT lives in an HttpOnly cookie, out of JavaScript's
+reach. A completed sign-in sets the cookie instead of returning the JWT; the cookie stands in for
+a missing bearer header, and a state change it authenticates (and every sign-in step) passes the
+CSRF check of `csrf.py`. Its value is the JWT itself, for `whoami` or the in-process clients.
 """
 
 from __future__ import annotations
