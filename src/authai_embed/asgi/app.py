@@ -23,17 +23,11 @@ from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, rea
 from authai_embed.asgi.cors import Cors
 from authai_embed.asgi.disconnect import DisconnectWatch
 from authai_embed.asgi.errors import error_response, method_not_allowed, route_not_found
-from authai_embed.asgi.http import (
-    AnyResponse,
-    Request,
-    StreamingResponse,
-    check_header_size,
-    route_path,
-)
+from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
 from authai_embed.asgi.lifespan import Lifespan
 from authai_embed.asgi.limits import Gate, Limits, StartGuard
 from authai_embed.asgi.proxy_routes import ProxyRoutes
-from authai_embed.asgi.routing import Guards, Route, find_route, is_v1
+from authai_embed.asgi.routing import AnyResponse, Guards, Route, find_route, is_v1
 from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script, serve_sdk
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
@@ -68,10 +62,11 @@ class AuthAI:
     """The authai_embed mount: OAuth broker, vault and OpenAI-compatible proxy.
 
     Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
-    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). An `http_client`
-    of yours (tests pass the emulator's) carries the upstream calls and is yours to close.
-    `limits`: the rate limits (default `Limits()`, in memory); `start_guard(scope) -> bool` (sync
-    or async) decides who may start a sign-in (others get the uniform 401).
+    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
+    `http_client` to route upstream calls through your own client (tests pass the emulator's
+    transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
+    in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
+    async) decides who may start a sign-in (others get the uniform 401).
     """
 
     def __init__(
@@ -127,12 +122,13 @@ class AuthAI:
         )
 
     async def startup(self) -> None:
-        """Open the store (running migrations), start the periodic sweep if configured.
-        Idempotent; also done lazily on the first request."""
+        """Open the store (running migrations) and start the periodic sweep if configured.
+        Idempotent; also done lazily on first request."""
         await self._life.startup()
 
     async def shutdown(self) -> None:
-        """Stop the sweep, close the store and the upstream client (if we made it). Idempotent."""
+        """Stop the periodic sweep, close the store and the upstream client (if we made it).
+        Idempotent."""
         await self._life.shutdown()
 
     def lifespan(self) -> AbstractAsyncContextManager[AuthAI]:
@@ -161,13 +157,15 @@ class AuthAI:
     @staticmethod
     def session_from_cookies(cookies: str | Mapping[str, str] | None) -> str | None:
         """Cookie mode: the session JWT in a request's cookies (a `Cookie` header's text, or a
-        mapping such as Django's `request.COOKIES`), or `None`; for `whoami` and the clients."""
+        mapping such as Django's `request.COOKIES`), or `None`. Pass it to `whoami` or
+        `async_openai_client` like any JWT."""
         return read_session_cookie(cookies)
 
     def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
-        """Whether a request to one of YOUR routes passes the mount's cross-site check of cookie
-        state changes. `headers`: lower-case names or a case-insensitive mapping (Starlette's or
-        Django's `request.headers`); `scheme`: the request's."""
+        """Whether a request to one of YOUR routes passes the cross-site check the mount applies
+        to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
+        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
+        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
@@ -185,7 +183,8 @@ class AuthAI:
 
     @property
     def sdk_version(self) -> str:
-        """The content hash of `{mount}/sdk.js`: browsers cache `sdk.js?v=<it>` for a year."""
+        """The content hash of `{mount}/sdk.js`: link `sdk.js?v=<it>` to have browsers cache the
+        web component for a year (a new release has a new hash, hence a new URL)."""
         return sdk_script().version
 
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:

@@ -68,7 +68,7 @@ class AuthRoutes:
         started = await self._logins.start(provider_id)
         return JSONResponse(
             {
-                "sessionId": started.session_id,
+                "sessionId": started.session_id,  # the login id, by its wire name
                 "provider": started.provider,
                 "userCode": started.user_code,
                 "verificationUrl": started.verification_url,

@@ -11,7 +11,7 @@ from typing import Literal
 
 from authai_embed.asgi.http import AnyResponse, Request
 
-__all__ = ["OPEN", "Guards", "Handler", "Route", "find_route", "is_v1"]
+__all__ = ["OPEN", "AnyResponse", "Guards", "Handler", "Route", "find_route", "is_v1"]
 
 Handler = Callable[[Request], Awaitable[AnyResponse]]
 """Every route's handler. Errors are raised, and answered by `errors.py`."""
