@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 INNER = """
+import dataclasses
 import logging
 
 import httpx
@@ -28,7 +29,10 @@ def anyio_backend():
 
 
 def replace_root(harness, handler):
-    harness.authai._auth_routes._table["/"] = ("GET", handler)
+    routes = harness.authai._routes
+    harness.authai._routes = tuple(
+        dataclasses.replace(r, handler=handler) if r.path == "/" else r for r in routes
+    )
 
 
 async def test_leak_in_a_response_body(harness):

@@ -52,12 +52,12 @@ async def test_starlette_mount_opens_the_store_in_the_host_lifespan() -> None:
     authai = mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
 
     async def check_started() -> None:
-        events.append(f"started={authai._started}")
+        events.append(f"started={authai._life.started}")
 
     sent = await _run_lifespan(app, between=check_started)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert events == ["host-start", "started=True", "host-stop"]
-    assert authai._started is False
+    assert authai._life.started is False
 
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
     assert (await client.get("/")).text == "host"

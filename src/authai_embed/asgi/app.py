@@ -1,53 +1,44 @@
 """`AuthAI`: the ASGI application that is the whole mount, and the object the host app keeps.
 
-It owns the settings, the store, the providers and one shared `httpx.AsyncClient`. Mounted under
-a framework (`mount_authai`), it serves paths relative to the mount; wrapped around another ASGI
-app (`AuthAI.wrap`), it serves its prefix and hands everything else to that app.
+It owns the settings, the store, the providers and one shared `httpx.AsyncClient`, and holds the
+one route table: every request's path, its guards and its handler are below, in `_table`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import httpx
 
 from authai_embed import openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
-from authai_embed.asgi.auth_routes import AuthRoutes
+from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
 from authai_embed.asgi.disconnect import DisconnectWatch
-from authai_embed.asgi.errors import auth_error_response, v1_error_response
-from authai_embed.asgi.http import (
-    JSONResponse,
-    Request,
-    Response,
-    StreamingResponse,
-    check_header_size,
-    route_path,
-)
+from authai_embed.asgi.errors import error_response, method_not_allowed, route_not_found
+from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
+from authai_embed.asgi.lifespan import Lifespan
 from authai_embed.asgi.limits import Gate, Limits, StartGuard
 from authai_embed.asgi.proxy_routes import ProxyRoutes
-from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script
+from authai_embed.asgi.routing import AnyResponse, Guards, Route, find_route, is_v1
+from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script, serve_sdk
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
-from authai_embed.errors import AuthAIError, ConfigError
+from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuthStore
 from authai_embed.stores.url import store_from_url
-from authai_embed.types import ASGIApp, Message, Receive, Scope, Send
+from authai_embed.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     import openai
@@ -55,8 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["AuthAI", "WhoAmI"]
 
 logger = get_logger("app")
-
-_UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+_TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # of upstream calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +89,7 @@ class AuthAI:
         self.secrets = secrets
         self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self._owns_http = http_client is None
-        self.http: httpx.AsyncClient = http_client or new_upstream_client(_UPSTREAM_TIMEOUT)
+        self.http: httpx.AsyncClient = http_client or new_upstream_client(_TIMEOUT)
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
@@ -121,82 +110,46 @@ class AuthAI:
             clock=self.clock,
         )
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
-        self._auth_routes = AuthRoutes(
-            logins=self.logins, sessions=self.sessions, providers=self.providers
-        )
-        self._proxy = ProxyRoutes(
-            sessions=self.sessions,
-            providers=self.providers,
-            settings=self.settings,
-            clock=self.clock,
-            admit=self._gate.admit_user,
-        )
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
-        self._auth_routes.cookie = self._cookies
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
-        self._started = False
-        self._start_lock = anyio.Lock()
+        owned_http = self.http if http_client is None else None  # closed at shutdown
+        self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
         self._fallback: ASGIApp | None = None
         self._prefix = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._sweeper: asyncio.Task[None] | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
+        self._routes = _table(
+            AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
+            ProxyRoutes(self.sessions, self.providers, self.settings, self.clock),
+        )
 
     async def startup(self) -> None:
         """Open the store (running migrations) and start the periodic sweep if configured.
         Idempotent; also done lazily on first request."""
-        async with self._start_lock:
-            if not self._started:
-                await self.store.open()
-                self._started = True
-                self._loop = asyncio.get_running_loop()
-                if self.settings.sweep_interval is not None:
-                    self._sweeper = self._loop.create_task(
-                        self._sweep_every(self.settings.sweep_interval)
-                    )
+        await self._life.startup()
 
     async def shutdown(self) -> None:
         """Stop the periodic sweep, close the store and the upstream client (if we made it).
         Idempotent."""
-        async with self._start_lock:
-            if self._sweeper is not None:
-                self._sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._sweeper
-                self._sweeper = None
-            if self._started:
-                await self.store.close()
-                self._started = False
-            if self._owns_http and not self.http.is_closed:
-                await self.http.aclose()
+        await self._life.shutdown()
 
-    @asynccontextmanager
-    async def lifespan(self) -> AsyncIterator[AuthAI]:
+    def lifespan(self) -> AbstractAsyncContextManager[AuthAI]:
         """`async with authai.lifespan():` runs startup, then shutdown on exit."""
-        await self.startup()
-        try:
-            yield self
-        finally:
-            await self.shutdown()
-
-    # -- the host's in-process API -------------------------------------------------------------
+        return self._life.running(self)
 
     async def whoami(self, jwt: str | None) -> WhoAmI:
         """The user behind a session JWT. Raises `Unauthorized` for any invalid session."""
-        await self._ensure_started()
+        await self._life.ensure_started()
         session = await self.sessions.open_session(jwt)
         return WhoAmI(session.user_id, session.record.provider, session.claims.expires_at)
 
     async def revoke(self, jwt: str | None) -> None:
         """Sign the user out everywhere: delete their record. Raises `Unauthorized` if invalid."""
-        await self._ensure_started()
+        await self._life.ensure_started()
         await self.sessions.revoke(jwt)
 
     async def sweep(self) -> int:
         """Delete expired pending sign-ins, records past their grace period and stale leases;
         return how many went. Call it from a periodic job (any process; it is idempotent)."""
-        await self._ensure_started()
+        await self._life.ensure_started()
         removed = await self.store.sweep(self.clock.now())
         logger.info("sweep removed %d expired entries", removed)
         return removed
@@ -215,15 +168,6 @@ class AuthAI:
         (Starlette's or Django's `request.headers`); `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
-    async def _sweep_every(self, interval: float) -> None:
-        """The periodic sweep: a failure (store briefly unreachable) is logged, never fatal."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sweep()
-            except AuthAIError as exc:
-                logger.warning("periodic sweep failed, will retry: %s", exc)
-
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
@@ -232,9 +176,10 @@ class AuthAI:
     def openai_client(self, jwt: str, **options: Any) -> openai.OpenAI:
         """A sync `openai.OpenAI` for user `jwt`, for sync code in a worker thread while the app
         serves on its event loop (a sync Django view under an ASGI server, say)."""
-        if self._loop is None or self._loop.is_closed():
+        loop = self._life.loop
+        if loop is None or loop.is_closed():
             raise ConfigError("the sync client needs the app started (its event loop running)")
-        return openai_sdk.openai_client(self._serve_mount, jwt, self._loop, **options)
+        return openai_sdk.openai_client(self._serve_mount, jwt, loop, **options)
 
     @property
     def sdk_version(self) -> str:
@@ -250,14 +195,9 @@ class AuthAI:
         self._fallback, self._prefix = app, prefix
         return self
 
-    # -- ASGI ----------------------------------------------------------------------------
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            if self._fallback is not None:
-                await self._lifespan_with_fallback(scope, receive, send)
-            else:
-                await self._lifespan(receive, send)
+            await self._life(scope, receive, send, self._fallback)
             return
         path = route_path(scope)
         if self._fallback is not None:
@@ -275,154 +215,83 @@ class AuthAI:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
-        request = Request(scope, receive, path)
         try:
-            await self._ensure_started()
+            await self._life.ensure_started()
         except Exception as exc:  # the store is down: 503 now, and the next request tries again
-            await _error_for(request, exc)(scope, receive, send)
+            await error_response(exc, v1=is_v1(path))(scope, receive, send)
             return
-        await self._handle(scope, request, send)
-
-    async def _ensure_started(self) -> None:
-        if not self._started:
-            await self.startup()
-
-    def _refused(self, request: Request, is_v1: bool) -> Response | None:
-        """Cookie mode: attach the cookie's session to `request`, or refuse a cross-site one."""
-        return None if self._cookies is None else self._cookies.admit(request, is_v1)
-
-    async def _handle(self, scope: Scope, request: Request, send: Send) -> None:
+        request = Request(scope, receive, path)
         started = time.perf_counter()
-        origin = request.headers.get("origin")
-        response: Response | StreamingResponse
-        if self._cors.is_preflight(request.method, request.headers):
-            if self._cors.allowed(origin):
-                response = Response(b"", 204, self._cors.preflight_headers(origin))
-            else:
-                response = JSONResponse({"error": "origin not allowed"}, 403)
-            await response(scope, request.receive, send)
-            status: int | None = response.status
-        elif _is_v1(request.path):
-            status = await self._serve_v1(scope, request, send, origin)
-        else:
-            try:
-                response = await self._route(request, False)
-            except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-                response = _error_for(request, exc)
-            response.headers.extend(self._cors.response_headers(origin))
-            await response(scope, request.receive, send)
-            status = response.status
+        status = await self._handle(request, send)
         if status is None:
-            logger.info("%s %s: the client went away", request.method, _loggable(request.path))
+            logger.info("%s %s: the client went away", request.method, loggable_path(path))
             return
-        logger.info(
-            "%s %s %d %.1fms",
-            request.method,
-            _loggable(request.path),
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.info("%s %s %d %.1fms", request.method, loggable_path(path), status, elapsed)
 
-    async def _serve_v1(
-        self, scope: Scope, request: Request, send: Send, origin: str | None
-    ) -> int | None:
-        """Route and answer a `/v1` request, watched for a disconnect from its first byte to its
-        last (one watch, however long the stream): the client leaving cancels the work, the
-        upstream call and the stream included, and gives None; otherwise the status sent."""
+    async def _handle(self, request: Request, send: Send) -> int | None:
+        """Answer `request`: the status sent, or None when the client went away first."""
+        if self._cors.is_preflight(request.method, request.headers):
+            preflight = self._cors.preflight(request.headers.get("origin"))
+            await preflight(request.scope, request.receive, send)
+            return preflight.status
+        route, ok = find_route(self._routes, request.method, request.path)
+        if route is None or not route.guards.watch:
+            return await self._answer(request, send, route, ok)
+        # One watch from the first byte to the last, however long the stream: the client
+        # leaving cancels the work, the upstream call and the stream included.
         watch = DisconnectWatch(request.receive)
         request.receive = watch.receive
+        bodiless = request.method in ("GET", "HEAD")
+        return await watch.run(lambda: self._answer(request, send, route, ok), bodiless=bodiless)
 
-        async def serve() -> int:
-            response: Response | StreamingResponse
-            try:
-                response = await self._route(request, True)
-            except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-                response = _error_for(request, exc)
-            response.headers.extend(self._cors.response_headers(origin))
-            if isinstance(response, StreamingResponse):
-                await response.stream_to(send)
-            else:
-                await response(scope, request.receive, send)
-            return response.status
-
-        return await watch.run(serve, bodiless=request.method in ("GET", "HEAD"))
-
-    async def _route(self, request: Request, is_v1: bool) -> Response | StreamingResponse:
-        check_header_size(request.scope)
-        if request.path == SDK_PATH:
-            return sdk_script().respond(request)
-        if is_v1:
-            if refused := self._refused(request, True):
-                return refused
-            return await self._proxy.dispatch(request)
-        matched = self._auth_routes.match(request.path)
-        if matched is None:
-            return JSONResponse({"error": "not found"}, 404)
-        method, handler = matched
-        await self._gate.admit_auth(request)
-        if request.method != method and not (method == "GET" and request.method == "HEAD"):
-            return JSONResponse({"error": "method not allowed"}, 405, [(b"allow", method.encode())])
-        return self._refused(request, False) or await handler(request)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def _lifespan_with_fallback(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the wrapped app's lifespan with ours folded in; apps that refuse lifespan
-        (Django raises before reading a message) get ours alone."""
-        assert self._fallback is not None
-        received = False
-
-        async def receive_tracked() -> Message:
-            nonlocal received
-            received = True
-            return await receive()
-
-        async def send_folded(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
-                    return
-            elif message["type"] == "lifespan.shutdown.complete":
-                await self.shutdown()
-            await send(message)
-
+    async def _answer(self, request: Request, send: Send, route: Route | None, ok: bool) -> int:
         try:
-            await self._fallback(scope, receive_tracked, send_folded)
-        except Exception:
-            if received:
-                raise
-            await self._lifespan(receive, send)
+            response = await self._dispatch(request, route, ok)
+        except Exception as exc:  # every error is answered; errors.py logs unexpected ones
+            response = error_response(exc, v1=is_v1(request.path))
+        response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
+        if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
+            await response.stream_to(send)  # the watch listens for a disconnect already
+        else:
+            await response(request.scope, request.receive, send)
+        return response.status
+
+    async def _dispatch(self, request: Request, route: Route | None, ok: bool) -> AnyResponse:
+        """The guards of `route` in their order (see `Guards`), then its handler."""
+        check_header_size(request.scope)  # 431, before anything else
+        if route is None:
+            return route_not_found()
+        guards = route.guards
+        if guards.rate == "auth_start" or guards.rate == "auth_poll":
+            await self._gate.admit_client(guards.rate, request)
+        if not ok:
+            return method_not_allowed(route.method)
+        if guards.csrf is not None and self._cookies is not None:
+            self._cookies.admit(request, always=guards.csrf == "always")
+        if guards.auth == "session":
+            request.session = await self.sessions.usable_session(request.bearer_token())
+            if guards.rate == "v1":
+                await self._gate.admit_user(request.session.user_id)
+        return await route.handler(request)
 
 
-def _is_v1(path: str) -> bool:
-    return path == "/v1" or path.startswith("/v1/")
-
-
-def _error_for(request: Request, exc: BaseException) -> JSONResponse:
-    return v1_error_response(exc) if _is_v1(request.path) else auth_error_response(exc)
-
-
-def _loggable(path: str) -> str:
-    # A session id is a bearer secret for its login: never log it.
-    return "/auth/poll/…" if path.startswith("/auth/poll/") else path[:200]
-
-
-def _failure(exc: BaseException) -> str:
-    if isinstance(exc, AuthAIError):
-        return str(exc)  # our messages name the problem and never carry secrets
-    return f"authai_embed startup failed: {type(exc).__name__}"
+def _table(auth: AuthRoutes, proxy: ProxyRoutes) -> tuple[Route, ...]:
+    """THE route table. `/v1` is OpenAI's API: only /v1 routes serve a /v1 path, and the
+    last one answers every other /v1 call; outside it, no route is a 404."""
+    proxied = Guards(rate="v1", csrf="cookie", auth="session", watch=True)
+    return (
+        Route("GET", "/", auth.root),
+        Route("*", SDK_PATH, serve_sdk),
+        Route("GET", "/auth/providers", auth.list_providers),
+        # `auth_start` also asks the host's `start_guard` (limits.py).
+        Route("POST", "/auth/start", auth.start, Guards(rate="auth_start", csrf="always")),
+        Route("GET", POLL_PREFIX + "*", auth.poll, Guards(rate="auth_poll", csrf="always")),
+        Route("GET", "/auth/whoami", auth.whoami, Guards(csrf="cookie", auth="bearer")),
+        # "bearer": revoke checks the token itself, so that a dead cookie is cleared too.
+        Route("POST", "/auth/revoke", auth.revoke, Guards(csrf="cookie", auth="bearer")),
+        Route("GET", "/v1/models", proxy.models, proxied),
+        Route("POST", "/v1/chat/completions", proxy.chat_completions, proxied),
+        Route("POST", "/v1/responses", proxy.responses, proxied),
+        Route("*", "/v1*", proxy.unsupported, Guards(csrf="cookie", watch=True)),
+    )

@@ -1,8 +1,9 @@
-"""The OAuth broker's routes (`/`, `/auth/*`), exactly as the wire contract gives them."""
+"""The handlers of the OAuth broker (`/`, `/auth/*`), answering exactly as the wire contract
+says; the routes and their guards are in `app.py`'s table."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from authai_embed.asgi.cookies import CookieMode
 from authai_embed.asgi.errors import AUTH_UNAUTHORIZED
@@ -13,40 +14,33 @@ from authai_embed.errors import InvalidRequest, Unauthorized
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import canonical_provider_id
 
-__all__ = ["AUTH_BODY_LIMIT", "AuthRoutes"]
+__all__ = ["AUTH_BODY_LIMIT", "POLL_PREFIX", "AuthRoutes", "loggable_path"]
 
 AUTH_BODY_LIMIT = 16 * 1024
-_POLL_PREFIX = "/auth/poll/"
+POLL_PREFIX = "/auth/poll/"  # followed by the login id (the wire's `sessionId`)
 
-Handler = Callable[[Request], Awaitable[Response]]
+
+def loggable_path(path: str) -> str:
+    """`path` as the request log shows it: a login id is a bearer secret, never logged."""
+    return "/auth/poll/…" if path.startswith(POLL_PREFIX) else path[:200]
 
 
 class AuthRoutes:
-    """Route table and handlers of the broker. Errors propagate as exceptions; the app turns
-    them into the contract's bodies."""
+    """The broker's handlers. Errors propagate as exceptions; the app answers them."""
 
-    __slots__ = ("_logins", "_providers", "_sessions", "_table", "cookie")
+    __slots__ = ("_logins", "_providers", "_sessions", "cookie")
 
     def __init__(
-        self, *, logins: LoginBroker, sessions: Sessions, providers: Mapping[str, Provider]
+        self,
+        logins: LoginBroker,
+        sessions: Sessions,
+        providers: Mapping[str, Provider],
+        cookie: CookieMode | None,
     ) -> None:
-        self.cookie: CookieMode | None = None  # cookie mode, when the app turns it on
+        self.cookie = cookie  # cookie mode, or None when it is off
         self._logins = logins
         self._sessions = sessions
         self._providers = providers
-        self._table: dict[str, tuple[str, Handler]] = {
-            "/": ("GET", self.root),
-            "/auth/providers": ("GET", self.list_providers),
-            "/auth/start": ("POST", self.start),
-            "/auth/whoami": ("GET", self.whoami),
-            "/auth/revoke": ("POST", self.revoke),
-        }
-
-    def match(self, path: str) -> tuple[str, Handler] | None:
-        """The (method, handler) serving `path`, or `None`."""
-        if path.startswith(_POLL_PREFIX):
-            return "GET", self.poll
-        return self._table.get(path)
 
     async def root(self, request: Request) -> Response:
         """Liveness answer, the reference relay's exact body."""
@@ -74,7 +68,7 @@ class AuthRoutes:
         started = await self._logins.start(provider_id)
         return JSONResponse(
             {
-                "sessionId": started.session_id,
+                "sessionId": started.session_id,  # the login id, by its wire name
                 "provider": started.provider,
                 "userCode": started.user_code,
                 "verificationUrl": started.verification_url,
@@ -84,14 +78,14 @@ class AuthRoutes:
         )
 
     async def poll(self, request: Request) -> Response:
-        """A login's status; `404` for an unknown session."""
-        answer = await self._logins.poll(request.path[len(_POLL_PREFIX) :])
+        """A login's status; `404` for an unknown login id."""
+        answer = await self._logins.poll(request.path[len(POLL_PREFIX) :])
         if answer.jwt is not None and self.cookie is not None:
             return self.cookie.signed_in(answer.jwt)
         body: dict[str, str] = {"status": answer.status}
         if answer.jwt is not None:
             body["jwt"] = answer.jwt
-        if answer.error is not None:
+        if answer.error is not None:  # the login's outcome (`expired`, ...), not a failure
             body["error"] = answer.error
         return JSONResponse(body)
 

@@ -1,12 +1,7 @@
-"""Cookie mode: the session JWT lives in an HttpOnly cookie, out of JavaScript's reach.
-
-Off by default (`Settings.session_cookie`). When on, a completed sign-in sets the cookie instead
-of returning the JWT in the body; `whoami`, `revoke` and `/v1/*` accept the cookie when no
-`Authorization: Bearer` header is sent; every request that authenticates by cookie and changes
-state passes the CSRF check of `csrf.py`, and so do `POST /auth/start` and the poll that installs
-the cookie (a foreign page must not be able to sign a visitor into the attacker's account).
-The cookie's value is the JWT itself, so the host's backend hands it to `whoami` or
-`async_openai_client` as it is.
+"""Cookie mode (off by default): the session JWT lives in an HttpOnly cookie, out of JavaScript's
+reach. A completed sign-in sets the cookie instead of returning the JWT; the cookie stands in for
+a missing bearer header, and a state change it authenticates (and every sign-in step) passes the
+CSRF check of `csrf.py`. Its value is the JWT itself, for `whoami` or the in-process clients.
 """
 
 from __future__ import annotations
@@ -14,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from authai_embed.asgi.csrf import STATE_CHANGING, is_same_origin_or_allowed
+from authai_embed.asgi.errors import CrossSite
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.settings import Settings
 
@@ -25,9 +21,6 @@ __all__ = ["SESSION_COOKIE_NAME", "CookieMode", "is_same_origin_or_allowed", "re
 SESSION_COOKIE_NAME = "__Host-authai_session"
 _ATTRIBUTES = "Path=/; Secure; HttpOnly; SameSite=Strict"
 _MAX_COOKIE_HEADER = 64 * 1024
-
-AUTH_FORBIDDEN = b'{"error":"forbidden"}'
-V1_FORBIDDEN = b'{"error":{"message":"forbidden","type":"forbidden"}}'
 
 
 def read_session_cookie(cookies: str | Mapping[str, str] | None) -> str | None:
@@ -69,24 +62,18 @@ class CookieMode:
             return None
         return cls(max_age=settings.token_ttl, allowed_origins=settings.allowed_origins)
 
-    def admit(self, request: Request, is_v1: bool) -> Response | None:
-        """Attach the cookie's session to `request` when it has no bearer header; answer `403`
-        when it must pass the CSRF check and does not, else `None` (go on)."""
+    def admit(self, request: Request, *, always: bool) -> None:
+        """Attach the cookie's session to `request` when it has no bearer header; raise
+        `CrossSite` (403) for a cross-site request that is a state change authenticated by the
+        cookie or, with `always` (the sign-in steps), any cross-site request."""
         by_cookie = False
         if request.bearer_token() is None:
             request.session_cookie = read_session_cookie(_cookie_header(request))
             by_cookie = request.session_cookie is not None
-        guarded = (
-            (by_cookie and request.method in STATE_CHANGING)
-            or request.path == "/auth/start"
-            or request.path.startswith("/auth/poll/")
-        )
+        guarded = always or (by_cookie and request.method in STATE_CHANGING)
         scheme: str = request.scope.get("scheme", "http")
-        if not guarded or is_same_origin_or_allowed(request.headers, scheme, self._allowed):
-            return None
-        if is_v1:
-            return JSONResponse.from_bytes(V1_FORBIDDEN, 403)
-        return JSONResponse.from_bytes(AUTH_FORBIDDEN, 403)
+        if guarded and not is_same_origin_or_allowed(request.headers, scheme, self._allowed):
+            raise CrossSite()
 
     def signed_in(self, jwt: str) -> Response:
         """The completed poll's answer: the cookie set (a fresh JWT each sign-in), no JWT in

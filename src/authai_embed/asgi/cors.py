@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from authai_embed.asgi.errors import origin_not_allowed
+from authai_embed.asgi.http import Response
+
 __all__ = ["ALLOWED_HEADERS", "Cors"]
 
 ALLOWED_HEADERS = b"Content-Type, Authorization, x-authai-secret, x-authai-publishable-key"
@@ -44,6 +47,12 @@ class Cors:
             (b"vary", b"Origin"),
             *self._credentials,
         ]
+
+    def preflight(self, origin: str | None) -> Response:
+        """The answer to a preflight: `204` with the CORS headers, `403` for an unlisted origin."""
+        if not self.allowed(origin):
+            return origin_not_allowed()
+        return Response(b"", 204, self.preflight_headers(origin))
 
     def preflight_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
         """Headers for a `204` preflight answer to an allowed origin."""

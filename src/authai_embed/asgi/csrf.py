@@ -1,9 +1,8 @@
 """Cross-site request refusal for requests a browser authenticates by cookie.
 
-A cookie rides along with any request the browser makes to our host, including a form post or a
-`fetch` from another site; a bearer header never does. So a request that authenticates by cookie
-must prove it comes from our own pages (or an origin the app listed), using the two headers a
-page cannot forge: `Sec-Fetch-Site` (Fetch Metadata) and `Origin`.
+A cookie rides along with any request the browser makes to our host (a form post or a `fetch`
+from another site); a bearer header never does. So a cookie request must prove it comes from our
+pages (or a listed origin) by the headers a page cannot forge: `Sec-Fetch-Site` and `Origin`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Cancel a request's work when its client goes away before the answer is ready.
 
-A streamed answer notices a disconnect by itself (`StreamingResponse` listens while it sends).
-Work done before the first byte (a non-streamed completion folds the whole upstream stream
-first) would otherwise run on, holding an upstream request, for an answer nobody will read.
-ASGI servers say "gone" with an `http.disconnect` message on `receive`, so `DisconnectWatch`
-listens for it once the request body has been read, and cancels the work when it comes.
+Work done before the first byte (a non-streamed completion folds the whole upstream stream first)
+would otherwise run on, holding an upstream request, for an answer nobody reads. `DisconnectWatch`
+listens for `http.disconnect` once the body has been read, and cancels the work when it comes.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ async def watched(
     then cancelled, so its `finally` blocks run. Exceptions from `work` propagate.
 
     On asyncio the watcher is one bare task and the work runs in a cancel scope of the caller's
-    own; a task group costs about five times as much, and this runs for every proxied request.
+    own: a task group costs more, and this runs for every proxied request.
     Elsewhere (trio) it is a task group.
     """
     left = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import anyio
@@ -18,8 +18,12 @@ from authai_embed.asgi.disconnect import watched
 from authai_embed.errors import InvalidRequest
 from authai_embed.types import Receive, Scope, Send
 
+if TYPE_CHECKING:
+    from authai_embed.auth.sessions import Session
+
 __all__ = [
     "MAX_HEADER_BYTES",
+    "AnyResponse",
     "JSONResponse",
     "Request",
     "Response",
@@ -57,7 +61,16 @@ def check_header_size(scope: Scope, limit: int = MAX_HEADER_BYTES) -> None:
 class Request:
     """An HTTP request: method, path below the mount, headers, and a size-limited body."""
 
-    __slots__ = ("_body", "_headers", "method", "path", "receive", "scope", "session_cookie")
+    __slots__ = (
+        "_body",
+        "_headers",
+        "method",
+        "path",
+        "receive",
+        "scope",
+        "session",
+        "session_cookie",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, path: str | None = None) -> None:
         self.scope = scope
@@ -67,6 +80,7 @@ class Request:
         self._headers: dict[str, str] | None = None
         self._body: bytes | None = None
         self.session_cookie: str | None = None  # set by cookie mode (cookies.py) when on
+        self.session: Session | None = None  # set by the app for routes it authenticates
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -216,9 +230,11 @@ class JSONResponse(Response):
         )
 
     @classmethod
-    def from_bytes(cls, body: bytes, status: int = 200) -> JSONResponse:
+    def from_bytes(
+        cls, body: bytes, status: int = 200, headers: Iterable[tuple[bytes, bytes]] = ()
+    ) -> JSONResponse:
         """A response whose JSON body is already encoded (constant answers)."""
-        response = cls(None, status)
+        response = cls(None, status, headers)
         response.body = body
         return response
 
@@ -265,3 +281,7 @@ class StreamingResponse:
             if aclose is not None:
                 with anyio.CancelScope(shield=True):
                     await aclose()
+
+
+AnyResponse = Response | StreamingResponse
+"""What a handler returns: a whole response, or a streamed one."""

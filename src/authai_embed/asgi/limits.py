@@ -1,13 +1,7 @@
-"""Abuse controls: rate limits on the sign-in routes and the proxy, and who may start a sign-in.
-
-The mount brokers people's ChatGPT accounts, so it limits by default, in memory (one process):
-`/auth/start` and `/auth/poll/*` per client IP, `/v1/*` per signed-in user. Several processes
-share `RedisRateLimiter`; a host with its own limiter implements `RateLimiter` (one method).
-`start_guard` lets the host restrict `/auth/start` to its own signed-in users: whoever starts a
-login sees its user code, and a user code is what a phisher needs.
-
-Limits use GCRA (a leaky bucket kept as one timestamp per key): `Rate(10, 60)` allows a burst of
-10, then one more every 6 seconds, and a refusal says exactly when to come back (`Retry-After`).
+"""Abuse controls: rate limits on the sign-in steps (per client IP) and `/v1` (per user), and
+`start_guard`, who may start a sign-in (whoever starts one sees its user code, which is what a
+phisher needs). In memory by default; `RedisRateLimiter` shares counts between processes.
+Limits use GCRA: `Rate(10, 60)` is a burst of 10, then one every 6 s, with an exact `Retry-After`.
 """
 
 from __future__ import annotations
@@ -19,7 +13,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from authai_embed._util.logs import get_logger
 from authai_embed.errors import ConfigError, RateLimited, Unauthorized
@@ -271,21 +265,23 @@ class Gate:
         self._networks = limits.networks()
         self._guard = start_guard
 
-    async def admit_auth(self, request: Request) -> None:
-        """Before `/auth/start` (rate, then the host's guard) and `/auth/poll/*` (rate)."""
-        if request.path == "/auth/start":
-            await self._hit("start", self._client(request), self._limits.auth_start)
-            if self._guard is not None:
-                allowed = self._guard(request.scope)
-                if inspect.isawaitable(allowed):
-                    allowed = await allowed
-                if allowed is not True:
-                    raise Unauthorized()
-        elif request.path.startswith("/auth/poll/"):
+    async def admit_client(
+        self, rate: Literal["auth_start", "auth_poll"], request: Request
+    ) -> None:
+        """Count a sign-in step against its client IP; `auth_start` then asks the host's guard."""
+        if rate == "auth_poll":
             await self._hit("poll", self._client(request), self._limits.auth_poll)
+            return
+        await self._hit("start", self._client(request), self._limits.auth_start)
+        if self._guard is not None:
+            allowed = self._guard(request.scope)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+            if allowed is not True:
+                raise Unauthorized()
 
     async def admit_user(self, user_id: str) -> None:
-        """Before each `/v1/*` call of an authenticated user."""
+        """Count a `/v1/*` call against its signed-in user."""
         await self._hit("v1", user_id, self._limits.v1)
 
     def _client(self, request: Request) -> str:

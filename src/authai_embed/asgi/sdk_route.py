@@ -14,7 +14,7 @@ from importlib.resources import files
 from authai_embed.asgi.http import Request, Response
 from authai_embed.types import Receive, Scope, Send
 
-__all__ = ["SDK_PATH", "SdkScript", "sdk_script"]
+__all__ = ["SDK_PATH", "SdkScript", "sdk_script", "serve_sdk"]
 
 SDK_PATH = "/sdk.js"
 _SHORT_CACHE = b"public, max-age=300"
@@ -78,3 +78,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
 def sdk_script() -> SdkScript:
     """The packaged component, read once per process."""
     return SdkScript(files("authai_embed").joinpath("web", "authai-signin.js").read_bytes())
+
+
+async def serve_sdk(request: Request) -> Response:
+    """The route's handler: the packaged component, for any method (others get its 405)."""
+    return sdk_script().respond(request)

@@ -1,0 +1,167 @@
+"""The upstream side of `/v1`: open the call (refreshing once on a 401), then relay its answer.
+
+Streams are never buffered: bytes are passed on, or events folded or translated, as they arrive,
+and every path closes the upstream call, even when the client went away. Nothing here builds an
+HTTP response; `asgi/proxy_routes.py` wraps what these return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+
+from authai_embed.auth.sessions import Session, Sessions
+from authai_embed.credentials import Credentials
+from authai_embed.errors import Unauthorized, UpstreamError
+from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
+from authai_embed.proxy.translate.passthrough import checked_responses_stream
+from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
+from authai_embed.proxy.translate.sse import DONE, iter_json_events
+
+__all__ = [
+    "PASSTHROUGH_LIMIT",
+    "aggregated",
+    "conversation_id",
+    "open_upstream",
+    "read_whole",
+    "relayed",
+    "retrying",
+    "translated",
+]
+
+PASSTHROUGH_LIMIT = 32 * 1024 * 1024
+"""The largest non-streamed answer passed through (it is read whole before it is sent on)."""
+
+T = TypeVar("T")
+ErrorFrame = Callable[[BaseException], bytes]
+"""Builds the SSE frame that ends a stream that failed (the wire's shape, from `asgi/errors.py`)."""
+
+
+async def retrying(
+    sessions: Sessions, session: Session, call: Callable[[Credentials], Awaitable[T]]
+) -> tuple[Session, T]:
+    """`call(credentials)`; on an upstream 401, refresh once and call once more. Returns the
+    session the call succeeded with (a refreshed one, after a retry)."""
+    try:
+        return session, await call(session.credentials)
+    except UpstreamUnauthorized:
+        session = await sessions.refresh(session, force=True)
+    try:
+        return session, await call(session.credentials)
+    except UpstreamUnauthorized:
+        raise Unauthorized() from None
+
+
+async def open_upstream(
+    sessions: Sessions,
+    session: Session,
+    backend: ModelBackend,
+    endpoint: Endpoint,
+    payload: dict[str, Any],
+) -> httpx.Response:
+    """Open the upstream call for `payload` (refreshing once on a 401); the caller relays it."""
+    conversation = conversation_id(session, payload)
+    _, upstream = await retrying(
+        sessions, session, lambda c: backend.open(c, endpoint, payload, conversation=conversation)
+    )
+    return upstream
+
+
+def conversation_id(session: Session, payload: dict[str, Any]) -> str:
+    """A stable id per conversation (same user, model, instructions and first turn), so the
+    backend can reuse its prompt cache across the turns of one chat."""
+    if isinstance(payload.get("prompt_cache_key"), str):
+        return str(payload["prompt_cache_key"])
+    first = payload.get("input")
+    head = first[:1] if isinstance(first, list) else first
+    seed = json.dumps(
+        [session.record.account_id_hash, payload.get("model"), payload.get("instructions"), head],
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
+    return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
+
+
+async def relayed(
+    upstream: httpx.Response, *, chat: bool, error_frame: ErrorFrame
+) -> AsyncIterator[bytes]:
+    """A streamed answer passed through: Chat Completions chunk by chunk as they come,
+    Responses event by event, checked (a cut stream ends in an error event). A transport error
+    ends the stream with `error_frame(exc)`; the call is closed either way."""
+    try:
+        if chat:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        else:
+            async for frame in checked_responses_stream(upstream.aiter_raw()):
+                yield frame
+    except httpx.HTTPError as exc:
+        # The stream may have broken off mid-frame: a blank line ends that frame first.
+        yield b"\n\n" + error_frame(exc) + (DONE if chat else b"")
+    finally:
+        await _close(upstream)
+
+
+async def translated(
+    upstream: httpx.Response, translator: ChatStreamTranslator, *, error_frame: ErrorFrame
+) -> AsyncIterator[bytes]:
+    """A Responses stream turned into Chat Completions frames, event by event. A failure ends
+    the stream with `error_frame(exc)` and `[DONE]`; the call is closed either way."""
+    try:
+        async for piece in translate_stream(upstream.aiter_raw(), translator):
+            yield piece
+    except (UpstreamError, httpx.HTTPError) as exc:
+        yield error_frame(exc)
+        yield DONE
+    finally:
+        await _close(upstream)
+
+
+async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
+    """A non-streamed answer's body (at most `PASSTHROUGH_LIMIT` bytes) and content type."""
+    chunks: list[bytes] = []
+    size = 0
+    async with _reading(upstream, broke_off="the provider's answer broke off"):
+        async for chunk in upstream.aiter_raw():
+            size += len(chunk)
+            if size > PASSTHROUGH_LIMIT:
+                raise UpstreamError("the provider's answer is too large", status=502)
+            chunks.append(chunk)
+    return b"".join(chunks), upstream.headers.get("content-type", "application/json")
+
+
+async def aggregated(
+    upstream: httpx.Response,
+    aggregate: Callable[[AsyncIterator[dict[str, Any]]], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Fold the upstream stream into one answer as it arrives (nothing kept but the result)."""
+    async with _reading(upstream, broke_off="the provider's stream broke off"):
+        return await aggregate(iter_json_events(upstream.aiter_raw()))
+
+
+@asynccontextmanager
+async def _reading(upstream: httpx.Response, *, broke_off: str) -> AsyncIterator[None]:
+    """Read `upstream` in the body; a read that times out becomes a 504 `UpstreamError`, one
+    that fails otherwise a 502 with the `broke_off` message. The call is closed either way."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise UpstreamError("the provider stopped answering in time", status=504) from None
+    except httpx.HTTPError:
+        raise UpstreamError(broke_off, status=502) from None
+    finally:
+        await _close(upstream)
+
+
+async def _close(upstream: httpx.Response) -> None:
+    """Close the upstream call, even when the client went away (the scope is cancelled)."""
+    with anyio.CancelScope(shield=True):
+        await upstream.aclose()
