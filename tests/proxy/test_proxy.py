@@ -233,3 +233,39 @@ async def test_a_revoked_account_gets_the_uniform_401_on_v1(harness: Harness) ->
     for method, path in (("GET", "/authai/v1/models"), ("POST", "/authai/v1/chat/completions")):
         response = await harness.client.request(method, path, headers=bearer(jwt), json=CHAT)
         assert (response.status_code, response.content) == (401, V1_UNAUTHORIZED)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["é", "a b", "x" * 129, "", "key\n", 7],
+    ids=["non_ascii", "space", "129", "empty", "lf", "int"],
+)
+async def test_a_bad_prompt_cache_key_is_a_400_naming_it(harness: Harness, key: object) -> None:
+    jwt = await harness.sign_in()
+    for path, body in (
+        ("/authai/v1/chat/completions", {**CHAT, "prompt_cache_key": key}),
+        ("/authai/v1/responses", {"model": "gpt-5.4", "input": "hi", "prompt_cache_key": key}),
+    ):
+        response = await harness.client.post(path, headers=bearer(jwt), json=body)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"]["param"] == "prompt_cache_key"
+    assert harness.emulator.codex.stats.requests == 0
+
+
+async def test_prompt_cache_keys_are_namespaced_per_user(harness: Harness) -> None:
+    harness.emulator.add_account("acct-other", email="other@example.com")
+    mine, theirs = await harness.sign_in(), await harness.sign_in(account="acct-other")
+    sent: list[tuple[str, str]] = []
+    for jwt in (mine, mine, theirs):
+        body = {**CHAT, "prompt_cache_key": "conversation-1"}
+        response = await harness.client.post(
+            "/authai/v1/chat/completions", headers=bearer(jwt), json=body
+        )
+        assert response.status_code == 200
+        request = harness.emulator.codex.last_request()
+        # The backend wants the body's key and the session_id header to match.
+        assert request.body["prompt_cache_key"] == request.headers["session_id"]
+        sent.append((request.body["prompt_cache_key"], request.headers["session_id"]))
+    assert sent[0] == sent[1]  # one user's conversation keeps its cache
+    assert sent[0][0] != sent[2][0]  # another user's same key never meets it upstream
+    assert "conversation-1" not in {key for pair in sent for key in pair}

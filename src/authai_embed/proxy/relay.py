@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ import httpx
 
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.credentials import Credentials
-from authai_embed.errors import Unauthorized, UpstreamError
+from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
@@ -76,17 +77,35 @@ async def open_upstream(
 
 def conversation_id(session: Session, payload: dict[str, Any]) -> str:
     """A stable id per conversation (same user, model, instructions and first turn), so the
-    backend can reuse its prompt cache across the turns of one chat."""
-    if isinstance(payload.get("prompt_cache_key"), str):
-        return str(payload["prompt_cache_key"])
+    backend can reuse its prompt cache across the turns of one chat.
+
+    A caller's own `prompt_cache_key` (checked: `InvalidRequest` naming it) is namespaced per
+    user, so two users' keys never meet upstream, and replaced in `payload` by the namespaced
+    id: the backend wants the body's key and the `session_id` header to match.
+    """
+    key = payload.get("prompt_cache_key")
+    if key is not None:
+        if not isinstance(key, str) or not _CACHE_KEY.fullmatch(key):
+            raise InvalidRequest(_CACHE_KEY_RULE, param="prompt_cache_key")
+        namespaced = _uuid_of([session.record.account_id_hash, "prompt_cache_key", key])
+        payload["prompt_cache_key"] = namespaced
+        return namespaced
     first = payload.get("input")
     head = first[:1] if isinstance(first, list) else first
-    seed = json.dumps(
-        [session.record.account_id_hash, payload.get("model"), payload.get("instructions"), head],
-        separators=(",", ":"),
-        sort_keys=True,
-        default=str,
-    )
+    model, instructions = payload.get("model"), payload.get("instructions")
+    return _uuid_of([session.record.account_id_hash, model, instructions, head])
+
+
+_CACHE_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_CACHE_KEY_RULE = (
+    "prompt_cache_key must be 1 to 128 characters, each a letter, a digit, '.', '_', ':' or '-'"
+)
+
+
+def _uuid_of(parts: list[Any]) -> str:
+    # The account hash is itself keyed by the identity secret: nobody can aim at another
+    # user's id without it.
+    seed = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str)
     return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
 
 
