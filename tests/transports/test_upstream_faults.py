@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 import pytest
 
 from authai_embed import AuthAI, PostgresStore, SQLiteStore
 from authai_embed.testing import TOKEN_MARKER, CodexReply
+from authai_embed.types import Message
 from tests._support.faults import (
     Raising,
     TcpProxy,
@@ -28,6 +30,7 @@ from tests._support.faults import (
     call_and_leave,
     closed_port,
     eventually,
+    http_scope,
     served,
 )
 from tests._support.services import require_postgres
@@ -258,6 +261,46 @@ async def test_a_client_leaving_cancels_the_upstream_request_and_leaks_nothing(
         assert sent[0]["status"] == 200
     else:
         assert sent == []  # nobody to answer: nothing is sent
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", {**CHAT, "stream": True}),
+        ("/v1/responses", {**RESPONSES, "stream": True}),
+    ],
+    ids=["chat", "responses"],
+)
+async def test_a_client_leaving_while_the_answer_starts_closes_the_upstream(
+    harness: Harness, path: str, body: dict[str, Any]
+) -> None:
+    # The server is stuck sending `http.response.start` when the client goes: the relaying
+    # generator never started, so its own cleanup cannot be what closes the upstream call.
+    jwt = await harness.sign_in()
+    stats = harness.emulator.codex.stats
+    harness.emulator.codex.knobs.event_delay = 0.05
+    harness.emulator.codex.script(CodexReply(text="word " * 400))
+    starting, sent_body = anyio.Event(), False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
+        await starting.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            starting.set()
+            await anyio.sleep_forever()  # a client that stopped reading
+
+    scope = http_scope("POST", path, {"content-type": "application/json", **bearer(jwt)})
+    with anyio.fail_after(10):
+        await harness.authai(scope, receive, send)
+    await eventually(lambda: stats.open_streams == 0)
+    assert stats.cancelled_streams == 1
+    assert stats.completed_streams == 0
 
 
 async def test_a_client_leaving_over_real_sockets_frees_the_upstream_connection(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -242,11 +242,11 @@ class JSONResponse(Response):
 class StreamingResponse:
     """A response whose body comes from an async iterator, sent chunk by chunk as it is produced.
 
-    When the client disconnects, the iterator is cancelled (and its `finally` blocks run), so an
-    upstream request behind it is closed at once.
+    `closing` is what the response owns (an upstream call): it is run however sending ends,
+    even when the client went away before the iterator started (its `finally` never runs then).
     """
 
-    __slots__ = ("chunks", "headers", "status")
+    __slots__ = ("chunks", "closing", "headers", "status")
 
     def __init__(
         self,
@@ -254,8 +254,10 @@ class StreamingResponse:
         status: int = 200,
         headers: Iterable[tuple[bytes, bytes]] = (),
         media_type: str = "text/event-stream",
+        closing: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.chunks = chunks
+        self.closing = closing
         self.status = status
         self.headers: Headers = [*headers, (b"content-type", media_type.encode("latin-1"))]
 
@@ -277,10 +279,12 @@ class StreamingResponse:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
-            aclose = getattr(self.chunks, "aclose", None)
-            if aclose is not None:
-                with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
+                aclose = getattr(self.chunks, "aclose", None)
+                if aclose is not None:
                     await aclose()
+                if self.closing is not None:
+                    await self.closing()
 
 
 AnyResponse = Response | StreamingResponse

@@ -97,7 +97,7 @@ class ProxyRoutes:
         upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
         if chat.stream:
             chunks = relay.relayed(upstream, chat=True, error_frame=chat_stream_error)
-            return StreamingResponse(chunks, headers=_SSE_HEADERS)
+            return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=upstream.aclose)
         return _whole(*await relay.read_whole(upstream))
 
     async def responses(self, request: Request) -> Response | StreamingResponse:
@@ -118,7 +118,7 @@ class ProxyRoutes:
         upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
         if wants_stream:
             chunks = relay.relayed(upstream, chat=False, error_frame=responses_stream_error)
-            return StreamingResponse(chunks, headers=_SSE_HEADERS)
+            return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=upstream.aclose)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
             return JSONResponse(await relay.aggregated(upstream, aggregate_response_async))
         return _whole(*await relay.read_whole(upstream))
@@ -154,7 +154,7 @@ class ProxyRoutes:
             created=created,
         )
         frames = relay.translated(upstream, translator, error_frame=chat_stream_error)
-        return StreamingResponse(frames, headers=_SSE_HEADERS)
+        return StreamingResponse(frames, headers=_SSE_HEADERS, closing=upstream.aclose)
 
     async def _json_object(self, request: Request) -> dict[str, Any]:
         body = await request.json(self._settings.max_body_bytes)
