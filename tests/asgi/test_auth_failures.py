@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 
 from authai_embed._util.b64 import b64url_decode, b64url_encode
-from tests.conftest import Harness
+from tests._support.harness import Harness
 
 pytestmark = [
     pytest.mark.anyio,

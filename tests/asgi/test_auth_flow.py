@@ -11,7 +11,7 @@ import pytest
 
 from authai_embed import SQLiteStore
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

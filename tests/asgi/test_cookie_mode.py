@@ -14,7 +14,7 @@ from fastapi import HTTPException, Request
 from authai_embed import AuthAI, Settings, Unauthorized
 from authai_embed.asgi.csrf import is_same_origin_or_allowed
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

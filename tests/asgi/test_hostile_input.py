@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from authai_embed._util.b64 import b64url_decode, b64url_encode
 from authai_embed.asgi.http import MAX_HEADER_BYTES
 from tests._support.faults import http_scope
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = [
     pytest.mark.anyio,

@@ -12,8 +12,8 @@ import anyio.to_thread
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from tests._support.harness import Harness
 from tests._support.loopback import served
-from tests.conftest import Harness
 
 MODES = ["async-inprocess", "sync-inprocess", "async-http", "sync-http"]
 T = TypeVar("T")

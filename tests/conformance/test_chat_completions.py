@@ -14,9 +14,9 @@ import pytest
 
 from authai_embed.testing import TOKEN_MARKER
 from authai_embed.testing.codex.script import CodexReply, FunctionCall
+from tests._support.harness import Harness
 from tests.conformance.sdk import MODES, sdk_for
 from tests.conformance.targets import Target
-from tests.conftest import Harness
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import StreamingASGITransport
 from authai_embed.testing import TOKEN_MARKER, Emulator, ManualClock
-from tests.conftest import ISSUER
+from tests._support.harness import ISSUER
 
 pytestmark = pytest.mark.anyio
 

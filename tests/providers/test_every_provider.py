@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import PROVIDERS, Harness
+from tests._support.harness import PROVIDERS, Harness
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

@@ -9,7 +9,7 @@ import pytest
 
 from authai_embed.testing import TOKEN_MARKER
 from authai_embed.testing.codex.script import CodexReply
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

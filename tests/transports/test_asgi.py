@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import StreamingASGITransport
 from authai_embed.types import Receive, Scope, Send
 
 pytestmark = pytest.mark.anyio

@@ -30,8 +30,8 @@ from tests._support.faults import (
     eventually,
     served,
 )
+from tests._support.harness import UPSTREAM, Harness, HarnessFactory
 from tests._support.services import require_postgres
-from tests.conftest import UPSTREAM, Harness, HarnessFactory
 
 pytestmark = [
     pytest.mark.anyio,
