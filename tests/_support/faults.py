@@ -165,9 +165,13 @@ async def call_and_leave(
         sent.append(message)
 
     scope = http_scope("POST", path, {"content-type": "application/json", **headers})
+
+    async def call() -> None:
+        await app(scope, receive, send)
+
     with anyio.fail_after(within):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(app, scope, receive, send)
+            tg.start_soon(call)
             await eventually(leave_when, within)
             gone.set()
     return sent

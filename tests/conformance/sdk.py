@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -16,7 +16,6 @@ from tests._support.harness import Harness
 from tests._support.loopback import served
 
 MODES = ["async-inprocess", "sync-inprocess", "async-http", "sync-http"]
-T = TypeVar("T")
 
 
 class SDK:
@@ -25,7 +24,7 @@ class SDK:
     def __init__(self, client: openai.AsyncOpenAI | openai.OpenAI) -> None:
         self.client = client
 
-    async def _call(self, fn: Callable[[], T] | Callable[[], Any]) -> Any:
+    async def _call(self, fn: Callable[[], Any]) -> Any:
         if isinstance(self.client, openai.AsyncOpenAI):
             return await fn()
         return await anyio.to_thread.run_sync(fn)
