@@ -35,14 +35,16 @@ async def served(app: ASGIApp) -> AsyncIterator[int]:
     sock.listen(64)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            await eventually(lambda: server.started)
-            yield sock.getsockname()[1]
-        finally:
-            server.should_exit = True
-    sock.close()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            try:
+                await eventually(lambda: server.started)
+                yield sock.getsockname()[1]
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()  # also when the block failed: a leaked socket is a ResourceWarning
 
 
 class ToPort(httpx.AsyncBaseTransport):
