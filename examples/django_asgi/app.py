@@ -24,8 +24,14 @@ import openai
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from authai_embed import AuthAI, Secrets, SQLiteStore, Unauthorized, mount_authai
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import (
+    AuthAI,
+    Secrets,
+    SQLiteStore,
+    StreamingASGITransport,
+    Unauthorized,
+    mount_authai,
+)
 from authai_embed.testing import Emulator
 from authai_embed.types import ASGIApp, Receive, Scope, Send
 

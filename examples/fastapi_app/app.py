@@ -21,8 +21,7 @@ import openai
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
-from authai_embed import Secrets, SQLiteStore, Unauthorized, mount_authai
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import Secrets, SQLiteStore, StreamingASGITransport, Unauthorized, mount_authai
 from authai_embed.testing import Emulator
 
 HERE = Path(__file__).resolve().parent

@@ -6,6 +6,7 @@ from your backend with the official `openai` SDK, in-process.
 
 from __future__ import annotations
 
+from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed._transports.upstream import UpstreamTransport
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ __all__ = [
     "Settings",
     "SigningKey",
     "StoreError",
+    "StreamingASGITransport",
     "SystemClock",
     "Unauthorized",
     "UpstreamError",

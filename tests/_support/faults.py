@@ -35,14 +35,16 @@ async def served(app: ASGIApp) -> AsyncIterator[int]:
     sock.listen(64)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            await eventually(lambda: server.started)
-            yield sock.getsockname()[1]
-        finally:
-            server.should_exit = True
-    sock.close()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            try:
+                await eventually(lambda: server.started)
+                yield sock.getsockname()[1]
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()  # also when the block failed: a leaked socket is a ResourceWarning
 
 
 class ToPort(httpx.AsyncBaseTransport):
@@ -165,9 +167,13 @@ async def call_and_leave(
         sent.append(message)
 
     scope = http_scope("POST", path, {"content-type": "application/json", **headers})
+
+    async def call() -> None:
+        await app(scope, receive, send)
+
     with anyio.fail_after(within):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(app, scope, receive, send)
+            tg.start_soon(call)
             await eventually(leave_when, within)
             gone.set()
     return sent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import anyio
 import uvicorn
@@ -24,7 +25,9 @@ def listening_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def served(app: ASGIApp, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def served(
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "off"
+) -> AsyncIterator[str]:
     """Serve `app` on a free loopback port until the block ends; yield its base URL."""
     sock = listening_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))

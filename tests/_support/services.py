@@ -46,7 +46,7 @@ def unique_schema() -> str:
 
 async def drop_schema(schema: str) -> None:
     """Drop `schema` and everything a test made in it."""
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     conn = await asyncpg.connect(require_postgres())
     try:

@@ -18,8 +18,7 @@ from typing import Any
 import anyio
 import httpx
 
-from authai_embed import AuthAI, Secrets
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import AuthAI, Secrets, StreamingASGITransport
 from authai_embed.auth import sessions as lifecycle
 from authai_embed.stores.url import store_from_url
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ import pytest
 from authai_embed.asgi.app import AuthAI
 from authai_embed.errors import AuthAIError
 from authai_embed.testing import TOKEN_MARKER
+from authai_embed.types import Message, Send
 
 MARKER = TOKEN_MARKER
 _MARKER_BYTES = MARKER.encode()
@@ -73,12 +74,12 @@ class _GuardedSend:
     """Wraps an ASGI `send`, scanning every message the app sends (marker split across chunks
     included: the tail of the previous chunk is kept)."""
 
-    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]], path: str) -> None:
+    def __init__(self, send: Send, path: str) -> None:
         self._send = send
         self._path = path
         self._tail = b""
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, message: Message) -> None:
         kind = message.get("type")
         if kind == "http.response.start":
             _check_headers(message.get("headers", ()), f"response headers of {self._path}")
@@ -136,7 +137,7 @@ def install() -> None:
         original_init(self, *args, **kwargs)
         _check_text(repr(args), f"{type(self).__name__} message")
 
-    AuthAIError.__init__ = init  # type: ignore[method-assign]
+    AuthAIError.__init__ = init  # type: ignore[method-assign, assignment]
 
 
 def _wrap_coroutine_method(name: str) -> None:

@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 
 from authai_embed._util.b64 import b64url_decode, b64url_encode
-from tests.conftest import Harness
+from tests._support.harness import Harness
 
 pytestmark = [
     pytest.mark.anyio,
@@ -21,7 +21,8 @@ UNAUTHORIZED = b'{"error":"unauthorized"}'
 
 
 def _claims(jwt: str) -> dict[str, object]:
-    return json.loads(b64url_decode(jwt.split(".")[1]))
+    claims: dict[str, object] = json.loads(b64url_decode(jwt.split(".")[1]))
+    return claims
 
 
 def _resign(harness: Harness, claims: dict[str, object], **header: object) -> str:
@@ -181,13 +182,13 @@ async def test_pathological_jwts_are_the_uniform_401_not_a_500(
     harness: Harness, token: str
 ) -> None:
     response = await harness.client.get(
-        "/authai/auth/whoami", headers={"Authorization": f"Bearer {token}".encode()}
+        "/authai/auth/whoami", headers={b"Authorization": f"Bearer {token}".encode()}
     )
     assert (response.status_code, response.content) == (401, UNAUTHORIZED)
 
 
 async def test_a_non_ascii_content_length_is_a_400(harness: Harness) -> None:
     response = await harness.client.post(
-        "/authai/auth/start", content=b"{}", headers={"content-length": "\u00b2".encode("latin-1")}
+        "/authai/auth/start", content=b"{}", headers={b"content-length": "\u00b2".encode("latin-1")}
     )
     assert response.status_code == 400

@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from authai_embed import SQLiteStore
+from authai_embed import MemoryStore, SQLiteStore
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -255,12 +255,14 @@ async def test_the_periodic_sweep_runs_while_the_app_runs_and_stops_with_it(
     make_harness: HarnessFactory,
 ) -> None:
     harness = await make_harness(sweep_interval=1)
+    store = harness.store
+    assert isinstance(store, MemoryStore | SQLiteStore)
     await harness.sign_in()
     settings = harness.authai.settings
     harness.clock.advance(settings.token_ttl + settings.record_grace + 1)
     with anyio.fail_after(10):
         while True:
-            if not (await harness.store.counts())["records"]:
+            if not (await store.counts())["records"]:
                 break
             await anyio.sleep(0.1)
     await harness.authai.shutdown()

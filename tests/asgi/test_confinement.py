@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import Harness
+from tests._support.harness import Harness
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,12 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 from fastapi import HTTPException, Request
+from openai.types.chat import ChatCompletionMessageParam
 
 from authai_embed import AuthAI, Settings, Unauthorized
 from authai_embed.asgi.csrf import is_same_origin_or_allowed
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +24,8 @@ SITE = "https://app.test"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", "Origin": SITE}
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"}
 FOREIGN_ORIGIN = {"Origin": "https://evil.test"}  # a browser without Fetch Metadata
-CHAT = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hi"}]}
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+CHAT = {"model": "gpt-5.4", "messages": MESSAGES}
 AUTH_FORBIDDEN = b'{"error":"forbidden"}'
 V1_FORBIDDEN = b'{"error":{"message":"forbidden","type":"forbidden"}}'
 AUTH_UNAUTHORIZED = b'{"error":{"message":"unauthorized","type":"invalid_request_error"}}'
@@ -318,7 +320,7 @@ async def test_a_host_route_uses_the_cookie_and_the_same_csrf_rule(browser: Brow
         if jwt is None:
             raise HTTPException(401, "sign in first")
         client = authai.async_openai_client(jwt)
-        answer = await client.chat.completions.create(model="gpt-5.4", messages=CHAT["messages"])
+        answer = await client.chat.completions.create(model="gpt-5.4", messages=MESSAGES)
         await client.close()
         return {"answer": answer.choices[0].message.content or ""}
 

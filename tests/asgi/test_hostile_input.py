@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authai_embed._util.b64 import b64url_decode, b64url_encode
 from authai_embed.asgi.http import MAX_HEADER_BYTES
+from authai_embed.types import Message
 from tests._support.faults import http_scope
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = [
     pytest.mark.anyio,
@@ -90,14 +91,14 @@ async def _raw_post(
     status, how many chunks the app read, and the body it answered."""
     read = 0
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         nonlocal read
         read += 1
         return {"type": "http.request", "body": chunk, "more_body": read < chunks}
 
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = http_scope("POST", path, {"content-type": "application/json", **headers})
@@ -125,14 +126,14 @@ async def test_a_declared_huge_body_is_refused_without_reading_it(harness: Harne
     jwt = await harness.sign_in()
     read = 0
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         nonlocal read
         read += 1
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     headers = {**bearer(jwt), "content-length": str(10**12)}
@@ -296,12 +297,12 @@ async def test_head_sends_the_headers_and_no_body(harness: Harness) -> None:
 )
 async def test_junk_session_ids_are_a_404(harness: Harness, session_id: str) -> None:
     # A raw ASGI call: the path reaches the app exactly as a server would decode it.
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     await harness.authai(http_scope("GET", f"/auth/poll/{session_id}", {}), receive, send)

@@ -14,8 +14,8 @@ import pytest
 from authai_embed import ConfigError, Limits, MemoryRateLimiter, Rate, RedisRateLimiter
 from authai_embed.asgi.limits import client_ip, rate_key
 from tests._support.faults import closed_port
+from tests._support.harness import Harness, HarnessFactory
 from tests._support.services import require_service
-from tests.conftest import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 # Limits do not depend on the store: the harness tests run on the fast one.

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from authai_embed import ConfigError, MemoryStore, Secrets, mount_authai
 from authai_embed.types import Message, Receive, Scope, Send
-from tests.conftest import HarnessFactory
+from tests._support.harness import HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

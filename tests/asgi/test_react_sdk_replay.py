@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from authai_embed._util.b64 import b64url_decode
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ import pytest
 
 from authai_embed import MemoryStore, Secrets, mount_authai
 from authai_embed.asgi.sdk_route import SdkScript, sdk_script
-from tests.conftest import Harness
+from tests._support.harness import Harness
 
 pytestmark = pytest.mark.anyio
 

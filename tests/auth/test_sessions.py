@@ -8,7 +8,7 @@ import pytest
 
 from authai_embed import Unauthorized
 from authai_embed.auth.sessions import Session
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,7 @@ import anyio
 import httpx
 import pytest
 
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import StreamingASGITransport
 from authai_embed.testing import Emulator
 from tests._support.loopback import served
 from tests._support.processes import run_processes

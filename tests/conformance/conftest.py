@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests._support.harness import Harness, HarnessFactory
 from tests.conformance.targets import TARGETS, Target
-from tests.conftest import Harness, HarnessFactory
 
 
 @pytest.fixture(params=TARGETS, ids=[t.name for t in TARGETS])

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import anyio.to_thread
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from tests._support.harness import Harness
 from tests._support.loopback import served
-from tests.conftest import Harness
 
 MODES = ["async-inprocess", "sync-inprocess", "async-http", "sync-http"]
-T = TypeVar("T")
 
 
 class SDK:
@@ -25,7 +24,7 @@ class SDK:
     def __init__(self, client: openai.AsyncOpenAI | openai.OpenAI) -> None:
         self.client = client
 
-    async def _call(self, fn: Callable[[], T] | Callable[[], Any]) -> Any:
+    async def _call(self, fn: Callable[[], Any]) -> Any:
         if isinstance(self.client, openai.AsyncOpenAI):
             return await fn()
         return await anyio.to_thread.run_sync(fn)

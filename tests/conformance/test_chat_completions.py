@@ -13,9 +13,9 @@ import openai
 import pytest
 
 from authai_embed.testing import TOKEN_MARKER, CodexReply, FunctionCall
+from tests._support.harness import Harness
 from tests.conformance.sdk import MODES, sdk_for
 from tests.conformance.targets import Target
-from tests.conftest import Harness
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

@@ -8,9 +8,9 @@ import time
 import anyio
 import pytest
 
+from tests._support.harness import Harness
 from tests._support.loopback import served
 from tests.conformance.targets import Target
-from tests.conftest import Harness
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from authai_embed import MemoryStore, Secrets, mount_authai
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import MemoryStore, Secrets, StreamingASGITransport, mount_authai
 from authai_embed.testing import Emulator
 from tests._support.loopback import served
 from tests.e2e.chromium import async_chromium, require_chromium

@@ -46,14 +46,16 @@ async def test_sign_in_whoami_and_sign_out_over_real_http(tmp_path: Path, provid
     port = sock.getsockname()[1]
     app = load_example().create_app(tmp_path / "demo.db", host="127.0.0.1", port=port)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        try:
-            with anyio.fail_after(30):
-                await _browse(f"http://127.0.0.1:{port}", provider)
-        finally:
-            server.should_exit = True
-    sock.close()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            try:
+                with anyio.fail_after(30):
+                    await _browse(f"http://127.0.0.1:{port}", provider)
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()
 
 
 async def _browse(base: str, provider: str) -> None:

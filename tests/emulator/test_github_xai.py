@@ -5,13 +5,14 @@ reuse, discovery failures, and their model APIs' auth and error shapes."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import StreamingASGITransport
 from authai_embed.testing import TOKEN_MARKER, Emulator, ManualClock
-from tests.conftest import ISSUER
+from tests._support.harness import ISSUER
 
 pytestmark = pytest.mark.anyio
 
@@ -28,12 +29,12 @@ async def http(emulator: Emulator) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def gh_device(http: httpx.AsyncClient) -> dict[str, str]:
+async def gh_device(http: httpx.AsyncClient) -> dict[str, Any]:
     answer = await http.post(
         "/github/login/device/code", data={"client_id": GH_CLIENT, "scope": "read:user"}
     )
     assert answer.status_code == 200
-    body: dict[str, str] = answer.json()
+    body: dict[str, Any] = answer.json()
     return body
 
 

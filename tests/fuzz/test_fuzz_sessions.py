@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given
@@ -113,12 +114,13 @@ def test_a_sealed_record_opens_only_untouched_and_in_place(flip: int, record_id:
     assert open_sealed(key, sealed, record_id="rec", provider="openai") == b"credentials"
     blob = bytearray(sealed.blob)
     blob[flip % len(blob)] ^= 1 + flip % 255
-    for attempt in (
+    attempts: tuple[Callable[[], bytes], ...] = (
         lambda: open_sealed(
             key, Sealed(sealed.iv, bytes(blob)), record_id="rec", provider="openai"
         ),
         lambda: open_sealed(key, sealed, record_id=record_id or "x", provider="xai"),
-    ):
+    )
+    for attempt in attempts:
         try:
             attempt()
         except Unauthorized:

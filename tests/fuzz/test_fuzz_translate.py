@@ -3,6 +3,7 @@ sequence of JSON-object events gives chunks or one documented failure (`Upstream
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -162,12 +163,13 @@ def test_any_event_stream_gives_chunks_and_never_crashes(
 def test_any_event_stream_aggregates_or_is_an_upstream_error(
     stream: list[dict[str, Any]],
 ) -> None:
-    for aggregate in (
+    aggregates: tuple[Callable[[], object], ...] = (
         lambda: aggregate_chat_completion(
             stream, model="gpt-5.4", include_reasoning=True, completion_id="c", created=1
         ),
         lambda: aggregate_response(stream),
-    ):
+    )
+    for aggregate in aggregates:
         try:
             result = aggregate()
         except UpstreamError as exc:

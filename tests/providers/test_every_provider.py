@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import PROVIDERS, Harness
+from tests._support.harness import PROVIDERS, Harness
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -25,7 +26,7 @@ async def test_sign_in_whoami_chat_and_revoke(harness: Harness, provider: str) -
     assert (await harness.authai.whoami(jwt)).provider == provider
 
     client = harness.authai.async_openai_client(jwt)
-    messages = [{"role": "user", "content": f"hello {provider}"}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"hello {provider}"}]
     whole = await client.chat.completions.create(model=MODELS[provider], messages=messages)
     assert whole.choices[0].message.content == f"Echo: hello {provider}"
     stream = await client.chat.completions.create(

@@ -10,7 +10,7 @@ import pytest
 
 from authai_embed.asgi.errors import V1_UNAUTHORIZED
 from authai_embed.testing import TOKEN_MARKER
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

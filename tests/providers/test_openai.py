@@ -8,7 +8,7 @@ import pytest
 from authai_embed import Credentials, OpenAIUpstream, Unauthorized, UpstreamError
 from authai_embed.providers.openai.signin import OpenAIProvider
 from authai_embed.testing import TOKEN_MARKER, Emulator, ManualClock
-from tests.conftest import ISSUER
+from tests._support.harness import ISSUER
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ import pytest
 from authai_embed import SQLiteStore
 from authai_embed.auth.identity import user_id
 from authai_embed.settings import Settings
-from tests.conftest import XAI_UPSTREAM, Harness, HarnessFactory
+from tests._support.harness import XAI_UPSTREAM, Harness, HarnessFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

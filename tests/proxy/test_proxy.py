@@ -8,7 +8,7 @@ import json
 import pytest
 
 from authai_embed.testing import TOKEN_MARKER, CodexReply
-from tests.conftest import Harness, HarnessFactory
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 

@@ -783,7 +783,7 @@ def one_fault(draw: st.DrawFn) -> Any:
     """A valid body with one node (anywhere, at any depth) replaced by arbitrary JSON."""
     body = copy.deepcopy(draw(valid_bodies))
     path = draw(st.sampled_from(_paths(body)[1:]))
-    node = body
+    node: Any = body
     for step in path[:-1]:
         node = node[step]
     node[path[-1]] = draw(guided)

@@ -16,7 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageFunctionToolCall,
+)
 from openai.types.responses import Response
 
 from authai_embed.errors import UpstreamError
@@ -96,7 +101,7 @@ def upstream(
         )
         for index, summary in enumerate(reasoning):
             at = {**where, "summary_index": index}
-            part = {"type": "summary_text", "text": ""}
+            part: dict[str, Any] = {"type": "summary_text", "text": ""}
             events.append({"type": "response.reasoning_summary_part.added", **at, "part": part})
             for delta in _chunks(summary, size):
                 events.append(
@@ -244,6 +249,14 @@ def accumulate(frames: list[bytes]) -> ChatCompletion:
     return ChatCompletion.model_validate(state.current_completion_snapshot.to_dict())
 
 
+def function_calls(message: ChatCompletionMessage) -> list[ChatCompletionMessageFunctionToolCall]:
+    """The message's tool calls, each checked to be a function call (the only kind we make)."""
+    calls = message.tool_calls or []
+    functions = [c for c in calls if isinstance(c, ChatCompletionMessageFunctionToolCall)]
+    assert len(functions) == len(calls), calls
+    return functions
+
+
 def aggregate(
     events: Sequence[dict[str, Any]], *, include_reasoning: bool = False
 ) -> dict[str, Any]:
@@ -311,9 +324,9 @@ def test_function_calls_stream_as_indexed_tool_call_deltas() -> None:
     message = completion.choices[0].message
     assert completion.choices[0].finish_reason == "tool_calls"
     assert message.content == "Checking."
-    assert [
-        (t.id, t.function.name, t.function.arguments) for t in message.tool_calls or []
-    ] == list(calls)
+    assert [(t.id, t.function.name, t.function.arguments) for t in function_calls(message)] == list(
+        calls
+    )
 
 
 def test_the_first_tool_call_chunk_has_empty_arguments_as_openai_sends() -> None:
@@ -471,7 +484,7 @@ def test_text_missing_from_the_deltas_is_recovered_from_the_finished_item() -> N
     message = accumulate(frames).choices[0].message
     assert message.content == "Hello there"
     assert message.tool_calls
-    assert message.tool_calls[0].function.arguments == '{"a":1}'
+    assert function_calls(message)[0].function.arguments == '{"a":1}'
 
 
 def test_an_answer_only_in_response_completed_is_recovered() -> None:
@@ -533,7 +546,7 @@ def test_aggregate_with_only_tool_calls_has_no_content() -> None:
     assert message.content is None
     assert parsed.choices[0].finish_reason == "tool_calls"
     assert [
-        (t.id, t.type, t.function.name, t.function.arguments) for t in message.tool_calls or []
+        (t.id, t.type, t.function.name, t.function.arguments) for t in function_calls(message)
     ] == [
         ("call_a", "function", "weather", '{"city":"Paris"}'),
         ("call_b", "function", "time", "{}"),
@@ -574,8 +587,8 @@ def test_aggregate_and_stream_agree() -> None:
     aggregated = ChatCompletion.model_validate(aggregate(events, include_reasoning=True)).choices[0]
     assert streamed.finish_reason == aggregated.finish_reason == "length"
     assert streamed.message.content == aggregated.message.content
-    assert [t.function.arguments for t in streamed.message.tool_calls or []] == [
-        t.function.arguments for t in aggregated.message.tool_calls or []
+    assert [t.function.arguments for t in function_calls(streamed.message)] == [
+        t.function.arguments for t in function_calls(aggregated.message)
     ]
 
 
@@ -736,7 +749,7 @@ def test_any_answer_survives_streaming_and_aggregation(
     aggregated = ChatCompletion.model_validate(aggregate(events)).choices[0]
     for choice in (streamed, aggregated):
         assert (choice.message.content or "") == text
-        assert [t.function.arguments for t in choice.message.tool_calls or []] == calls
+        assert [t.function.arguments for t in function_calls(choice.message)] == calls
     expected = {"completed": "tool_calls" if calls else "stop", "max_output_tokens": "length"}.get(
         end, end
     )

@@ -23,7 +23,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from authai_embed.errors import ConfigError, StoreError
@@ -231,7 +231,12 @@ async def test_swap_never_changes_the_identity_of_a_record(store: ConcreteStore)
         next_version(record), app_id="t2", account_id_hash="other", provider="x", created_at=0.0
     )
     assert await store.swap_record(moved, expected_version=1) is True
-    kept = {"app_id": "t1", "account_id_hash": "account-1", "provider": "openai", "created_at": NOW}
+    kept: dict[str, Any] = {
+        "app_id": "t1",
+        "account_id_hash": "account-1",
+        "provider": "openai",
+        "created_at": NOW,
+    }
     assert await store.get_record(record.id) == replace(moved, **kept)
 
 
@@ -862,8 +867,10 @@ async def test_postgres_errors_name_the_operation_and_server_not_the_data(pg_sch
         await store.put_record(first)
         with pytest.raises(StoreError) as taken:
             await store.put_record(replace(first, account_id_hash="other-secret-hash"))
+        # Deliberately the wrong type, so the driver fails on a value the message must not show.
+        wrong = replace(first, account_id_hash=b"secret-account-hash")  # type: ignore[arg-type]
         with pytest.raises(StoreError) as mistyped:
-            await store.put_record(replace(first, account_id_hash=b"secret-account-hash"))
+            await store.put_record(wrong)
         await pg_fetch(f'DROP TABLE "{pg_schema}".records')
         with pytest.raises(StoreError) as dropped:
             await store.get_record(first.id)

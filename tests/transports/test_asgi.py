@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from authai_embed._transports.asgi import StreamingASGITransport
+from authai_embed import StreamingASGITransport
 from authai_embed.types import Receive, Scope, Send
 
 pytestmark = pytest.mark.anyio
@@ -19,7 +19,7 @@ class SlowStream:
     def __init__(self) -> None:
         self.go_on = asyncio.Event()
         self.cancelled = False
-        self.finished = False
+        self.finished = asyncio.Event()
         self.request_body = b""
         self.scope: Scope = {}
 
@@ -37,7 +37,7 @@ class SlowStream:
             await self.go_on.wait()
             await send({"type": "http.response.body", "body": b"second", "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-            self.finished = True
+            self.finished.set()
         except asyncio.CancelledError:
             self.cancelled = True
             raise
@@ -49,10 +49,10 @@ async def test_first_chunk_arrives_before_the_app_finishes() -> None:
     async with client.stream("POST", "/x?y=1", content=b"hello") as response:
         chunks = response.aiter_bytes()
         assert await chunks.__anext__() == b"first"
-        assert not app.finished
+        assert not app.finished.is_set()
         app.go_on.set()
         assert [c async for c in chunks] == [b"second"]
-    assert app.finished
+    assert app.finished.is_set()
     assert app.request_body == b"hello"
     assert app.scope["path"] == "/x"
     assert app.scope["query_string"] == b"y=1"
@@ -64,7 +64,7 @@ async def test_closing_early_cancels_the_app() -> None:
     async with client.stream("GET", "/") as response:
         assert await response.aiter_bytes().__anext__() == b"first"
     assert app.cancelled
-    assert not app.finished
+    assert not app.finished.is_set()
 
 
 async def test_root_path_is_passed_for_mounted_apps() -> None:

@@ -58,7 +58,7 @@ async def test_the_upstream_client_falls_back_to_httpcore() -> None:
             )
 
     client = new_upstream_client(httpx.Timeout(5.0))
-    async with anyio.create_task_group() as tg:
+    async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, answer)
         try:
             response = await client.get(f"http://127.0.0.1:{port}/")

@@ -33,8 +33,8 @@ from tests._support.faults import (
     http_scope,
     served,
 )
+from tests._support.harness import UPSTREAM, Harness, HarnessFactory
 from tests._support.services import require_postgres
-from tests.conftest import UPSTREAM, Harness, HarnessFactory
 
 pytestmark = [
     pytest.mark.anyio,

@@ -2,15 +2,13 @@
 
 It keeps SQLiteStore's rules (an empty `app_id` is the default tenant, a swap never changes a
 row's identity columns, a version that is not `expected_version + 1` is a `ValueError`). Every
-table lives in one schema (`authai` unless told otherwise). `open()` migrates it inside a
-transaction holding a `pg_advisory_xact_lock` keyed on the schema name, so hosts starting at
-once migrate it exactly once. asyncpg is imported by `open()`, so the package works without the
-`postgres` extra until a PostgresStore is opened.
+table lives in one schema (`authai` unless told otherwise), which `open()` migrates exactly once
+however many hosts start at once (`stores/_postgres_schema.py`). asyncpg is imported by `open()`,
+so the package works without the `postgres` extra until a PostgresStore is opened.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
@@ -20,54 +18,18 @@ from urllib.parse import urlsplit
 import anyio
 
 from authai_embed.errors import ConfigError, StoreError
+from authai_embed.stores._postgres_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    migrate,
+    migrations_table,
+)
 from authai_embed.stores.base import PendingLogin, Record, check_swap_version
 
+# MIGRATIONS and SCHEMA_VERSION live with the schema; still importable from here.
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 T = TypeVar("T")
-
-# Migration n (1-based) is MIGRATIONS[n - 1]: its statements, with `{s}` standing for the quoted
-# schema, run in one transaction that also records n in schema_migrations. Only ever append.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: records, pending logins, leases.
-        """CREATE TABLE {s}.records (
-            id TEXT PRIMARY KEY,
-            app_id TEXT NOT NULL DEFAULT '',
-            provider TEXT NOT NULL,
-            account_id_hash TEXT NOT NULL,
-            iv BYTEA NOT NULL,
-            blob BYTEA NOT NULL,
-            version BIGINT NOT NULL,
-            access_expires_at DOUBLE PRECISION,
-            created_at DOUBLE PRECISION NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL,
-            expires_at DOUBLE PRECISION NOT NULL,
-            UNIQUE (app_id, account_id_hash)
-        )""",
-        "CREATE INDEX records_expires_at ON {s}.records (expires_at)",
-        """CREATE TABLE {s}.pending_logins (
-            id TEXT PRIMARY KEY,
-            app_id TEXT NOT NULL DEFAULT '',
-            provider TEXT NOT NULL,
-            iv BYTEA NOT NULL,
-            blob BYTEA NOT NULL,
-            status TEXT NOT NULL,
-            error TEXT,
-            "interval" DOUBLE PRECISION NOT NULL,
-            next_poll_at DOUBLE PRECISION NOT NULL,
-            expires_at DOUBLE PRECISION NOT NULL,
-            created_at DOUBLE PRECISION NOT NULL,
-            version BIGINT NOT NULL
-        )""",
-        "CREATE INDEX pending_logins_expires_at ON {s}.pending_logins (expires_at)",
-        """CREATE TABLE {s}.leases (
-            name TEXT PRIMARY KEY,
-            owner TEXT NOT NULL,
-            until DOUBLE PRECISION NOT NULL
-        )""",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _ARGUMENT = re.compile(r"(query argument \$\d+).*", re.DOTALL)
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -145,7 +107,7 @@ class PostgresStore:
             f"{s}.pending_logins",
             f"{s}.leases",
         )
-        self._migrations = f"{s}.schema_migrations"
+        self._migrations = migrations_table(schema)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -174,29 +136,6 @@ class PostgresStore:
                     return await work(conn)
         except self._errors as exc:
             raise self._error(what, exc) from exc
-
-    async def _migrate(self, conn: Any) -> None:
-        """Create the schema and apply the migrations it lacks, under the advisory lock."""
-        key = int.from_bytes(
-            hashlib.sha256(f"authai_embed:{self.schema}".encode()).digest()[:8], "big", signed=True
-        )
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._migrations} ("
-            "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        current = await conn.fetchval(f"SELECT coalesce(max(version), 0) FROM {self._migrations}")  # noqa: S608
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"PostgreSQL store at {self.server} (schema {self.schema}) has schema version"
-                f" {current}, newer than the {SCHEMA_VERSION} this authai_embed knows:"
-                " upgrade authai_embed"
-            )
-        for number in range(current + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[number - 1]:
-                await conn.execute(statement.format(s=f'"{self.schema}"'))
-            await conn.execute(f"INSERT INTO {self._migrations} (version) VALUES ($1)", number)  # noqa: S608
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -232,7 +171,7 @@ class PostgresStore:
             try:
                 await pool
                 async with pool.acquire() as conn, conn.transaction():
-                    await self._migrate(conn)
+                    await migrate(conn, self.schema, self.server)
             except BaseException as exc:
                 pool.terminate()
                 if isinstance(exc, self._errors):
