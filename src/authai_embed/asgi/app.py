@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from authai_embed import openai_sdk
+import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hmac
 
+import authai_embed.testing.tokens as tokens
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.testing import tokens
 from authai_embed.testing.openai import mint
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState

@@ -10,8 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
+import authai_embed.testing.tokens as tokens
 from authai_embed._util.clock import Clock
-from authai_embed.testing import tokens
 from authai_embed.testing.openai.accounts import DEFAULT_ACCOUNT_ID, Account, new_account
 from authai_embed.testing.token_ledger import TokenLedger
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import authai_embed.testing.tokens as tokens
 from authai_embed._util.clock import Clock
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.testing import tokens
 from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DEVICE_GRANT, DeviceGrants, device_code_body
 from authai_embed.testing.model.chat import ChatModel
