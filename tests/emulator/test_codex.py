@@ -455,6 +455,60 @@ async def test_usage_limit_switch_answers_429_with_the_reset(
     assert emulator.codex.stats.rejected == 1
 
 
+async def test_usage_limit_as_a_404_with_either_code(
+    client: httpx.AsyncClient, headers: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.codex.knobs.usage_limit_reached = True
+    emulator.codex.knobs.usage_limit_shape = "404"
+    response = await client.post("/responses", json=body(), headers=headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "usage_limit_reached"
+    assert response.json()["error"]["resets_in_seconds"] == 3600
+    emulator.codex.knobs.usage_limit_code = "usage_not_included"
+    response = await client.post("/responses", json=body(), headers=headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "usage_not_included"
+    assert response.json()["error"]["plan_type"] == "plus"
+
+
+@pytest.mark.parametrize("code", ["rate_limit_exceeded", "server_is_overloaded"])
+async def test_usage_limit_as_a_stream_that_fails_after_its_first_events(
+    client: httpx.AsyncClient, headers: dict[str, str], emulator: Emulator, code: Any
+) -> None:
+    emulator.codex.script("kept for later")
+    emulator.codex.knobs.usage_limit_reached = True
+    emulator.codex.knobs.usage_limit_shape = "stream"
+    emulator.codex.knobs.stream_limit_code = code
+    emulator.codex.knobs.usage_limit_resets_in = 20
+    response = await client.post(
+        "/responses", json=body(reasoning={"effort": "low", "summary": "auto"}), headers=headers
+    )
+    assert response.status_code == 200
+    assert response.headers["x-codex-primary-used-percent"] == "100"
+    events = parse_sse(response.content)
+    assert types(events) == ["response.created", "response.in_progress", "response.failed"]
+    error = events[-1][1]["response"]["error"]
+    assert error["code"] == code
+    if code == "rate_limit_exceeded":
+        assert "try again in 20s" in error["message"]
+    emulator.codex.knobs.usage_limit_reached = False
+    assert text_of(await stream(client, headers)) == "kept for later"
+
+
+async def test_rate_limit_header_knobs(
+    client: httpx.AsyncClient, headers: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.codex.knobs.credits_has_credits = True
+    emulator.codex.knobs.credits_balance = "12.50"
+    response = await client.post("/responses", json=body(), headers=headers)
+    assert response.headers["x-codex-credits-has-credits"] == "true"
+    assert response.headers["x-codex-credits-unlimited"] == "false"
+    assert response.headers["x-codex-credits-balance"] == "12.50"
+    emulator.codex.knobs.rate_limit_headers = False
+    response = await client.post("/responses", json=body(), headers=headers)
+    assert not [name for name in response.headers if name.startswith("x-codex-")]
+
+
 async def test_scripted_http_errors_have_the_real_shapes(
     client: httpx.AsyncClient, headers: dict[str, str], emulator: Emulator
 ) -> None:

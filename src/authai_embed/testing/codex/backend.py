@@ -25,7 +25,12 @@ from authai_embed.testing.codex.errors import (
     detail,
 )
 from authai_embed.testing.codex.knobs import CodexKnobs
-from authai_embed.testing.codex.limits import rate_limit_headers, scripted_error, usage_limit
+from authai_embed.testing.codex.limits import (
+    limit_reply,
+    rate_limit_headers,
+    scripted_error,
+    usage_limit,
+)
 from authai_embed.testing.codex.request import parse_call
 from authai_embed.testing.model.records import CodexStats, RecordedRequest
 from authai_embed.testing.model.script import CodexReply, ReplyScript
@@ -111,9 +116,10 @@ class CodexBackend:
                 raise detail(body_error.message, body_error.status)
             call = parse_call(body, self._issued_reasoning)
             now = self._state.clock.now()
-            if self.knobs.usage_limit_reached:
+            limited = self.knobs.usage_limit_reached
+            if limited and self.knobs.usage_limit_shape != "stream":
                 raise usage_limit(account, self.knobs, now)
-            reply = self._script.next()
+            reply = limit_reply(self.knobs) if limited else self._script.next()
             if reply.is_http_error:
                 raise scripted_error(reply, account, self.knobs, now)
         except Rejected as exc:
@@ -121,10 +127,19 @@ class CodexBackend:
             self.stats.rejected += 1
             return JSONResponse(exc.body, exc.status, _encode(exc.headers))
         record.status = 200
+        if limited:  # the stream shape: no reasoning or message before the failure
+            call.summary = None
         frames = self._frames(call, reply, request)
+        now = self._state.clock.now()
+        if limited:
+            limits = rate_limit_headers(
+                self.knobs, now, primary=100.0, resets_in=self.knobs.usage_limit_resets_in
+            )
+        else:
+            limits = rate_limit_headers(self.knobs, now)
         headers = [
             ("cache-control", "no-cache"),
-            *rate_limit_headers(self.knobs, self._state.clock.now()),
+            *limits,
             *reply.headers.items(),
         ]
         return StreamingResponse(self._stream(frames), 200, _encode(headers))

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["CodexKnobs"]
+__all__ = ["CodexKnobs", "LimitCode", "StreamLimitCode", "UsageLimitShape"]
+
+UsageLimitShape = Literal["429", "404", "stream"]
+LimitCode = Literal["usage_limit_reached", "usage_not_included"]
+StreamLimitCode = Literal["rate_limit_exceeded", "server_is_overloaded"]
 
 
 @dataclass(slots=True)
@@ -21,13 +26,31 @@ class CodexKnobs:
     """Seconds before the model call answers at all, headers included (a backend that hangs:
     with a client timeout shorter than this, a read timeout before any byte)."""
     usage_limit_reached: bool = False
-    """On: every model call answers 429 `usage_limit_reached` until it is switched off again."""
+    """On: every model call answers with the usage limit (`usage_limit_shape`) until it is
+    switched off again."""
+    usage_limit_shape: UsageLimitShape = "429"
+    """How a reached limit is answered, as the real backend has been seen to: `"429"` (the
+    usual), `"404"` (the same body under a 404), or `"stream"` (a 200 stream whose first events
+    are followed by `response.failed` with `stream_limit_code`)."""
+    usage_limit_code: LimitCode = "usage_limit_reached"
+    """The error `type` of the `"429"`/`"404"` shapes; `usage_not_included` is the plan that does
+    not include Codex at all."""
+    stream_limit_code: StreamLimitCode = "rate_limit_exceeded"
+    """The `response.failed` code of the `"stream"` shape (its message says "try again in Ns")."""
     usage_limit_resets_in: int = 3600
     """Seconds until the usage limit resets, as the 429 body and the `x-codex-*` headers say."""
     primary_used_percent: float = 12.0
     """The 5-hour window's use, sent as `x-codex-primary-used-percent` on normal answers."""
     secondary_used_percent: float = 4.0
     """The weekly window's use, sent as `x-codex-secondary-used-percent` on normal answers."""
+    rate_limit_headers: bool = True
+    """Off: answers carry no `x-codex-*` rate-limit headers (an account or proxy that strips them)."""
+    credits_has_credits: bool = False
+    """Sent as `x-codex-credits-has-credits`."""
+    credits_unlimited: bool = False
+    """Sent as `x-codex-credits-unlimited`."""
+    credits_balance: str | None = None
+    """Sent as `x-codex-credits-balance` when set (the real backend sends it only with credits)."""
     require_client_headers: bool = True
     """Reject calls without `OpenAI-Beta: responses=experimental` or an `originator` (400).
 
