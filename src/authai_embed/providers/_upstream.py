@@ -8,10 +8,12 @@ Sign-in steps and catalogs `send` and get an `Answer`; model calls `open_post` a
 from __future__ import annotations
 
 import json
+import math
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import httpx
 
@@ -38,6 +40,7 @@ __all__ = [
     "retry_after",
     "send",
     "upstream_error",
+    "usage_wait",
 ]
 
 ANSWER_LIMIT: Final = 1024 * 1024
@@ -172,6 +175,31 @@ def retry_after(headers: httpx.Headers) -> int | None:
     if header.isascii() and header.isdecimal() and int(header) > 0:
         return min(int(header), MAX_RETRY_AFTER)
     return None
+
+
+_TRY_AGAIN: Final = re.compile(r"try again in\s*(\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
+
+
+def usage_wait(err: Mapping[str, Any], now: float, header: int | None = None) -> int:
+    """Seconds until a limit the provider reported resets, from the error object's
+    `resets_in_seconds`, else its `resets_at` (Unix s), else "try again in 1.5s" in its
+    message (how rate-limit failures word it), else `header` (`Retry-After`), else 60."""
+    found: list[Any] = [err.get("resets_in_seconds")]
+    resets_at = err.get("resets_at")
+    if _number(resets_at):
+        found.append(resets_at - now)
+    message = err.get("message")
+    said = _TRY_AGAIN.search(message) if isinstance(message, str) else None
+    if said is not None:
+        found.append(float(said[1]) / (1000 if said[2].lower() == "ms" else 1))
+    for value in found:
+        if _number(value) and value > 0:
+            return max(1, min(int(value + 0.999), MAX_RETRY_AFTER))
+    return header or 60
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _unreached(exc: httpx.HTTPError, what: str | None) -> UpstreamError:

@@ -2,12 +2,13 @@
 
 The backend only streams (`stream: true`, `store: false`); callers translate or aggregate the
 stream. Errors go through the shared mapper (`providers/_upstream`) with one hook of its own: a
-429 is the plan's usage limit, answered with when it resets (`retry_after`).
+429 (or a 404 saying `usage_limit_reached`/`usage_not_included`) is the plan's usage limit,
+answered as a 429 with when it resets. Each answer's `x-codex-*` headers update the account's
+`UsageSnapshot` (`usage_snapshot`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,15 +19,17 @@ from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._cache import ModelCache
 from authai_embed.providers._upstream import (
-    MAX_RETRY_AFTER,
     Failure,
+    jwt_claims,
     open_post,
     read_failure,
     send,
     upstream_error,
+    usage_wait,
 )
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
 from authai_embed.providers.openai.config import OpenAIUpstream
+from authai_embed.providers.openai.limits import UsageSnapshot, UsageSnapshots
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "FALLBACK_MODELS", "CodexBackend", "UpstreamUnauthorized"]
 
@@ -48,6 +51,9 @@ FALLBACK_MODELS = (
     "gpt-5.5",
     "gpt-5.5-pro",
 )
+USAGE_LIMIT_CODES = frozenset({"usage_limit_reached", "usage_not_included"})
+"""Error codes of the plan's usage limit; the backend has been seen to send them under a 404."""
+_AUTH_CLAIM = "https://api.openai.com/auth"
 
 
 class CodexBackend:
@@ -64,6 +70,7 @@ class CodexBackend:
         self._originator = originator
         self._clock = clock
         self._models: ModelCache[list[dict[str, Any]]] = ModelCache()
+        self._usage = UsageSnapshots()
         # Parsed once: httpx would re-parse a string URL on every request.
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
 
@@ -121,12 +128,30 @@ class CodexBackend:
         """
         headers = self._headers(credentials, session_id)
         response = await open_post(self._http, self._responses_url, headers, payload)
+        self._note_usage(credentials, response.headers)
         if response.status_code == 200:
             return response
         failure = await read_failure(response)
-        if failure.status == 429:
+        if failure.status == 429 or (failure.status == 404 and failure.code in USAGE_LIMIT_CODES):
             raise self._usage_limit(failure)
         raise upstream_error(failure)
+
+    def usage_snapshot(self, account_id: str) -> UsageSnapshot | None:
+        """The plan's usage windows as the account's latest model call reported them (in
+        memory, this process only: `None` before a call, or once forgotten). Never calls the
+        backend."""
+        return self._usage.get(account_id)
+
+    def _note_usage(self, credentials: Credentials, headers: httpx.Headers) -> None:
+        plan = jwt_claims(credentials.access).get(_AUTH_CLAIM)
+        plan_type = plan.get("chatgpt_plan_type") if isinstance(plan, dict) else None
+        snapshot = UsageSnapshot.from_headers(
+            headers,
+            self._clock.now(),
+            plan_type=plan_type[:64] if isinstance(plan_type, str) else None,
+        )
+        if snapshot is not None:
+            self._usage.put(credentials.account_id, snapshot)
 
     async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the account may use (`visibility == "list"`), cached per account for a
@@ -157,31 +182,20 @@ class CodexBackend:
         return models
 
     def _usage_limit(self, failure: Failure) -> UpstreamError:
-        """A 429 is the plan's usage limit: say when it resets, and wait until then."""
-        wait = self._retry_after(failure.error, failure.retry_after)
-        plan = failure.error.get("plan_type")
-        when = datetime.fromtimestamp(self._clock.now() + wait, UTC)
-        usage = f"the {plan} plan's" if isinstance(plan, str) else "the plan's"
-        return UpstreamError(
-            f"{usage} ChatGPT usage limit is reached; it resets at "
-            f"{when.strftime('%Y-%m-%d %H:%M UTC')}",
-            status=429,
-            code=failure.code or "usage_limit_reached",
-            retry_after=wait,
-        )
-
-    def _retry_after(self, err: Mapping[str, Any], header: int | None) -> int:
+        """The plan's usage limit (a 429, or a 404 with its code): say when it resets, and
+        wait until then."""
         now = self._clock.now()
-        for value in (err.get("resets_in_seconds"), _minus(err.get("resets_at"), now)):
-            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                return max(1, min(int(value + 0.999), MAX_RETRY_AFTER))
-        return header or 60
-
-
-def _minus(value: Any, now: float) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) - now
-    return None
+        wait = usage_wait(failure.error, now, failure.retry_after)
+        plan = failure.error.get("plan_type")
+        when = datetime.fromtimestamp(now + wait, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        usage = f"the {plan[:64]} plan" if isinstance(plan, str) else "the plan"
+        if failure.code == "usage_not_included":
+            message = f"{usage} does not include Codex usage; upgrade it, or try again after {when}"
+        else:
+            message = f"{usage}'s ChatGPT usage limit is reached; it resets at {when}"
+        return UpstreamError(
+            message, status=429, code=failure.code or "usage_limit_reached", retry_after=wait
+        )
 
 
 def _listed_models(body: dict[str, Any] | None) -> list[dict[str, Any]] | None:

@@ -44,7 +44,7 @@ class CodexKnobs:
     secondary_used_percent: float = 4.0
     """The weekly window's use, sent as `x-codex-secondary-used-percent` on normal answers."""
     rate_limit_headers: bool = True
-    """Off: answers carry no `x-codex-*` rate-limit headers (an account or proxy that strips them)."""
+    """Off: answers carry no `x-codex-*` rate-limit headers (as behind a proxy that strips them)."""
     credits_has_credits: bool = False
     """Sent as `x-codex-credits-has-credits`."""
     credits_unlimited: bool = False

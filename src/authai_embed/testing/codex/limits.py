@@ -84,8 +84,7 @@ def limit_reply(knobs: CodexKnobs) -> CodexReply:
         message = "Our servers are currently overloaded. Please try again later."
     else:
         message = (
-            "Rate limit reached for requests. "
-            f"Please try again in {knobs.usage_limit_resets_in}s."
+            f"Rate limit reached for requests. Please try again in {knobs.usage_limit_resets_in}s."
         )
     return CodexReply(
         text="", finish="failed", error_code=knobs.stream_limit_code, error_message=message
