@@ -116,11 +116,16 @@ class ProxyRoutes:
             return responses_unsupported(self._display_name(session))
         payload = backend.responses_payload(body)
         upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        now = self._clock.now()
         if wants_stream:
-            chunks = relay.relayed(upstream, chat=False, error_frame=responses_stream_error)
+            started = await relay.held(upstream, now=now)
+            chunks = relay.relayed(
+                upstream, chat=False, error_frame=responses_stream_error, chunks=started
+            )
             return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=upstream.aclose)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
-            return JSONResponse(await relay.aggregated(upstream, aggregate_response_async))
+            answer = await relay.aggregated(upstream, aggregate_response_async, now=now)
+            return JSONResponse(answer)
         return _whole(*await relay.read_whole(upstream))
 
     async def _translated(
@@ -144,6 +149,7 @@ class ProxyRoutes:
                     completion_id=completion_id,
                     created=created,
                 ),
+                now=self._clock.now(),
             )
             return JSONResponse(completion)
         translator = ChatStreamTranslator(
@@ -153,7 +159,10 @@ class ProxyRoutes:
             completion_id=completion_id,
             created=created,
         )
-        frames = relay.translated(upstream, translator, error_frame=chat_stream_error)
+        started = await relay.held(upstream, now=self._clock.now())
+        frames = relay.translated(
+            upstream, translator, error_frame=chat_stream_error, chunks=started
+        )
         return StreamingResponse(frames, headers=_SSE_HEADERS, closing=upstream.aclose)
 
     async def _json_object(self, request: Request) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
+from authai_embed.proxy.stream_limits import hold_start, watch_limits
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
 from authai_embed.proxy.translate.sse import DONE, iter_json_events
@@ -30,6 +31,7 @@ __all__ = [
     "PASSTHROUGH_LIMIT",
     "aggregated",
     "conversation_id",
+    "held",
     "open_upstream",
     "read_whole",
     "relayed",
@@ -109,18 +111,35 @@ def _uuid_of(parts: list[Any]) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
 
 
+async def held(upstream: httpx.Response, *, now: float) -> AsyncIterator[bytes]:
+    """The Responses stream's bytes once its opening is known good (`stream_limits.hold_start`):
+    a limit reported there raises its 429 `UpstreamError`, before any byte is sent, and closes
+    the call. Pass the result as `chunks` to `relayed` or `translated`."""
+    try:
+        return await hold_start(upstream.aiter_raw(), now)
+    except BaseException:
+        await _close(upstream)
+        raise
+
+
 async def relayed(
-    upstream: httpx.Response, *, chat: bool, error_frame: ErrorFrame
+    upstream: httpx.Response,
+    *,
+    chat: bool,
+    error_frame: ErrorFrame,
+    chunks: AsyncIterable[bytes] | None = None,
 ) -> AsyncIterator[bytes]:
     """A streamed answer passed through: Chat Completions chunk by chunk as they come,
-    Responses event by event, checked (a cut stream ends in an error event). A transport error
-    ends the stream with `error_frame(exc)`; the call is closed either way."""
+    Responses event by event, checked (a cut stream ends in an error event). `chunks` are the
+    upstream's bytes when already started (`held`). A transport error ends the stream with
+    `error_frame(exc)`; the call is closed either way."""
+    body = upstream.aiter_raw() if chunks is None else chunks
     try:
         if chat:
-            async for chunk in upstream.aiter_raw():
+            async for chunk in body:
                 yield chunk
         else:
-            async for frame in checked_responses_stream(upstream.aiter_raw()):
+            async for frame in checked_responses_stream(body):
                 yield frame
     except httpx.HTTPError as exc:
         # The stream may have broken off mid-frame: a blank line ends that frame first.
@@ -130,12 +149,18 @@ async def relayed(
 
 
 async def translated(
-    upstream: httpx.Response, translator: ChatStreamTranslator, *, error_frame: ErrorFrame
+    upstream: httpx.Response,
+    translator: ChatStreamTranslator,
+    *,
+    error_frame: ErrorFrame,
+    chunks: AsyncIterable[bytes] | None = None,
 ) -> AsyncIterator[bytes]:
-    """A Responses stream turned into Chat Completions frames, event by event. A failure ends
-    the stream with `error_frame(exc)` and `[DONE]`; the call is closed either way."""
+    """A Responses stream turned into Chat Completions frames, event by event (`chunks`: as in
+    `relayed`). A failure ends the stream with `error_frame(exc)` and `[DONE]`; the call is
+    closed either way."""
+    body = upstream.aiter_raw() if chunks is None else chunks
     try:
-        async for piece in translate_stream(upstream.aiter_raw(), translator):
+        async for piece in translate_stream(body, translator):
             yield piece
     except (UpstreamError, httpx.HTTPError) as exc:
         yield error_frame(exc)
@@ -160,10 +185,13 @@ async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
 async def aggregated(
     upstream: httpx.Response,
     aggregate: Callable[[AsyncIterator[dict[str, Any]]], Awaitable[dict[str, Any]]],
+    *,
+    now: float,
 ) -> dict[str, Any]:
-    """Fold the upstream stream into one answer as it arrives (nothing kept but the result)."""
+    """Fold the upstream stream into one answer as it arrives (nothing kept but the result);
+    a limit the stream fails with is its 429 (`stream_limits.watch_limits`)."""
     async with _reading(upstream, broke_off="the provider's stream broke off"):
-        return await aggregate(iter_json_events(upstream.aiter_raw()))
+        return await aggregate(watch_limits(iter_json_events(upstream.aiter_raw()), now))
 
 
 @asynccontextmanager

@@ -1,0 +1,115 @@
+"""The hold-back of a stream's opening (`proxy/stream_limits`), the reading of limit waits, and
+the `x-codex-*` snapshot parser, on their own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from authai_embed.errors import UpstreamError
+from authai_embed.providers._upstream import usage_wait
+from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot, UsageSnapshots
+from authai_embed.proxy.stream_limits import HOLD_BYTES, HOLD_EVENTS, hold_start
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_800_000_000.0
+
+
+def frame(kind: str, **fields: Any) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n".encode()
+
+
+def failed(code: str, message: str = "Slow down. Please try again in 3s.") -> bytes:
+    return frame("response.failed", response={"error": {"code": code, "message": message}})
+
+
+async def chunks(*pieces: bytes, broken: bool = False) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+    if broken:
+        raise httpx.ReadError("cut")
+
+
+async def drain(stream: AsyncIterator[bytes]) -> bytes:
+    return b"".join([piece async for piece in stream])
+
+
+OPENING = frame("response.created") + frame("response.in_progress")
+
+
+async def test_a_limit_among_the_opening_events_raises_its_429() -> None:
+    with pytest.raises(UpstreamError) as caught:
+        await hold_start(chunks(OPENING, failed("rate_limit_exceeded")), NOW)
+    assert (caught.value.status, caught.value.code, caught.value.retry_after) == (
+        429,
+        "rate_limit_exceeded",
+        3,
+    )
+
+
+async def test_the_first_output_event_ends_the_hold() -> None:
+    delta = frame("response.output_text.delta", delta="Hi")
+    late = failed("rate_limit_exceeded")
+    stream = await hold_start(chunks(OPENING, delta, late), NOW)
+    assert await drain(stream) == OPENING + delta + late
+
+
+async def test_the_hold_is_bounded_in_events_and_bytes() -> None:
+    many = frame("response.in_progress") * (HOLD_EVENTS + 1)
+    stream = await hold_start(chunks(many, failed("rate_limit_exceeded")), NOW)
+    assert (await drain(stream)).startswith(many)
+    big = frame("response.created", response={"instructions": "x" * HOLD_BYTES})
+    stream = await hold_start(chunks(big, failed("rate_limit_exceeded")), NOW)
+    assert (await drain(stream)).startswith(big)
+
+
+async def test_other_failures_and_broken_streams_are_left_to_the_relay() -> None:
+    other = OPENING + failed("server_error")
+    assert await drain(await hold_start(chunks(other), NOW)) == other
+    malformed = b"event: response.created\ndata: {nope\n\n"
+    assert await drain(await hold_start(chunks(malformed), NOW)) == malformed
+    stream = await hold_start(chunks(OPENING, broken=True), NOW)
+    assert await anext(stream) == OPENING
+    with pytest.raises(httpx.ReadError):
+        await anext(stream)
+
+
+def test_limit_waits_come_from_the_body_then_the_message_then_the_header() -> None:
+    assert usage_wait({"resets_in_seconds": 90, "resets_at": NOW + 10}, NOW) == 90
+    assert usage_wait({"resets_at": NOW + 10.2}, NOW) == 11
+    assert usage_wait({"message": "Please try again in 250ms."}, NOW) == 1
+    assert usage_wait({"resets_at": NOW - 5, "resets_in_seconds": True}, NOW, 7) == 7
+    assert usage_wait({"resets_in_seconds": float("inf")}, NOW) == 60
+    assert usage_wait({"resets_in_seconds": 10**12}, NOW) == 31 * 86400
+
+
+def test_the_snapshot_reads_headers_leniently() -> None:
+    headers = httpx.Headers(
+        {
+            "X-Codex-Primary-Used-Percent": "12.5",
+            "x-codex-primary-reset-after-seconds": "60",
+            "x-codex-primary-window-minutes": "soon",
+            "x-codex-secondary-used-percent": "nan",
+            "x-codex-credits-has-credits": "maybe",
+        }
+    )
+    snapshot = UsageSnapshot.from_headers(headers, NOW)
+    assert snapshot is not None
+    assert snapshot.primary == LimitWindow(12.5, None, int(NOW) + 60)
+    assert (snapshot.secondary, snapshot.credits, snapshot.plan_type) == (None, None, None)
+    assert UsageSnapshot.from_headers(httpx.Headers({"x-codex-other": "1"}), NOW) is None
+
+
+def test_snapshots_are_bounded_least_recently_seen_first() -> None:
+    snapshots = UsageSnapshots(limit=2)
+    one = UsageSnapshot(None, None, None, None, None, NOW)
+    for account in ("a", "b", "a", "c"):
+        snapshots.put(account, one)
+    assert len(snapshots) == 2
+    assert snapshots.get("b") is None
+    assert snapshots.get("a") is one
