@@ -685,3 +685,14 @@ def test_manual_clock_moves_only_when_told() -> None:
     assert clock.now() == 50.0
     with pytest.raises(ValueError, match="non-negative"):
         clock.advance(-1)
+
+
+@pytest.mark.parametrize("style", ["absent", "zero"])
+async def test_token_answers_may_leave_the_lifetime_to_the_exp_claim(
+    client: httpx.AsyncClient, emulator: Emulator, style: str
+) -> None:
+    emulator.knobs.expires_in = "absent" if style == "absent" else "zero"
+    emulator.knobs.access_ttl = 600
+    issued = await sign_in(client, emulator)
+    assert issued.get("expires_in") == (None if style == "absent" else 0)
+    assert segments(issued["access_token"])[1]["exp"] == int(START) + 600

@@ -128,7 +128,7 @@ class Sessions:
     async def usable_session(self, token: str | None) -> Session:
         """`open_session`, then refresh the tokens first if they expire within the margin."""
         session = await self.open_session(token)
-        if self._due(session.credentials):
+        if self._due(session):
             try:
                 session = await self.refresh(session)
             except UpstreamError as exc:
@@ -139,9 +139,18 @@ class Sessions:
                 logger.warning("early refresh failed, using the current token: %s", exc.message)
         return session
 
-    def _due(self, credentials: Credentials) -> bool:
-        expires = credentials.expires_at
-        return expires is not None and expires - self._clock.now() < self._settings.refresh_margin
+    def _due(self, session: Session) -> bool:
+        """Whether the access token is within the refresh margin of its expiry. The margin is
+        at most half the token's lifetime (from its record write, when it was issued), so a
+        token that lives shorter than the margin is not refreshed on every request."""
+        expires = session.credentials.expires_at
+        if expires is None:
+            return False
+        margin = float(self._settings.refresh_margin)
+        lifetime = expires - session.record.updated_at
+        if lifetime > 0:
+            margin = min(margin, lifetime / 2)
+        return expires - self._clock.now() < margin
 
     async def refresh(self, session: Session, *, force: bool = False) -> Session:
         """Refresh the session's tokens once, across every task and process.
@@ -154,7 +163,7 @@ class Sessions:
             current = await self._load(session.claims)
             if current.record.version != session.record.version:
                 return current  # refreshed meanwhile: use the winner's tokens
-            if not force and not self._due(current.credentials):
+            if not force and not self._due(current):
                 return current
             lease = f"refresh:{current.record.id}"
             winner = await self._take_lease(lease, current)

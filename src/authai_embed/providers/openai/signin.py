@@ -15,7 +15,7 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._device import poll_interval, token_lifetime
+from authai_embed.providers._device import access_lifetime, poll_interval
 from authai_embed.providers._upstream import jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.openai.backend import CodexBackend
@@ -186,4 +186,5 @@ class OpenAIProvider:
         return body
 
     def _expiry(self, body: Mapping[str, Any]) -> float:
-        return self._clock.now() + token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)
+        now = self._clock.now()
+        return now + access_lifetime(body, now, DEFAULT_ACCESS_TTL)

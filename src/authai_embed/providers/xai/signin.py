@@ -17,7 +17,7 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._device import device_start, poll_outcome, token_lifetime
+from authai_embed.providers._device import access_lifetime, device_start, poll_outcome
 from authai_embed.providers._upstream import Answer, jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.xai.backend import XAIBackend
@@ -178,12 +178,12 @@ class XAIProvider:
         refresh = body.get("refresh_token")
         if not (isinstance(refresh, str) and refresh):
             refresh = previous.refresh if previous is not None else None
-        ttl = token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)
+        now = self._clock.now()
         return Credentials(
             provider=self.id,
             access=access,
             refresh=refresh,
-            expires_at=self._clock.now() + ttl,
+            expires_at=now + access_lifetime(body, now, DEFAULT_ACCESS_TTL),
             account_id=account,
             originator=previous.originator if previous is not None else self._originator,
         )

@@ -15,7 +15,7 @@ from authai_embed.testing.openai import mint
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 from authai_embed.testing.token_ledger import Family
-from authai_embed.testing.wire import oauth_error, openai_error, read_params
+from authai_embed.testing.wire import lifetime_field, oauth_error, openai_error, read_params
 
 __all__ = ["ID_TOKEN_TTL", "TokenEndpoint"]
 
@@ -197,11 +197,14 @@ class TokenEndpoint:
             refresh=refresh,
             refresh_expires_at=None if refresh_ttl is None else now + refresh_ttl,
         )
-        return {
-            "id_token": id_token,
-            "access_token": access,
-            "refresh_token": refresh,
-            "expires_in": ttl,
-            "token_type": "Bearer",
-            "scope": mint.SCOPE,
-        }
+        return lifetime_field(
+            {
+                "id_token": id_token,
+                "access_token": access,
+                "refresh_token": refresh,
+                "token_type": "Bearer",
+                "scope": mint.SCOPE,
+            },
+            ttl,
+            state.knobs.expires_in,
+        )

@@ -42,6 +42,9 @@ class AuthKnobs:
     """Off: the user code endpoint answers 404, as a server without device-code sign-in."""
     authorization_code_ttl: float = 10 * 60
     access_ttl: int = 3600
+    expires_in: Literal["seconds", "absent", "zero"] = "seconds"
+    """How token answers state the access lifetime: `expires_in` in seconds, no field, or `0`
+    (the token's own `exp` claim still says when it expires)."""
     refresh_ttl: float | None = None
     """Lifetime of refresh tokens in seconds; `None`: they never expire."""
     revoke_family_on_reuse: bool = False

@@ -18,7 +18,7 @@ from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DEVICE_GRANT, DeviceGrants, device_code_body
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.token_ledger import TokenLedger
-from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
+from authai_embed.testing.wire import FORM_LIMIT, lifetime_field, oauth_error, read_params
 from authai_embed.testing.xai.api import API, CLI, SCRIPTED_ERROR, XAIModelAPI, xai_catalog
 from authai_embed.testing.xai.knobs import XAIKnobs
 
@@ -230,10 +230,5 @@ class XAISide:
             refresh=refresh,
             refresh_expires_at=None,
         )
-        return {
-            "access_token": access,
-            "id_token": id_token,
-            "refresh_token": refresh,
-            "expires_in": ttl,
-            "token_type": "Bearer",
-        }
+        answer = {"access_token": access, "id_token": id_token, "refresh_token": refresh}
+        return lifetime_field({**answer, "token_type": "Bearer"}, ttl, self.knobs.expires_in)
