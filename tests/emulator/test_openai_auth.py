@@ -696,3 +696,12 @@ async def test_token_answers_may_leave_the_lifetime_to_the_exp_claim(
     issued = await sign_in(client, emulator)
     assert issued.get("expires_in") == (None if style == "absent" else 0)
     assert segments(issued["access_token"])[1]["exp"] == int(START) + 600
+
+
+async def test_revoke_endpoint_outage_knob(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    tokens = await sign_in(client, emulator)
+    emulator.knobs.revoke_failure = "error"
+    body = {"token": tokens["refresh_token"], "client_id": CLIENT_ID}
+    assert (await client.post("/oauth/revoke", json=body)).status_code == 503
+    assert emulator.check_access_token(tokens["access_token"]) is not None
+    assert emulator.stats.revocations == 0

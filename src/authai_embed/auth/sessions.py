@@ -30,6 +30,8 @@ __all__ = ["Session", "Sessions"]
 logger = get_logger("sessions")
 
 LEASE_SECONDS = 30.0
+UPSTREAM_REVOKE_TIMEOUT = 3.0
+"""Seconds a sign-out waits for the provider's token revocation before giving up on it."""
 _LEASE_WAIT = 40.0
 
 
@@ -232,6 +234,26 @@ class Sessions:
         return Session(claims=current.claims, record=updated, credentials=fresh)
 
     async def revoke(self, token: str | None) -> None:
-        """Delete the session's record: every JWT for it stops working everywhere at once."""
+        """Delete the session's record: every JWT for it stops working everywhere at once.
+        Then ask the provider to revoke the tokens too (`revoke_upstream`)."""
         session = await self.open_session(token)
         await self._store.delete_record(session.record.id)
+        await self.revoke_upstream(session)
+
+    async def revoke_upstream(self, session: Session) -> None:
+        """Best effort, after the local revoke: the provider's token revocation, where it has
+        one, bounded by `UPSTREAM_REVOKE_TIMEOUT`; a failure is logged (never a token) and
+        ignored, since the record is already gone."""
+        provider = self._providers.get(session.record.provider)
+        revoke = getattr(provider, "revoke", None)  # providers written before revoke existed
+        if revoke is None:
+            return
+        try:
+            with anyio.move_on_after(UPSTREAM_REVOKE_TIMEOUT) as scope:
+                await revoke(session.credentials)
+        except Exception as exc:  # best effort: nothing may fail a sign-out
+            kind = exc.message if isinstance(exc, UpstreamError) else type(exc).__name__
+            logger.warning("upstream revoke failed provider=%s: %s", session.record.provider, kind)
+            return
+        if scope.cancelled_caught:
+            logger.warning("upstream revoke timed out provider=%s", session.record.provider)

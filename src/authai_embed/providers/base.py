@@ -150,6 +150,11 @@ class Provider(Protocol):
         A provider without refresh tokens raises `Unauthorized` (the user signs in again)."""
         ...
 
+    async def revoke(self, credentials: Credentials) -> None:
+        """Ask the provider to revoke the tokens at sign-out, where it lets a client do so (a
+        no-op otherwise). Best effort: the caller bounds it in time and ignores its failures."""
+        ...
+
     @property
     def backend(self) -> ModelBackend:
         """The model API behind this provider's sign-ins."""

@@ -166,6 +166,22 @@ class OpenAIProvider:
             originator=credentials.originator,
         )
 
+    async def revoke(self, credentials: Credentials) -> None:
+        """Revoke the sign-in at the auth server (`/oauth/revoke`, RFC 7009), as the Codex CLI
+        does at logout: the refresh token ends the whole sign-in, else the access token."""
+        token, hint = (
+            (credentials.refresh, "refresh_token")
+            if credentials.refresh
+            else (credentials.access, "access_token")
+        )
+        form = {"token": token, "token_type_hint": hint, "client_id": self._upstream.client_id}
+        request = self._http.build_request(
+            "POST", f"{self._upstream.issuer}/oauth/revoke", data=form, headers=self._headers
+        )
+        response = await send(self._http, "token revocation", request)
+        if not response.is_success:
+            raise UpstreamError(f"token revocation failed with status {response.status_code}")
+
     async def _token_request(
         self, what: str, form: dict[str, str], *, refreshing: bool
     ) -> dict[str, Any]:

@@ -34,10 +34,11 @@ _REJECTED_REFRESH = {"invalid_grant", "invalid_token", "unauthorized_client"}
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """The endpoints the discovery document names."""
+    """The endpoints the discovery document names (`revocation` only when it lists one)."""
 
     device_authorization: str
     token: str
+    revocation: str | None = None
 
 
 class OIDCDiscovery:
@@ -84,7 +85,10 @@ class OIDCDiscovery:
         schemes = ("https://", self._url.split("://", 1)[0] + "://")
         if not device.startswith(schemes) or not token.startswith(schemes):
             raise UpstreamError("xAI discovery names an endpoint that is not https")
-        return Endpoints(device, token)
+        revocation = body.get("revocation_endpoint")
+        if not (isinstance(revocation, str) and revocation.startswith(schemes)):
+            revocation = None  # tokens go there too: an unusable URL is no endpoint
+        return Endpoints(device, token, revocation)
 
 
 class XAIProvider:
@@ -165,6 +169,22 @@ class XAIProvider:
         if body is None:
             raise UpstreamError("xAI token refresh returned an unexpected answer")
         return self._credentials(body, credentials)
+
+    async def revoke(self, credentials: Credentials) -> None:
+        """Revoke the refresh token (else the access token) at the discovery document's
+        `revocation_endpoint` (RFC 7009); nothing when it lists none."""
+        endpoints = await self.discovery.endpoints()
+        if endpoints.revocation is None:
+            return
+        token, hint = (
+            (credentials.refresh, "refresh_token")
+            if credentials.refresh
+            else (credentials.access, "access_token")
+        )
+        form = {"token": token, "token_type_hint": hint, "client_id": self._upstream.client_id}
+        response = await self._post("xAI token revocation", endpoints.revocation, form)
+        if not response.is_success:
+            raise UpstreamError(f"xAI token revocation failed with status {response.status_code}")
 
     def _credentials(self, body: dict[str, Any], previous: Credentials | None) -> Credentials:
         access = body.get("access_token")

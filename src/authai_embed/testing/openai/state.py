@@ -51,6 +51,8 @@ class AuthKnobs:
     """On refresh token reuse, also revoke the sign-in's newer tokens (reuse detection)."""
     refresh_rejection: Literal["codes", "invalid_grant"] = "codes"
     """`codes`: 401 with `refresh_token_*` codes; `invalid_grant`: RFC 6749's plain 400."""
+    revoke_failure: Literal["error", "hang"] | None = None
+    """`error`: `/oauth/revoke` answers 503; `hang`: it never answers (a stuck upstream)."""
     max_body: int = 64 * 1024
 
     @property
