@@ -110,9 +110,12 @@ class DeviceAuthorization:
     originator: str | None
     """The `originator` header the app sent with its user code request."""
     expires_at: float
-    status: Literal["pending", "approved", "denied"] = "pending"
+    status: Literal["pending", "approved", "denied", "disabled"] = "pending"
+    """`disabled`: an account without device-code sign-in tried to approve it (final)."""
     grant: AuthorizationCode | None = None
     last_poll: float | None = None
+    refusal: str | None = None
+    """Why the sign-in page refused the approval (`disabled`)."""
 
 
 class AuthState:
