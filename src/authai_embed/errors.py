@@ -14,6 +14,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "RateLimited",
+    "SignInDisabled",
     "StoreError",
     "Unauthorized",
     "UpstreamError",
@@ -55,6 +56,18 @@ class UpstreamError(AuthAIError):
         self.status = status
         self.code = code
         self.retry_after = retry_after
+
+
+class SignInDisabled(UpstreamError):
+    """The provider refuses device-code sign-in for this user or server until it is turned on
+    (ChatGPT: the user's security settings, or a workspace admin). `help_url` is where; the wire
+    code is `device_code_disabled`."""
+
+    code_name = "device_code_disabled"
+
+    def __init__(self, message: str, *, help_url: str) -> None:
+        super().__init__(message, status=502, code=self.code_name)
+        self.help_url = help_url
 
 
 class InvalidRequest(AuthAIError):

@@ -143,3 +143,34 @@ async def test_the_refresh_margin_is_a_setting(make_harness: HarnessFactory) -> 
     harness.clock.advance(101)
     assert (await harness.authai.sessions.usable_session(jwt)).record.version == 2
     assert harness.emulator.stats.refreshes == 1
+
+
+async def test_tokens_shorter_lived_than_the_margin_refresh_at_half_their_life(
+    harness: Harness,
+) -> None:
+    harness.emulator.knobs.access_ttl = 120  # shorter than the 300 s margin
+    jwt = await harness.sign_in()
+    sessions = harness.authai.sessions
+    for _ in range(3):
+        assert (await sessions.usable_session(jwt)).record.version == 1
+    harness.clock.advance(59)
+    assert (await sessions.usable_session(jwt)).record.version == 1
+    harness.clock.advance(2)
+    assert (await sessions.usable_session(jwt)).record.version == 2
+    assert (await sessions.usable_session(jwt)).record.version == 2
+    assert harness.emulator.stats.refreshes == 1
+
+
+@pytest.mark.parametrize("provider", ["openai", "xai"])
+async def test_a_token_answer_without_expires_in_is_timed_by_the_tokens_exp_claim(
+    harness: Harness, provider: str
+) -> None:
+    harness.emulator.knobs.expires_in = "absent"
+    harness.emulator.xai.knobs.expires_in = "zero"
+    harness.emulator.knobs.access_ttl = 1800
+    harness.emulator.xai.knobs.access_ttl = 1800
+    jwt = await harness.sign_in(provider=provider)
+    session = await harness.authai.sessions.open_session(jwt)
+    assert session.credentials.expires_at == harness.clock.now() + 1800
+    harness.clock.advance(1800 - 300 + 1)
+    assert (await harness.authai.sessions.usable_session(jwt)).record.version == 2

@@ -406,6 +406,63 @@ def test_other_failures_show_the_servers_text_as_text(page: Page, mount: FakeMou
     assert page.locator("authai-signin b").count() == 0
 
 
+GUIDANCE = (
+    'Device code sign-in is turned off for this ChatGPT account: turn on "device code '
+    "authorization for Codex\" in ChatGPT's security settings (https://chatgpt.com/security-settings)"
+    ", or ask your workspace admin to allow it, then sign in again."
+)
+DISABLED = {"code": "device_code_disabled", "help": "https://chatgpt.com/security-settings"}
+
+
+def help_link(page: Page) -> Any:
+    return page.locator('authai-signin [part="help-link"]')
+
+
+@pytest.mark.parametrize("where", ["start", "poll"])
+def test_device_login_turned_off_is_guidance_with_the_settings_link(
+    page: Page, mount: FakeMount, where: str
+) -> None:
+    answer = {"error": GUIDANCE, **DISABLED}
+    if where == "start":
+        mount.start = answer
+    else:
+        mount.polls = [{"status": "error", **answer}]
+    open_page(page)
+    page.get_by_role("button", name="Sign in with ChatGPT").click()
+    page.wait_for_function("window.seen.length > 0")
+    assert page.locator("authai-signin").get_attribute("state") == "signed-out"
+    assert message(page) == GUIDANCE  # the guidance itself, not "The sign-in failed: ..."
+    link = help_link(page)
+    assert link.is_visible()
+    assert link.get_attribute("href") == DISABLED["help"]
+    assert link.inner_text() == "Open the ChatGPT security settings"
+    assert events(page) == [
+        {
+            "type": "authai:error",
+            "detail": {"message": GUIDANCE, **DISABLED},
+        }
+    ]
+    # A new attempt clears the guidance.
+    mount.start, mount.polls = {}, [{"status": "pending"}]
+    mount.started()
+    page.get_by_role("button", name="Sign in with ChatGPT").click()
+    page.wait_for_selector('authai-signin[state="pending"]')
+    assert message(page) == ""
+    assert not help_link(page).is_visible()
+
+
+def test_a_settings_link_off_the_providers_site_is_not_a_link(page: Page, mount: FakeMount) -> None:
+    mount.polls = [
+        {"status": "error", "error": "turn it on", **DISABLED, "help": "https://evil.test/"}
+    ]
+    open_page(page)
+    page.get_by_role("button", name="Sign in with ChatGPT").click()
+    page.wait_for_function("window.seen.length > 0")
+    assert message(page) == "turn it on"
+    assert not help_link(page).is_visible()
+    assert help_link(page).get_attribute("href") is None
+
+
 def test_expiry_stops_polling_and_says_so(page: Page, mount: FakeMount) -> None:
     # pollIntervalMs 0 is raised to the 1000 ms floor: a 2.5 s code gets at most 3 polls.
     mount.started(expiresInMs=2500, pollIntervalMs=0)

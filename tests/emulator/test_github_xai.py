@@ -4,6 +4,7 @@ reuse, discovery failures, and their model APIs' auth and error shapes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from authai_embed import StreamingASGITransport
+from authai_embed._util.b64 import b64url_decode
 from authai_embed.testing import TOKEN_MARKER, Emulator, ManualClock
 from tests._support.harness import ISSUER
 
@@ -175,6 +177,43 @@ async def test_xai_device_flow_and_rotating_refresh(
     clock.advance(901)
     answer = await xai_token(http, grant_type=DEVICE_GRANT, device_code=late["device_code"])
     assert answer.json()["error"] == "expired_token"
+
+
+async def test_xai_revocation_endpoint_is_listed_by_discovery_and_ends_the_sign_in(
+    http: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    xai = emulator.xai
+    discovery = (await http.get("/xai-auth/.well-known/openid-configuration")).json()
+    assert discovery["revocation_endpoint"] == f"{ISSUER}/xai-auth/oauth2/revoke"
+    device = await xai_device(http)
+    xai.approve(device["user_code"])
+    answer = await xai_token(http, grant_type=DEVICE_GRANT, device_code=device["device_code"])
+    issued = answer.json()
+    form = {"token": issued["refresh_token"], "token_type_hint": "refresh_token"}
+    revoked = await http.post("/xai-auth/oauth2/revoke", data={**form, "client_id": XAI_CLIENT})
+    assert (revoked.status_code, revoked.json(), xai.stats.revocations) == (200, {}, 1)
+    api = {"Authorization": f"Bearer {issued['access_token']}"}
+    assert (await http.get("/xai/v1/models", headers=api)).status_code == 401
+    refused = await xai_token(http, grant_type="refresh_token", refresh_token=form["token"])
+    assert refused.status_code == 400
+    xai.knobs.revocation_listed = False
+    discovery = (await http.get("/xai-auth/.well-known/openid-configuration")).json()
+    assert "revocation_endpoint" not in discovery
+    off = await http.post("/xai-auth/oauth2/revoke", data={**form, "client_id": XAI_CLIENT})
+    assert off.status_code == 404
+
+
+async def test_xai_token_answers_may_send_a_zero_lifetime(
+    http: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    emulator.xai.knobs.expires_in = "zero"
+    device = await xai_device(http)
+    emulator.xai.approve(device["user_code"])
+    answer = await xai_token(http, grant_type=DEVICE_GRANT, device_code=device["device_code"])
+    issued = answer.json()
+    assert issued["expires_in"] == 0
+    claims = json.loads(b64url_decode(issued["access_token"].split(".")[1]))
+    assert claims["exp"] - claims["iat"] == 900
 
 
 async def test_xai_discovery_failures_device_flow_off_and_access_expiry(

@@ -371,11 +371,28 @@ async def test_account_without_device_login_cannot_approve(
     emulator.add_account(account_id="acct-locked", email="locked@example.com")
     emulator.account("acct-locked").device_login_enabled = False
     started = await start(client)
-    with pytest.raises(ApprovalError, match="Settings > Security"):
-        emulator.approve(started["user_code"], account="acct-locked")
     with pytest.raises(ApprovalError, match="unknown account"):
         emulator.approve(started["user_code"], account="acct-missing")
-    assert (await poll(client, started)).status_code == 403
+    with pytest.raises(ApprovalError, match="ChatGPT Security Settings"):
+        emulator.approve(started["user_code"], account="acct-locked")
+    # The refusal is final for this code, and the device's poll says why.
+    polled = await poll(client, started)
+    assert polled.status_code == 403
+    assert error_code(polled) == "device_code_authorization_disabled"
+    assert "Enable device code authorization" in polled.json()["error"]["message"]
+    with pytest.raises(ApprovalError, match="already disabled"):
+        emulator.approve(started["user_code"])
+
+
+async def test_workspace_accounts_are_told_to_ask_their_admin(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    emulator.add_account("acct-team", plan="team", device_login_enabled=False)
+    started = await start(client)
+    with pytest.raises(ApprovalError, match="contact your workspace admin"):
+        emulator.approve(started["user_code"], account="acct-team")
+    polled = await poll(client, started)
+    assert "workspace admin" in polled.json()["error"]["message"]
 
 
 # Refresh -------------------------------------------------------------------------------------
@@ -626,7 +643,7 @@ async def test_device_page_refuses_other_content_types_and_locked_accounts(
     form = {"user_code": started["user_code"], "account": "acct-locked", "action": "approve"}
     locked = await client.post("/codex/device", data=form)
     assert locked.status_code == 400
-    assert "turned off" in locked.text
+    assert "Enable device code authorization" in locked.text
 
 
 def _mounted_with_starlette(emulator: Emulator) -> httpx.ASGITransport:
@@ -685,3 +702,23 @@ def test_manual_clock_moves_only_when_told() -> None:
     assert clock.now() == 50.0
     with pytest.raises(ValueError, match="non-negative"):
         clock.advance(-1)
+
+
+@pytest.mark.parametrize("style", ["absent", "zero"])
+async def test_token_answers_may_leave_the_lifetime_to_the_exp_claim(
+    client: httpx.AsyncClient, emulator: Emulator, style: str
+) -> None:
+    emulator.knobs.expires_in = "absent" if style == "absent" else "zero"
+    emulator.knobs.access_ttl = 600
+    issued = await sign_in(client, emulator)
+    assert issued.get("expires_in") == (None if style == "absent" else 0)
+    assert segments(issued["access_token"])[1]["exp"] == int(START) + 600
+
+
+async def test_revoke_endpoint_outage_knob(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    tokens = await sign_in(client, emulator)
+    emulator.knobs.revoke_failure = "error"
+    body = {"token": tokens["refresh_token"], "client_id": CLIENT_ID}
+    assert (await client.post("/oauth/revoke", json=body)).status_code == 503
+    assert emulator.check_access_token(tokens["access_token"]) is not None
+    assert emulator.stats.revocations == 0

@@ -177,3 +177,91 @@ async def test_chat_bodies_are_validated_and_size_limited_before_passing_through
     assert bad.status_code == 400
     assert harness.emulator.github.model.stats.requests == calls
     assert TOKEN_MARKER not in big.text + bad.text
+
+
+@pytest.mark.parametrize(
+    ("messages", "initiator"),
+    [
+        ([{"role": "user", "content": "hi"}], "user"),
+        (
+            [
+                {"role": "user", "content": "weather?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "weather", "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+            ],
+            "agent",
+        ),
+        # An assistant prefill last is no turn a person typed.
+        ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hel"}], "agent"),
+    ],
+)
+async def test_x_initiator_says_who_started_the_turn(
+    harness: Harness, messages: list[dict[str, object]], initiator: str
+) -> None:
+    jwt = await harness.sign_in(provider="github")
+    body = {"model": "gpt-5.4", "messages": messages}
+    answer = await harness.client.post(
+        "/authai/v1/chat/completions", json=body, headers=bearer(jwt)
+    )
+    assert answer.status_code == 200, answer.text
+    assert harness.emulator.github.model.last_request().headers["x-initiator"] == initiator
+
+
+@pytest.mark.parametrize(
+    ("given", "initiator"),
+    [
+        ("hello", "user"),
+        ([{"role": "user", "content": "hello"}], "user"),
+        ([{"role": "assistant", "content": "prefill"}], "agent"),
+        ([{"type": "function_call_output", "call_id": "c1", "output": "42"}], "agent"),
+    ],
+)
+async def test_x_initiator_on_responses_input(
+    harness: Harness, given: object, initiator: str
+) -> None:
+    jwt = await harness.sign_in(provider="github")
+    answer = await harness.client.post(
+        "/authai/v1/responses",
+        json={"model": "gpt-5.4-codex", "input": given},
+        headers=bearer(jwt),
+    )
+    assert answer.status_code == 200, answer.text
+    sent = harness.emulator.github.model.last_request("/responses")
+    assert sent.headers["x-initiator"] == initiator
+
+
+async def test_an_api_host_outside_the_allowlist_gets_no_copilot_token(harness: Harness) -> None:
+    jwt = await harness.sign_in(provider="github")
+    harness.emulator.github.knobs.api_endpoint = "https://copilot.evil.test"
+    harness.clock.advance(1600)  # the next call mints a new Copilot token
+    refused = await chat(harness, jwt)
+    assert refused.status_code == 502
+    assert refused.json()["error"]["code"] == "copilot_api_host_refused"
+    assert "copilot.evil.test" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("api.individual.githubcopilot.com", True),
+        ("api.business.githubcopilot.com", True),
+        ("githubcopilot.com", False),
+        ("api.githubcopilot.com.evil.test", False),
+        ("evilgithubcopilot.com", False),
+    ],
+)
+async def test_the_allowlist_matches_subdomains_only(
+    harness: Harness, host: str, allowed: bool
+) -> None:
+    tokens = harness.authai.providers["github"].backend.tokens  # type: ignore[attr-defined]
+    assert tokens._allowed_host(host) is allowed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from authai_embed import Credentials, OpenAIUpstream, Unauthorized, UpstreamError
+from authai_embed import Credentials, OpenAIUpstream, SignInDisabled, Unauthorized, UpstreamError
 from authai_embed.providers.openai.signin import OpenAIProvider
 from authai_embed.testing import TOKEN_MARKER, Emulator, ManualClock
 from tests._support.harness import ISSUER
@@ -88,8 +88,10 @@ async def test_device_login_disabled_is_a_clear_upstream_error(
     emulator: Emulator, clock: ManualClock
 ) -> None:
     emulator.knobs.device_login_available = False
-    with pytest.raises(UpstreamError, match="device code sign-in is not enabled"):
+    with pytest.raises(SignInDisabled, match="Device code sign-in is turned off") as caught:
         await provider_for(emulator, clock).start_device_login()
+    assert caught.value.code == "device_code_disabled"
+    assert caught.value.help_url == "https://chatgpt.com/security-settings"
 
 
 class _Failing(httpx.AsyncBaseTransport):

@@ -87,6 +87,10 @@ class AuthRoutes:
             body["jwt"] = answer.jwt
         if answer.error is not None:  # the login's outcome (`expired`, ...), not a failure
             body["error"] = answer.error
+        if answer.code is not None:  # (ours) a stable code, and where the user can fix it
+            body["code"] = answer.code
+        if answer.help_url is not None:
+            body["help"] = answer.help_url
         return JSONResponse(body)
 
     async def whoami(self, request: Request) -> Response:

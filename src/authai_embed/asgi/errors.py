@@ -18,6 +18,7 @@ from authai_embed.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    SignInDisabled,
     StoreError,
     Unauthorized,
     UpstreamError,
@@ -85,7 +86,10 @@ def _rate_limited(exc: RateLimited) -> Answer:
 def _upstream(exc: UpstreamError) -> Answer:
     # The broker's own calls to the provider failed: a bad gateway, whatever it said.
     v1 = _v1(exc.message, "provider_error", code=exc.code)
-    return Answer(exc.status, {"error": exc.message}, v1, _retry(exc.retry_after), auth_status=502)
+    auth: dict[str, Any] = {"error": exc.message}
+    if isinstance(exc, SignInDisabled):  # (ours) the user can fix this one: say how
+        auth |= {"code": exc.code, "help": exc.help_url}
+    return Answer(exc.status, auth, v1, _retry(exc.retry_after), auth_status=502)
 
 
 def _store_down(exc: StoreError) -> Answer:

@@ -50,11 +50,25 @@ class StartedLogin:
 
 @dataclass(frozen=True, slots=True)
 class PollAnswer:
-    """What `/auth/poll/{id}` answers: a status, and the JWT or an error message."""
+    """What `/auth/poll/{id}` answers: a status, and the JWT or an error message (with its
+    stable `code` and a `help_url` when the user can fix the cause, `device_code_disabled`)."""
 
     status: str
     jwt: str | None = None
     error: str | None = None
+    code: str | None = None
+    help_url: str | None = None
+
+
+def _outcome(status: str, error: str | None, payload: dict[str, Any]) -> PollAnswer:
+    """A final, unsuccessful answer; the code and link live in the sealed payload."""
+    code, help_url = payload.get("code"), payload.get("help")
+    return PollAnswer(
+        status,
+        error=error,
+        code=code if isinstance(code, str) else None,
+        help_url=help_url if isinstance(help_url, str) else None,
+    )
 
 
 def _login_id(session_id: str) -> str:
@@ -139,7 +153,7 @@ class LoginBroker:
         if login.status == "complete":
             return PollAnswer("complete", jwt=payload["jwt"])
         if login.status != "pending":
-            return PollAnswer(login.status, error=login.error)
+            return _outcome(login.status, login.error, payload)
         if now >= login.expires_at:
             await self._finish(login, key, payload, status="expired")
             return PollAnswer("expired")
@@ -181,6 +195,8 @@ class LoginBroker:
             return await self._finish(login, key, payload, status="expired")
         if result.status == "denied" or result.credentials is None:
             message = result.message or "the sign-in was denied"
+            if result.code is not None:
+                payload = {**payload, "code": result.code, "help": result.help_url}
             return await self._finish(login, key, payload, status="error", error=message)
         jwt, _exp = await self._sessions.create_session(result.credentials)
         logger.info("device login complete provider=%s", login.provider)
@@ -222,13 +238,15 @@ class LoginBroker:
             version=login.version + 1,
         )
         if await self._store.swap_pending(done, login.version):
-            return PollAnswer(status, jwt=payload.get("jwt"), error=error)
+            if status == "complete":
+                return PollAnswer(status, jwt=payload.get("jwt"))
+            return _outcome(status, error, payload)
         current = await self._store.get_pending(login.id)
         if current is None:
             raise NotFound("session not found")
         if current.status == "complete":
             return PollAnswer("complete", jwt=self._open(key, current)["jwt"])
-        return PollAnswer(current.status, error=current.error)
+        return _outcome(current.status, current.error, self._open(key, current))
 
     @staticmethod
     def _seal(key: bytes, login_id: str, provider: str, payload: dict[str, Any]) -> Sealed:

@@ -30,6 +30,8 @@ __all__ = ["Session", "Sessions"]
 logger = get_logger("sessions")
 
 LEASE_SECONDS = 30.0
+UPSTREAM_REVOKE_TIMEOUT = 3.0
+"""Seconds a sign-out waits for the provider's token revocation before giving up on it."""
 _LEASE_WAIT = 40.0
 
 
@@ -128,7 +130,7 @@ class Sessions:
     async def usable_session(self, token: str | None) -> Session:
         """`open_session`, then refresh the tokens first if they expire within the margin."""
         session = await self.open_session(token)
-        if self._due(session.credentials):
+        if self._due(session):
             try:
                 session = await self.refresh(session)
             except UpstreamError as exc:
@@ -139,9 +141,18 @@ class Sessions:
                 logger.warning("early refresh failed, using the current token: %s", exc.message)
         return session
 
-    def _due(self, credentials: Credentials) -> bool:
-        expires = credentials.expires_at
-        return expires is not None and expires - self._clock.now() < self._settings.refresh_margin
+    def _due(self, session: Session) -> bool:
+        """Whether the access token is within the refresh margin of its expiry. The margin is
+        at most half the token's lifetime (from its record write, when it was issued), so a
+        token that lives shorter than the margin is not refreshed on every request."""
+        expires = session.credentials.expires_at
+        if expires is None:
+            return False
+        margin = float(self._settings.refresh_margin)
+        lifetime = expires - session.record.updated_at
+        if lifetime > 0:
+            margin = min(margin, lifetime / 2)
+        return expires - self._clock.now() < margin
 
     async def refresh(self, session: Session, *, force: bool = False) -> Session:
         """Refresh the session's tokens once, across every task and process.
@@ -154,7 +165,7 @@ class Sessions:
             current = await self._load(session.claims)
             if current.record.version != session.record.version:
                 return current  # refreshed meanwhile: use the winner's tokens
-            if not force and not self._due(current.credentials):
+            if not force and not self._due(current):
                 return current
             lease = f"refresh:{current.record.id}"
             winner = await self._take_lease(lease, current)
@@ -223,6 +234,26 @@ class Sessions:
         return Session(claims=current.claims, record=updated, credentials=fresh)
 
     async def revoke(self, token: str | None) -> None:
-        """Delete the session's record: every JWT for it stops working everywhere at once."""
+        """Delete the session's record: every JWT for it stops working everywhere at once.
+        Then ask the provider to revoke the tokens too (`revoke_upstream`)."""
         session = await self.open_session(token)
         await self._store.delete_record(session.record.id)
+        await self.revoke_upstream(session)
+
+    async def revoke_upstream(self, session: Session) -> None:
+        """Best effort, after the local revoke: the provider's token revocation, where it has
+        one, bounded by `UPSTREAM_REVOKE_TIMEOUT`; a failure is logged (never a token) and
+        ignored, since the record is already gone."""
+        provider = self._providers.get(session.record.provider)
+        revoke = getattr(provider, "revoke", None)  # providers written before revoke existed
+        if revoke is None:
+            return
+        try:
+            with anyio.move_on_after(UPSTREAM_REVOKE_TIMEOUT) as scope:
+                await revoke(session.credentials)
+        except Exception as exc:  # best effort: nothing may fail a sign-out
+            kind = exc.message if isinstance(exc, UpstreamError) else type(exc).__name__
+            logger.warning("upstream revoke failed provider=%s: %s", session.record.provider, kind)
+            return
+        if scope.cancelled_caught:
+            logger.warning("upstream revoke timed out provider=%s", session.record.provider)

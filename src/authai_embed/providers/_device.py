@@ -3,15 +3,18 @@ and token-endpoint error codes (GitHub, xAI), poll intervals and token lifetimes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from authai_embed.errors import UpstreamError
+from authai_embed.providers._upstream import jwt_claims
 from authai_embed.providers.base import DevicePoll, DeviceStart
 
-__all__ = ["device_start", "poll_interval", "poll_outcome", "token_lifetime"]
+__all__ = ["access_lifetime", "device_start", "poll_interval", "poll_outcome", "token_lifetime"]
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_LIFETIME = 900.0
+_YEAR = 366 * 86400.0
 
 
 def _seconds(value: Any, default: float, low: float, high: float) -> float:
@@ -31,6 +34,19 @@ def token_lifetime(value: Any, default: float) -> float:
     """A token answer's `expires_in`: a positive number of seconds, else `default`."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
+    return default
+
+
+def access_lifetime(body: Mapping[str, Any], now: float, default: float) -> float:
+    """Seconds the answer's access token lives: `expires_in` when positive, else the token's
+    own `exp` claim (not verified: it only plans the refresh), else `default`."""
+    stated = token_lifetime(body.get("expires_in"), 0.0)
+    if stated > 0:
+        return stated
+    access = body.get("access_token")
+    exp = jwt_claims(access).get("exp") if isinstance(access, str) else None
+    if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 < exp - now <= _YEAR:
+        return float(exp - now)
     return default
 
 

@@ -63,12 +63,16 @@ class DeviceStart:
 @dataclass(frozen=True, slots=True)
 class DevicePoll:
     """One poll's outcome. `credentials` is set when `status == "complete"`; `interval` when the
-    provider asked to slow down to a given interval; `message` explains a denial."""
+    provider asked to slow down to a given interval; `message` explains a denial, `code` names
+    it when it is one the wire distinguishes (`device_code_disabled`), `help_url` links what to
+    do about it."""
 
     status: PollStatus
     credentials: Credentials | None = None
     interval: float | None = None
     message: str | None = None
+    code: str | None = None
+    help_url: str | None = None
 
 
 class UpstreamUnauthorized(UpstreamError):
@@ -148,6 +152,11 @@ class Provider(Protocol):
     async def refresh(self, credentials: Credentials) -> Credentials:
         """Exchange the refresh token for fresh credentials (the refresh token may rotate).
         A provider without refresh tokens raises `Unauthorized` (the user signs in again)."""
+        ...
+
+    async def revoke(self, credentials: Credentials) -> None:
+        """Ask the provider to revoke the tokens at sign-out, where it lets a client do so (a
+        no-op otherwise). Best effort: the caller bounds it in time and ignores its failures."""
         ...
 
     @property

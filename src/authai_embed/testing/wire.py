@@ -6,13 +6,13 @@ refresh token rejections) and RFC 6749's flat `{"error", "error_description"}` (
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from authai_embed.asgi.http import JSONResponse, Request
 from authai_embed.errors import InvalidRequest
 
-__all__ = ["FORM_LIMIT", "oauth_error", "openai_error", "read_params"]
+__all__ = ["FORM_LIMIT", "lifetime_field", "oauth_error", "openai_error", "read_params"]
 
 MAX_FIELDS = 32
 FORM_LIMIT = 64 * 1024
@@ -30,6 +30,16 @@ def openai_error(
     """An error in OpenAI's envelope."""
     error = {"message": message, "type": error_type, "param": None, "code": code}
     return JSONResponse({"error": error}, status, headers)
+
+
+def lifetime_field(
+    answer: dict[str, Any], ttl: int, style: Literal["seconds", "absent", "zero"]
+) -> dict[str, Any]:
+    """A token answer with its `expires_in` as the knob says: the seconds, no field, or `0`
+    (some servers send either; the access token's `exp` claim is then the only clock)."""
+    if style == "absent":
+        return answer
+    return {**answer, "expires_in": ttl if style == "seconds" else 0}
 
 
 def oauth_error(

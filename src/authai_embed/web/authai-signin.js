@@ -21,6 +21,9 @@ const VERIFICATION_HOSTS = {
   github: ["github.com"],
   xai: ["auth.x.ai", "accounts.x.ai", "x.ai"],
 };
+// The stable code the mount gives when the provider refuses device-code sign-in until the user
+// (or a workspace admin) turns it on; its answer carries the settings link as `help`.
+const DEVICE_CODE_DISABLED = "device_code_disabled";
 const PROVIDER_NAMES = { openai: "ChatGPT", github: "GitHub Copilot", xai: "Grok" };
 // The aliases the server accepts, as in providers/registry.py.
 const PROVIDER_ALIASES = { chatgpt: "openai", codex: "openai", grok: "xai", copilot: "github" };
@@ -89,6 +92,8 @@ a { color: var(--authai-link-color, #0969da); word-break: break-all; }
 .url { font-family: var(--authai-code-font, ui-monospace, monospace); word-break: break-all; }
 .muted { color: var(--authai-muted-color, #57606a); font-size: .9em; }
 .message { margin: .6rem 0 0; color: var(--authai-error-color, #b42318); }
+.message.guidance { color: inherit; }
+.help { display: inline-block; margin: .4rem 0 0; }
 .message:empty { display: none; }
 .who { font-weight: 600; }
 .choices { display: flex; flex-wrap: wrap; gap: .5rem; }
@@ -436,12 +441,17 @@ export class AuthAISignin extends HTMLElement {
       });
       const body = await res.json().catch(() => ({}));
       if (!res.ok || typeof body.sessionId !== "string") {
-        throw new Error(typeof body.error === "string" ? body.error : `HTTP ${res.status}`);
+        const error = new Error(typeof body.error === "string" ? body.error : `HTTP ${res.status}`);
+        error.answer = body;
+        throw error;
       }
       started = body;
     } catch (error) {
       if (this.#attempt !== attempt) return;
       this.#attempt = null;
+      if (error.answer && error.answer.code === DEVICE_CODE_DISABLED) {
+        return this.#guide(error.answer, provider);
+      }
       return this.#fail("start_failed", `Could not start the sign-in: ${error.message}`);
     } finally {
       for (const button of buttons) button.removeAttribute("aria-disabled");
@@ -475,6 +485,7 @@ export class AuthAISignin extends HTMLElement {
       if (answer.status === "expired") {
         return this.#fail("expired", "The code expired before it was approved. Try again.");
       }
+      if (answer.code === DEVICE_CODE_DISABLED) return this.#guide(answer, attempt.provider);
       const reason = typeof answer.error === "string" ? answer.error : "unknown error";
       if (/denied/i.test(reason)) return this.#fail("denied", "The sign-in was denied.");
       return this.#fail("sign_in_failed", `The sign-in failed: ${reason}`);
@@ -558,6 +569,13 @@ export class AuthAISignin extends HTMLElement {
 
     const loading = el("p", { part: "loading", class: "muted" }, "Checking your session…");
     const message = el("p", { part: "message", class: "message", role: "alert" });
+    const help = el("a", {
+      part: "help-link",
+      class: "help",
+      target: "_blank",
+      rel: "noopener noreferrer",
+    });
+    help.hidden = true;
     const box = el(
       "div",
       { part: "container", class: "box" },
@@ -566,6 +584,7 @@ export class AuthAISignin extends HTMLElement {
       pending,
       signedIn,
       message,
+      help,
     );
     root.append(box);
     return {
@@ -583,6 +602,7 @@ export class AuthAISignin extends HTMLElement {
       copy,
       who,
       message,
+      help,
     };
   }
 
@@ -690,7 +710,34 @@ export class AuthAISignin extends HTMLElement {
   }
 
   #say(text) {
-    this.#ui.message.textContent = text;
+    const ui = this.#ui;
+    ui.message.textContent = text;
+    ui.message.classList.remove("guidance");
+    ui.help.hidden = true;
+    ui.help.removeAttribute("href");
+    ui.help.textContent = "";
+  }
+
+  // The provider refuses device-code sign-in until it is turned on: say what to do, with a
+  // link to the settings page when it is on the provider's own site (the verification rule).
+  #guide(answer, provider) {
+    const ui = this.#ui;
+    const name = this.#nameOf(provider);
+    const said = typeof answer.error === "string" ? answer.error : "";
+    const message =
+      said ||
+      `Device code sign-in is turned off for your ${name} account. Turn it on in its ` +
+        "security settings (or ask your workspace admin), then sign in again.";
+    const help = typeof answer.help === "string" ? answer.help : "";
+    this.#setState("signed-out");
+    this.#say(message);
+    ui.message.classList.add("guidance");
+    if (help && isAllowedVerificationUrl(help, provider, this.#extraOrigins())) {
+      ui.help.href = help;
+      ui.help.textContent = `Open the ${name} security settings`;
+      ui.help.hidden = false;
+    }
+    this.#emit("authai:error", { code: DEVICE_CODE_DISABLED, message, help: help || null });
   }
 
   #fail(code, message) {

@@ -125,7 +125,8 @@ class CopilotTokens:
 
     def _api_base(self, endpoints: Any) -> str:
         """`endpoints.api`, if it is an https URL (or the scheme our own settings use, so the
-        emulator can run on plain http); the individual host otherwise."""
+        emulator can run on plain http); the individual host otherwise. A host outside
+        `api_hosts` (and not `api_base`'s) is refused: the Copilot token would go there."""
         api = endpoints.get("api") if isinstance(endpoints, Mapping) else None
         if not isinstance(api, str):
             return DEFAULT_API
@@ -133,7 +134,23 @@ class CopilotTokens:
         allowed = {"https", urlsplit(self._upstream.api_base).scheme}
         if parts.scheme not in allowed or not parts.netloc:
             return DEFAULT_API
+        if not self._allowed_host(parts.hostname or ""):
+            raise UpstreamError(
+                f"the Copilot token endpoint named an API host outside github.api_hosts "
+                f"({(parts.hostname or '')[:100]}); add it there if it is GitHub's",
+                code="copilot_api_host_refused",
+            )
         return api.rstrip("/")
+
+    def _allowed_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        patterns = (*self._upstream.api_hosts, urlsplit(self._upstream.api_base).hostname or "")
+        for pattern in (p.lower() for p in patterns if p):
+            if pattern.startswith("*.") and host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+            if host == pattern:
+                return True
+        return False
 
 
 class CopilotBackend:
@@ -243,15 +260,21 @@ class CopilotBackend:
 
 
 def _initiator(payload: dict[str, Any]) -> str:
-    """`agent` for a follow-up turn carrying tool results, `user` otherwise (Copilot bills
-    premium requests per user-initiated turn: say so honestly)."""
+    """`user` when the last input item is the user's (a turn a person typed), `agent`
+    otherwise (tool results, an assistant prefill): Copilot bills premium requests per user
+    turn, so say so honestly, neither over- nor under-billing."""
     messages = payload.get("messages")
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        return "agent" if messages[-1].get("role") == "tool" else "user"
+    if isinstance(messages, list) and messages:
+        last = messages[-1]
+        return "user" if isinstance(last, dict) and last.get("role") == "user" else "agent"
     items = payload.get("input")
-    if isinstance(items, list) and items and isinstance(items[-1], dict):
-        return "agent" if items[-1].get("type") == "function_call_output" else "user"
-    return "user"
+    if isinstance(items, list) and items:
+        last = items[-1]
+        if not isinstance(last, dict):
+            return "agent"
+        typed = last.get("type", "message")  # shorthand messages have no type
+        return "user" if typed == "message" and last.get("role") == "user" else "agent"
+    return "user"  # a string input is the user's words
 
 
 def _has_image(payload: dict[str, Any]) -> bool:

@@ -25,6 +25,9 @@ class GitHubUpstream(BaseModel):
     plugin_version: str = "copilot-chat/0.35.0"
     user_agent: str = "GitHubCopilotChat/0.35.0"
     integration_id: str = "vscode-chat"
+    api_hosts: tuple[str, ...] = ("*.githubcopilot.com",)
+    """Hosts the Copilot token endpoint's `endpoints.api` may name (`*.` matches subdomains);
+    the host of `api_base` is always allowed. Copilot tokens go there: nothing else is used."""
 
     @property
     def verification_url(self) -> str:

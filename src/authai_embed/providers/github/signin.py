@@ -128,3 +128,9 @@ class CopilotProvider:
     async def refresh(self, credentials: Credentials) -> Credentials:
         """GitHub tokens have no refresh token: one GitHub refuses means signing in again."""
         raise Unauthorized()
+
+    async def revoke(self, credentials: Credentials) -> None:
+        """Nothing: GitHub revokes an OAuth token only for a client that authenticates with its
+        secret (`DELETE /applications/{client_id}/token`), which a device-flow client has not.
+        The user revokes it in their GitHub settings (Applications > Authorized OAuth Apps)."""
+        return None

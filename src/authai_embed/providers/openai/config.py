@@ -19,6 +19,8 @@ class OpenAIUpstream(BaseModel):
     api_base: UpstreamURL = "https://chatgpt.com/backend-api/codex"
     user_agent: str = "codex_cli_rs/0.63.0"
     client_version: str = "0.63.0"
+    security_settings_url: UpstreamURL = "https://chatgpt.com/security-settings"
+    """Where a user turns device-code sign-in on; sign-in errors that need it link here."""
 
     @property
     def verification_url(self) -> str:

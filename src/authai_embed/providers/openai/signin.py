@@ -7,6 +7,7 @@ tokens, read the ChatGPT account id from the id_token. Refresh tokens rotate and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,9 +15,9 @@ import httpx
 
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
-from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._device import poll_interval, token_lifetime
-from authai_embed.providers._upstream import jwt_claims, oauth_error_code, send
+from authai_embed.errors import SignInDisabled, Unauthorized, UpstreamError
+from authai_embed.providers._device import access_lifetime, poll_interval
+from authai_embed.providers._upstream import error_fields, jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.openai.backend import CodexBackend
 from authai_embed.providers.openai.config import OpenAIUpstream
@@ -71,7 +72,8 @@ class OpenAIProvider:
         )
         response = await send(self._http, "device code request", request)
         if response.status_code == 404:
-            raise UpstreamError("device code sign-in is not enabled on the ChatGPT auth server")
+            # What the Codex CLI and other clients read as "device code sign-in is off".
+            raise SignInDisabled(self._disabled_guidance(), help_url=self._help_url)
         body = response.body if response.is_success else None
         if body is None:
             raise UpstreamError(f"device code request failed with status {response.status_code}")
@@ -97,9 +99,16 @@ class OpenAIProvider:
         )
         response = await send(self._http, "device authorization poll", request)
         status = response.status_code
+        body = response.body
+        if status in (401, 403, 404) and _says_device_login_disabled(body):
+            return DevicePoll(
+                "denied",
+                message=self._disabled_guidance(_error_message(body)),
+                code=SignInDisabled.code_name,
+                help_url=self._help_url,
+            )
         if status in (403, 404):
             return DevicePoll("pending")
-        body = response.body
         if status == 429:
             return DevicePoll("slow_down")
         if response.is_success and body is not None:
@@ -117,6 +126,20 @@ class OpenAIProvider:
         if "denied" in code:
             return DevicePoll("denied", message="the sign-in was denied")
         raise UpstreamError(f"device authorization failed with status {status}", status=502)
+
+    @property
+    def _help_url(self) -> str:
+        return self._upstream.security_settings_url
+
+    def _disabled_guidance(self, said: str | None = None) -> str:
+        """What to tell the user when ChatGPT refuses device-code sign-in: its own words when it
+        gave some, then the fix (each user in their settings; workspaces through their admin)."""
+        fix = (
+            'Device code sign-in is turned off for this ChatGPT account: turn on "device code '
+            f"authorization for Codex\" in ChatGPT's security settings ({self._help_url}), or ask "
+            "your workspace admin to allow it, then sign in again."
+        )
+        return f"{said.rstrip('.')}. {fix}" if said else fix
 
     async def _exchange(self, grant: dict[str, Any]) -> Credentials:
         code, verifier = grant.get("authorization_code"), grant.get("code_verifier")
@@ -166,6 +189,22 @@ class OpenAIProvider:
             originator=credentials.originator,
         )
 
+    async def revoke(self, credentials: Credentials) -> None:
+        """Revoke the sign-in at the auth server (`/oauth/revoke`, RFC 7009), as the Codex CLI
+        does at logout: the refresh token ends the whole sign-in, else the access token."""
+        token, hint = (
+            (credentials.refresh, "refresh_token")
+            if credentials.refresh
+            else (credentials.access, "access_token")
+        )
+        form = {"token": token, "token_type_hint": hint, "client_id": self._upstream.client_id}
+        request = self._http.build_request(
+            "POST", f"{self._upstream.issuer}/oauth/revoke", data=form, headers=self._headers
+        )
+        response = await send(self._http, "token revocation", request)
+        if not response.is_success:
+            raise UpstreamError(f"token revocation failed with status {response.status_code}")
+
     async def _token_request(
         self, what: str, form: dict[str, str], *, refreshing: bool
     ) -> dict[str, Any]:
@@ -186,4 +225,25 @@ class OpenAIProvider:
         return body
 
     def _expiry(self, body: Mapping[str, Any]) -> float:
-        return self._clock.now() + token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)
+        now = self._clock.now()
+        return now + access_lifetime(body, now, DEFAULT_ACCESS_TTL)
+
+
+_DISABLED_WORDS = re.compile(r"device[ _-]?code[ _-]?(authori[sz]ation|authentication|login)", re.I)
+
+
+def _says_device_login_disabled(body: Mapping[str, Any] | None) -> bool:
+    """Whether an error answer speaks of device-code sign-in being off (its code or message:
+    the real answer's exact shape is unconfirmed, the page's words are reported)."""
+    if body is None:
+        return False
+    said = f"{oauth_error_code(body) or ''} {_error_message(body) or ''}"
+    return _DISABLED_WORDS.search(said) is not None and (
+        "disabled" in said.lower() or "enable" in said.lower()
+    )
+
+
+def _error_message(body: Mapping[str, Any] | None) -> str | None:
+    """The (redacted, cut) message of an error answer in OpenAI's envelope, if any."""
+    err = body.get("error") if body is not None else None
+    return error_fields(err)[0] if isinstance(err, Mapping) else None

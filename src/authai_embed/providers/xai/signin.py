@@ -17,7 +17,7 @@ import httpx
 from authai_embed._util.clock import Clock
 from authai_embed.credentials import Credentials
 from authai_embed.errors import Unauthorized, UpstreamError
-from authai_embed.providers._device import device_start, poll_outcome, token_lifetime
+from authai_embed.providers._device import access_lifetime, device_start, poll_outcome
 from authai_embed.providers._upstream import Answer, jwt_claims, oauth_error_code, send
 from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.xai.backend import XAIBackend
@@ -34,10 +34,11 @@ _REJECTED_REFRESH = {"invalid_grant", "invalid_token", "unauthorized_client"}
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """The endpoints the discovery document names."""
+    """The endpoints the discovery document names (`revocation` only when it lists one)."""
 
     device_authorization: str
     token: str
+    revocation: str | None = None
 
 
 class OIDCDiscovery:
@@ -84,7 +85,10 @@ class OIDCDiscovery:
         schemes = ("https://", self._url.split("://", 1)[0] + "://")
         if not device.startswith(schemes) or not token.startswith(schemes):
             raise UpstreamError("xAI discovery names an endpoint that is not https")
-        return Endpoints(device, token)
+        revocation = body.get("revocation_endpoint")
+        if not (isinstance(revocation, str) and revocation.startswith(schemes)):
+            revocation = None  # tokens go there too: an unusable URL is no endpoint
+        return Endpoints(device, token, revocation)
 
 
 class XAIProvider:
@@ -166,6 +170,22 @@ class XAIProvider:
             raise UpstreamError("xAI token refresh returned an unexpected answer")
         return self._credentials(body, credentials)
 
+    async def revoke(self, credentials: Credentials) -> None:
+        """Revoke the refresh token (else the access token) at the discovery document's
+        `revocation_endpoint` (RFC 7009); nothing when it lists none."""
+        endpoints = await self.discovery.endpoints()
+        if endpoints.revocation is None:
+            return
+        token, hint = (
+            (credentials.refresh, "refresh_token")
+            if credentials.refresh
+            else (credentials.access, "access_token")
+        )
+        form = {"token": token, "token_type_hint": hint, "client_id": self._upstream.client_id}
+        response = await self._post("xAI token revocation", endpoints.revocation, form)
+        if not response.is_success:
+            raise UpstreamError(f"xAI token revocation failed with status {response.status_code}")
+
     def _credentials(self, body: dict[str, Any], previous: Credentials | None) -> Credentials:
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
@@ -178,12 +198,12 @@ class XAIProvider:
         refresh = body.get("refresh_token")
         if not (isinstance(refresh, str) and refresh):
             refresh = previous.refresh if previous is not None else None
-        ttl = token_lifetime(body.get("expires_in"), DEFAULT_ACCESS_TTL)
+        now = self._clock.now()
         return Credentials(
             provider=self.id,
             access=access,
             refresh=refresh,
-            expires_at=self._clock.now() + ttl,
+            expires_at=now + access_lifetime(body, now, DEFAULT_ACCESS_TTL),
             account_id=account,
             originator=previous.originator if previous is not None else self._originator,
         )

@@ -56,6 +56,9 @@ class GitHubKnobs(DeviceKnobs):
     refresh_in: int = 1500
     token_delay: float = 0.0
     """Seconds the Copilot token exchange takes."""
+    api_endpoint: str | None = None
+    """Set: the token exchange names this URL as `endpoints.api` (a foreign host, to test that
+    clients validate it)."""
 
 
 @dataclass(slots=True)
@@ -250,7 +253,9 @@ class GitHubSide:
             self._copilot_tokens[token] = (user.login, float(expires_at))
             self.stats.copilot_tokens += 1
             self.stats.issued.append(token)
-        api = f"{self.base_url}{COPILOT_PATHS.get(user.plan, '/copilot')}"
+        api = (
+            self.knobs.api_endpoint or f"{self.base_url}{COPILOT_PATHS.get(user.plan, '/copilot')}"
+        )
         return JSONResponse(
             {
                 "token": token,

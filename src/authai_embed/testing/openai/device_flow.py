@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing.openai import mint
+from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthorizationCode, AuthState, DeviceAuthorization
 from authai_embed.testing.user_codes import (
     ApprovalError,
@@ -23,7 +24,20 @@ from authai_embed.testing.wire import openai_error
 __all__ = ["DeviceFlow"]
 
 _PENDING_CODE = "deviceauth_authorization_unknown"
+_DISABLED_CODE = "device_code_authorization_disabled"
+WORKSPACE_PLANS = frozenset({"team", "business", "enterprise", "edu"})
 _PENDING_MESSAGE = "Device authorization is unknown. Please try again."
+
+
+def disabled_message(account: Account) -> str:
+    """What the sign-in page tells a person whose account has device-code sign-in off: the
+    workspace message for workspace plans, else the security-settings one (both as reported)."""
+    if account.plan in WORKSPACE_PLANS:
+        return "Please contact your workspace admin to enable device code authentication."
+    return (
+        "Enable device code authorization for Codex in ChatGPT Security Settings, then start "
+        "the sign-in again."
+    )
 
 
 def _iso(when: float) -> str:
@@ -52,10 +66,10 @@ class DeviceFlow:
             except KeyError as exc:
                 raise ApprovalError(str(exc.args[0])) from None
             if not chosen.device_login_enabled:
-                raise ApprovalError(
-                    f"Device code sign-in is turned off for {chosen.email}. Turn on device code "
-                    "authorization in ChatGPT Settings > Security, then enter the code again."
-                )
+                # Final for this code, as users report: they enable the setting, then start over.
+                device.status = "disabled"
+                device.refusal = disabled_message(chosen)
+                raise ApprovalError(device.refusal)
             verifier = mint.pkce_verifier()
             grant = AuthorizationCode(
                 code=mint.authorization_code(),
@@ -131,7 +145,9 @@ class DeviceFlow:
         403 `deviceauth_authorization_unknown` ("Device authorization is unknown. Please try
         again."): still pending, or an unknown id/code pair. 200 `{"authorization_code",
         "code_verifier", "code_challenge"}` once approved (PKCE S256); every later poll returns
-        the same grant, whose code the exchange spends. 400 `access_denied` once denied; 410
+        the same grant, whose code the exchange spends. 400 `access_denied` once denied; 403
+        `device_code_authorization_disabled` with the page's message once an account without
+        device-code sign-in tried to approve (the real answer is unconfirmed); 410
         `expired_token` after `device_code_ttl`; 429 `slow_down` + `Retry-After`, only with
         `knobs.enforce_interval`, for a poll sooner than `interval` after the previous one (that
         poll also restarts the wait).
@@ -169,6 +185,8 @@ class DeviceFlow:
             return openai_error(410, "expired_token", "The device code has expired.")
         if device.status == "denied":
             return openai_error(400, "access_denied", "The sign-in was denied.")
+        if device.status == "disabled":
+            return openai_error(403, _DISABLED_CODE, device.refusal or "")
         if device.grant is None:
             return openai_error(403, _PENDING_CODE, _PENDING_MESSAGE)
         grant = device.grant

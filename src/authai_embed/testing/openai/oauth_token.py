@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hmac
 
+import anyio
+
 import authai_embed.testing.tokens as tokens
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing.openai import mint
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 from authai_embed.testing.token_ledger import Family
-from authai_embed.testing.wire import oauth_error, openai_error, read_params
+from authai_embed.testing.wire import lifetime_field, oauth_error, openai_error, read_params
 
 __all__ = ["ID_TOKEN_TTL", "TokenEndpoint"]
 
@@ -91,11 +93,16 @@ class TokenEndpoint:
     async def revoke(self, request: Request) -> Response:
         """`POST /oauth/revoke` `{"token", "token_type_hint"?, "client_id"?}` (RFC 7009): 200
         `{}`, known token or not. A refresh token ends its whole sign-in; an access token only
-        itself."""
+        itself. `knobs.revoke_failure`: 503 (`error`) or no answer at all (`hang`)."""
         params = await read_params(request, self.state.knobs.max_body)
         token = params.get("token")
         if not token:
             return oauth_error(400, "invalid_request", "token is required.")
+        failure = self.state.knobs.revoke_failure
+        if failure == "hang":
+            await anyio.sleep_forever()
+        if failure == "error":
+            return oauth_error(503, "temporarily_unavailable", "Try again later.")
         with self.state.lock:
             if self.state.ledger.revoke_token(token):
                 self.state.stats.revocations += 1
@@ -197,11 +204,14 @@ class TokenEndpoint:
             refresh=refresh,
             refresh_expires_at=None if refresh_ttl is None else now + refresh_ttl,
         )
-        return {
-            "id_token": id_token,
-            "access_token": access,
-            "refresh_token": refresh,
-            "expires_in": ttl,
-            "token_type": "Bearer",
-            "scope": mint.SCOPE,
-        }
+        return lifetime_field(
+            {
+                "id_token": id_token,
+                "access_token": access,
+                "refresh_token": refresh,
+                "token_type": "Bearer",
+                "scope": mint.SCOPE,
+            },
+            ttl,
+            state.knobs.expires_in,
+        )

@@ -42,12 +42,17 @@ class AuthKnobs:
     """Off: the user code endpoint answers 404, as a server without device-code sign-in."""
     authorization_code_ttl: float = 10 * 60
     access_ttl: int = 3600
+    expires_in: Literal["seconds", "absent", "zero"] = "seconds"
+    """How token answers state the access lifetime: `expires_in` in seconds, no field, or `0`
+    (the token's own `exp` claim still says when it expires)."""
     refresh_ttl: float | None = None
     """Lifetime of refresh tokens in seconds; `None`: they never expire."""
     revoke_family_on_reuse: bool = False
     """On refresh token reuse, also revoke the sign-in's newer tokens (reuse detection)."""
     refresh_rejection: Literal["codes", "invalid_grant"] = "codes"
     """`codes`: 401 with `refresh_token_*` codes; `invalid_grant`: RFC 6749's plain 400."""
+    revoke_failure: Literal["error", "hang"] | None = None
+    """`error`: `/oauth/revoke` answers 503; `hang`: it never answers (a stuck upstream)."""
     max_body: int = 64 * 1024
 
     @property
@@ -105,9 +110,12 @@ class DeviceAuthorization:
     originator: str | None
     """The `originator` header the app sent with its user code request."""
     expires_at: float
-    status: Literal["pending", "approved", "denied"] = "pending"
+    status: Literal["pending", "approved", "denied", "disabled"] = "pending"
+    """`disabled`: an account without device-code sign-in tried to approve it (final)."""
     grant: AuthorizationCode | None = None
     last_poll: float | None = None
+    refusal: str | None = None
+    """Why the sign-in page refused the approval (`disabled`)."""
 
 
 class AuthState:

@@ -20,5 +20,9 @@ class XAIKnobs(DeviceKnobs):
     device_flow_enabled: bool = True
     discovery_failures: int = 0
     access_ttl: int = 900
+    expires_in: Literal["seconds", "absent", "zero"] = "seconds"
+    """How token answers state the access lifetime (the token's `exp` claim always does)."""
     revoke_family_on_reuse: bool = True
+    revocation_listed: bool = True
+    """Discovery lists `revocation_endpoint` (RFC 7009); off, clients cannot revoke tokens."""
     billing: Literal["spending_limit", "free_usage_exhausted"] | None = None

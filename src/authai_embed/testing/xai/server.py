@@ -18,7 +18,7 @@ from authai_embed.testing.code_page import CodePage
 from authai_embed.testing.device_grants import DEVICE_GRANT, DeviceGrants, device_code_body
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.token_ledger import TokenLedger
-from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
+from authai_embed.testing.wire import FORM_LIMIT, lifetime_field, oauth_error, read_params
 from authai_embed.testing.xai.api import API, CLI, SCRIPTED_ERROR, XAIModelAPI, xai_catalog
 from authai_embed.testing.xai.knobs import XAIKnobs
 
@@ -40,6 +40,7 @@ class XAIStats:
     refreshes: int = 0
     rejected_refreshes: int = 0
     refresh_reuses: int = 0
+    revocations: int = 0
     issued: list[str] = field(default_factory=list)
 
 
@@ -84,6 +85,7 @@ class XAISide:
             ("GET", f"{AUTH}/.well-known/openid-configuration", self.discovery),
             ("POST", f"{AUTH}/oauth2/device/code", self.device_code),
             ("POST", f"{AUTH}/oauth2/token", self.token),
+            ("POST", f"{AUTH}/oauth2/revoke", self.revoke),
             ("GET", self.page.path, self.page.show),
             ("POST", self.page.path, self.page.submit),
         ]
@@ -133,23 +135,24 @@ class XAISide:
 
     async def discovery(self, request: Request) -> Response:
         """`GET /xai-auth/.well-known/openid-configuration`; `knobs.discovery_failures` makes
-        the next N answer 503."""
+        the next N answer 503; `revocation_endpoint` only with `knobs.revocation_listed`."""
         with self.lock:
             self.stats.discoveries += 1
             if self.knobs.discovery_failures > 0:
                 self.knobs.discovery_failures -= 1
                 return JSONResponse({"error": "temporarily unavailable"}, 503)
         issuer = self.issuer
-        return JSONResponse(
-            {
-                "issuer": issuer,
-                "authorization_endpoint": f"{issuer}/oauth2/auth",
-                "token_endpoint": f"{issuer}/oauth2/token",
-                "device_authorization_endpoint": f"{issuer}/oauth2/device/code",
-                "jwks_uri": f"{issuer}/.well-known/jwks.json",
-                "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT],
-            }
-        )
+        document = {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth2/auth",
+            "token_endpoint": f"{issuer}/oauth2/token",
+            "device_authorization_endpoint": f"{issuer}/oauth2/device/code",
+            "jwks_uri": f"{issuer}/.well-known/jwks.json",
+            "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT],
+        }
+        if self.knobs.revocation_listed:
+            document["revocation_endpoint"] = f"{issuer}/oauth2/revoke"
+        return JSONResponse(document)
 
     async def device_code(self, request: Request) -> Response:
         """`POST /xai-auth/oauth2/device/code`, form `client_id`, `scope` → `{device_code,
@@ -180,6 +183,22 @@ class XAISide:
             if params.get("grant_type") == "refresh_token":
                 return self._refresh(params.get("refresh_token", ""))
         return oauth_error(400, "unsupported_grant_type")
+
+    async def revoke(self, request: Request) -> Response:
+        """`POST /xai-auth/oauth2/revoke`, form `token`, `token_type_hint`?, `client_id` (RFC
+        7009): 200 known token or not; a refresh token ends its sign-in. 404 while
+        `knobs.revocation_listed` is off."""
+        if not self.knobs.revocation_listed:
+            return JSONResponse({"error": "not_found"}, 404)
+        params = await read_params(request, FORM_LIMIT)
+        if params.get("client_id") != self.knobs.client_id:
+            return oauth_error(401, "invalid_client")
+        if not params.get("token"):
+            return oauth_error(400, "invalid_request")
+        with self.lock:
+            if self.ledger.revoke_token(params["token"]):
+                self.stats.revocations += 1
+        return JSONResponse({})
 
     def _device_token(self, params: dict[str, str]) -> Response:
         self.stats.device_polls += 1
@@ -230,10 +249,5 @@ class XAISide:
             refresh=refresh,
             refresh_expires_at=None,
         )
-        return {
-            "access_token": access,
-            "id_token": id_token,
-            "refresh_token": refresh,
-            "expires_in": ttl,
-            "token_type": "Bearer",
-        }
+        answer = {"access_token": access, "id_token": id_token, "refresh_token": refresh}
+        return lifetime_field({**answer, "token_type": "Bearer"}, ttl, self.knobs.expires_in)
