@@ -4,11 +4,11 @@ catalog is asked with, and `X-OpenAI-Fedramp` for FedRAMP accounts."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
+from authai_embed.providers.openai.shaping import EFFORT_ORDER
 from authai_embed.testing.codex.catalog import EFFORTS, catalog, version_key
 from tests._support.harness import Harness, HarnessFactory
 
@@ -239,5 +239,15 @@ async def test_the_fedramp_mark_survives_a_refresh(harness: Harness) -> None:
 def test_every_effort_the_translator_takes_is_one_the_backend_knows() -> None:
     from authai_embed.proxy.translate.chat_options import EFFORTS as CHAT_EFFORTS
 
-    assert tuple(CHAT_EFFORTS) == EFFORTS
-    assert json.dumps(EFFORTS)
+    assert tuple(CHAT_EFFORTS) == EFFORTS == EFFORT_ORDER
+
+
+def test_without_the_catalog_only_the_lite_names_change_the_request() -> None:
+    from authai_embed.providers.openai.shaping import ModelTraits, shape_for_model, traits_of
+
+    assert traits_of("gpt-5.6-terra", None) == ModelTraits(lite=True)
+    assert traits_of("gpt-5.4", None) == ModelTraits()
+    payload = {"model": "gpt-5.4", "reasoning": {"effort": "minimal"}, "text": {"verbosity": "low"}}
+    assert shape_for_model(payload, ModelTraits()) == payload
+    lite = shape_for_model({"model": "gpt-5.6-terra", "input": "hi"}, ModelTraits(lite=True))
+    assert lite["input"] == [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}]
