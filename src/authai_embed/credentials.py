@@ -25,25 +25,28 @@ class Credentials:
     expires_at: float | None
     account_id: str
     originator: str
+    fedramp: bool = False
+    """A ChatGPT FedRAMP workspace (its id token said so): its model calls carry
+    `X-OpenAI-Fedramp: true`."""
 
     def __repr__(self) -> str:
         return f"Credentials(provider={self.provider!r}, account_id=<hidden>, tokens=<hidden>)"
 
     def to_plaintext(self) -> bytes:
         """The JSON sealed into a record: `{provider, access, refresh, expires (ms), accountId,
-        originator}`."""
+        originator}`, plus `fedramp: true` for such an account (absent otherwise)."""
         expires = None if self.expires_at is None else int(self.expires_at * 1000)
-        return json.dumps(
-            {
-                "provider": self.provider,
-                "access": self.access,
-                "refresh": self.refresh,
-                "expires": expires,
-                "accountId": self.account_id,
-                "originator": self.originator,
-            },
-            separators=(",", ":"),
-        ).encode()
+        fields: dict[str, Any] = {
+            "provider": self.provider,
+            "access": self.access,
+            "refresh": self.refresh,
+            "expires": expires,
+            "accountId": self.account_id,
+            "originator": self.originator,
+        }
+        if self.fedramp:
+            fields["fedramp"] = True
+        return json.dumps(fields, separators=(",", ":")).encode()
 
     @classmethod
     def from_plaintext(cls, data: bytes) -> Credentials:
@@ -59,6 +62,7 @@ class Credentials:
                 expires_at=None if expires is None else float(expires) / 1000.0,
                 account_id=str(obj["accountId"]),
                 originator=str(obj.get("originator") or ""),
+                fedramp=obj.get("fedramp") is True,
             )
         except (ValueError, KeyError, TypeError):
             raise Unauthorized() from None

@@ -157,14 +157,17 @@ class Emulator:
         plan: str = "plus",
         device_login_enabled: bool = True,
         user_id: str | None = None,
+        fedramp: bool = False,
     ) -> Account:
-        """Add a ChatGPT account people can approve codes with; `ValueError` if the id is taken."""
+        """Add a ChatGPT account people can approve codes with; `ValueError` if the id is taken.
+        `fedramp=True`: a FedRAMP workspace (its model calls need `X-OpenAI-Fedramp: true`)."""
         account = new_account(
             account_id,
             email=email,
             plan=plan,
             device_login_enabled=device_login_enabled,
             user_id=user_id,
+            fedramp=fedramp,
         )
         return self.auth.add(account)
 

@@ -1,10 +1,10 @@
 """Model calls to the ChatGPT Codex backend: the Responses stream and the model catalog.
 
 The backend only streams (`stream: true`, `store: false`); callers translate or aggregate the
-stream. Errors go through the shared mapper (`providers/_upstream`) with one hook of its own: a
-429 (or a 404 saying `usage_limit_reached`/`usage_not_included`) is the plan's usage limit,
-answered as a 429 with when it resets. Each answer's `x-codex-*` headers update the account's
-`UsageSnapshot` (`usage_snapshot`).
+stream. Each call is fit to its model's catalog entry (`shaping.py`). Errors go through the
+shared mapper (`providers/_upstream`) with one hook of its own: a 429 (or a 404 saying
+`usage_limit_reached`/`usage_not_included`) is the plan's usage limit, answered as a 429 with
+when it resets. Each answer's `x-codex-*` headers update the account's `UsageSnapshot`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,20 @@ from authai_embed.providers._upstream import (
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
 from authai_embed.providers.openai.config import OpenAIUpstream
 from authai_embed.providers.openai.limits import UsageSnapshot, UsageSnapshots
+from authai_embed.providers.openai.shaping import (
+    LITE_HEADER,
+    ModelTraits,
+    shape_for_model,
+    traits_of,
+)
 
-__all__ = ["DEFAULT_INSTRUCTIONS", "FALLBACK_MODELS", "CodexBackend", "UpstreamUnauthorized"]
+__all__ = [
+    "DEFAULT_INSTRUCTIONS",
+    "FALLBACK_MODELS",
+    "FEDRAMP_HEADER",
+    "CodexBackend",
+    "UpstreamUnauthorized",
+]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 _RESPONSES_DROPPED = (
@@ -42,6 +54,9 @@ _RESPONSES_DROPPED = (
     "user",
     "service_tier",
 )
+
+FEDRAMP_HEADER = "x-openai-fedramp"
+"""Sent (`true`) for FedRAMP accounts, as the Codex CLI does: the backend serves them apart."""
 
 FALLBACK_MODELS = (
     "gpt-5.4",
@@ -74,7 +89,9 @@ class CodexBackend:
         # Parsed once: httpx would re-parse a string URL on every request.
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
 
-    def _headers(self, credentials: Credentials, session_id: str | None) -> dict[str, str]:
+    def _headers(
+        self, credentials: Credentials, session_id: str | None, *, lite: bool = False
+    ) -> dict[str, str]:
         headers = {
             "authorization": f"Bearer {credentials.access}",
             "chatgpt-account-id": credentials.account_id,
@@ -87,6 +104,10 @@ class CodexBackend:
         }
         if session_id:
             headers["session_id"] = session_id
+        if credentials.fedramp:
+            headers[FEDRAMP_HEADER] = "true"
+        if lite:
+            headers[LITE_HEADER] = "true"
         return headers
 
     async def endpoint_for(
@@ -114,19 +135,30 @@ class CodexBackend:
         *,
         conversation: str,
     ) -> httpx.Response:
-        """Open the Responses stream; the conversation id keys the backend's prompt cache."""
+        """Open the Responses stream, fit to the model's catalog entry (`shaping.py`); the
+        conversation id keys the backend's prompt cache."""
         payload.setdefault("prompt_cache_key", conversation)
-        return await self.open_stream(credentials, payload, session_id=conversation)
+        traits = await self._traits(credentials, payload.get("model"))
+        shaped = shape_for_model(payload, traits)
+        return await self.open_stream(
+            credentials, shaped, session_id=conversation, lite=traits.lite
+        )
 
     async def open_stream(
-        self, credentials: Credentials, payload: dict[str, Any], *, session_id: str | None
+        self,
+        credentials: Credentials,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None,
+        lite: bool = False,
     ) -> httpx.Response:
-        """POST the Responses request and return the open streaming response (status 200).
+        """POST the Responses request and return the open streaming response (status 200);
+        `lite`: the payload is in the Responses Lite shape (its header is sent).
 
         The caller must `aclose()` it. Raises `UpstreamUnauthorized` on 401 and `UpstreamError`
         for every other failure.
         """
-        headers = self._headers(credentials, session_id)
+        headers = self._headers(credentials, session_id, lite=lite)
         response = await open_post(self._http, self._responses_url, headers, payload)
         self._note_usage(credentials, response.headers)
         if response.status_code == 200:
@@ -156,9 +188,21 @@ class CodexBackend:
     async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the account may use (`visibility == "list"`), cached per account for a
         few minutes; the built-in list when the catalog cannot be had."""
-        return [ModelInfo(m["slug"], "openai") for m in await self._catalog(credentials)]
+        return [
+            ModelInfo(m["slug"], "openai")
+            for m in await self._catalog(credentials)
+            if m.get("visibility") == "list"
+        ]
+
+    async def _traits(self, credentials: Credentials, model: Any) -> ModelTraits:
+        """What the catalog says `model` wants (hidden models included)."""
+        slug = model if isinstance(model, str) else ""
+        entries = await self._catalog(credentials)
+        return traits_of(slug, next((m for m in entries if m["slug"] == slug), None))
 
     async def _catalog(self, credentials: Credentials) -> list[dict[str, Any]]:
+        """Every model of the account's catalog (cached per account), hidden ones included; the
+        built-in list (names only) when the catalog cannot be had."""
         now = self._clock.now()
         cached = self._models.get(credentials.account_id, now)
         if cached is not None:
@@ -173,11 +217,11 @@ class CodexBackend:
             response = await send(self._http, "model list", request)
         except UpstreamError:
             response = None
-        models = _listed_models(response.body) if response is not None else None
+        models = _catalog_models(response.body) if response is not None else None
         if response is not None and response.status_code == 401:
             raise UpstreamUnauthorized()
-        if not models:
-            return [{"slug": slug} for slug in FALLBACK_MODELS]
+        if not models or not any(m.get("visibility") == "list" for m in models):
+            return [{"slug": slug, "visibility": "list"} for slug in FALLBACK_MODELS]
         self._models.put(credentials.account_id, now, models)
         return models
 
@@ -198,11 +242,7 @@ class CodexBackend:
         )
 
 
-def _listed_models(body: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+def _catalog_models(body: dict[str, Any] | None) -> list[dict[str, Any]] | None:
     if body is None or not isinstance(body.get("models"), list):
         return None
-    return [
-        m
-        for m in body["models"]
-        if isinstance(m, dict) and isinstance(m.get("slug"), str) and m.get("visibility") == "list"
-    ]
+    return [m for m in body["models"] if isinstance(m, dict) and isinstance(m.get("slug"), str)]

@@ -17,8 +17,12 @@ class OpenAIUpstream(BaseModel):
     issuer: UpstreamURL = "https://auth.openai.com"
     client_id: str = "app_EMoamEEZ73f0CkXaXp7hrann"
     api_base: UpstreamURL = "https://chatgpt.com/backend-api/codex"
-    user_agent: str = "codex_cli_rs/0.63.0"
-    client_version: str = "0.63.0"
+    user_agent: str = "codex_cli_rs/0.160.0"
+    """Sent as `User-Agent` on every call: the Codex CLI's, so the backend treats the calls as
+    its own (docs/providers.md); keep its version in step with `client_version`."""
+    client_version: str = "0.160.0"
+    """Asked of the model catalog (`/models?client_version=`): the backend hides the models
+    whose `minimal_client_version` is above it, so an old value hides the newest models."""
     security_settings_url: UpstreamURL = "https://chatgpt.com/security-settings"
     """Where a user turns device-code sign-in on; sign-in errors that need it link here."""
 

@@ -22,7 +22,7 @@ from authai_embed.providers.base import DevicePoll, DeviceStart
 from authai_embed.providers.openai.backend import CodexBackend
 from authai_embed.providers.openai.config import OpenAIUpstream
 
-__all__ = ["OpenAIProvider", "chatgpt_account_id"]
+__all__ = ["OpenAIProvider", "chatgpt_account_id", "fedramp_account"]
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 DEVICE_CODE_LIFETIME = 15 * 60.0
@@ -44,6 +44,16 @@ def chatgpt_account_id(*tokens: str) -> str | None:
             if isinstance(account, str) and account:
                 return account
     return None
+
+
+def fedramp_account(*tokens: str) -> bool:
+    """Whether any of the tokens marks a FedRAMP workspace (`chatgpt_account_is_fedramp`, read
+    by the Codex CLI from the id token; tokens not verified)."""
+    for token in tokens:
+        auth = jwt_claims(token).get(AUTH_CLAIM)
+        if isinstance(auth, dict) and auth.get("chatgpt_account_is_fedramp") is True:
+            return True
+    return False
 
 
 class OpenAIProvider:
@@ -153,7 +163,8 @@ class OpenAIProvider:
             "code_verifier": verifier,
         }
         body = await self._token_request("token exchange", form, refreshing=False)
-        account = chatgpt_account_id(str(body.get("id_token", "")), str(body["access_token"]))
+        tokens = (str(body.get("id_token", "")), str(body["access_token"]))
+        account = chatgpt_account_id(*tokens)
         if account is None:
             raise UpstreamError("the sign-in tokens carry no ChatGPT account id")
         refresh = body.get("refresh_token")
@@ -164,6 +175,7 @@ class OpenAIProvider:
             expires_at=self._expiry(body),
             account_id=account,
             originator=self._originator,
+            fedramp=fedramp_account(*tokens),
         )
 
     async def refresh(self, credentials: Credentials) -> Credentials:
@@ -179,7 +191,8 @@ class OpenAIProvider:
         }
         body = await self._token_request("token refresh", form, refreshing=True)
         refresh = body.get("refresh_token")
-        account = chatgpt_account_id(str(body.get("id_token", "")), str(body["access_token"]))
+        tokens = (str(body.get("id_token", "")), str(body["access_token"]))
+        account = chatgpt_account_id(*tokens)
         return Credentials(
             provider=self.id,
             access=body["access_token"],
@@ -187,6 +200,8 @@ class OpenAIProvider:
             expires_at=self._expiry(body),
             account_id=account or credentials.account_id,
             originator=credentials.originator,
+            # A refresh often comes without an id token: the account stays what it was.
+            fedramp=credentials.fedramp or fedramp_account(*tokens),
         )
 
     async def revoke(self, credentials: Credentials) -> None:

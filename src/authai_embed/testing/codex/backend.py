@@ -31,17 +31,19 @@ from authai_embed.testing.codex.limits import (
     scripted_error,
     usage_limit,
 )
-from authai_embed.testing.codex.request import parse_call
+from authai_embed.testing.codex.request import LITE_HEADER, parse_call
 from authai_embed.testing.model.records import CodexStats, RecordedRequest
 from authai_embed.testing.model.script import CodexReply, ReplyScript
 from authai_embed.testing.model.stream import Frame, ModelCall, StreamPlan, build_frames, new_id
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 
-__all__ = ["MODELS_PATH", "RESPONSES_PATH", "CodexBackend"]
+__all__ = ["FEDRAMP_HEADER", "MODELS_PATH", "RESPONSES_PATH", "CodexBackend"]
 
 RESPONSES_PATH = "/backend-api/codex/responses"
 MODELS_PATH = "/backend-api/codex/models"
+FEDRAMP_HEADER = "x-openai-fedramp"
+"""Sent (`true`) by clients of accounts whose id token says `chatgpt_account_is_fedramp`."""
 
 
 def _encode(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -114,7 +116,8 @@ class CodexBackend:
             account = self._authenticate(request, needs_beta=True)
             if body_error is not None:
                 raise detail(body_error.message, body_error.status)
-            call = parse_call(body, self._issued_reasoning)
+            lite_header = request.headers.get(LITE_HEADER, "").strip().lower() == "true"
+            call = parse_call(body, self._issued_reasoning, lite_header=lite_header)
             now = self._state.clock.now()
             limited = self.knobs.usage_limit_reached
             if limited and self.knobs.usage_limit_shape != "stream":
@@ -145,18 +148,21 @@ class CodexBackend:
         return StreamingResponse(self._stream(frames), 200, _encode(headers))
 
     async def models(self, request: Request) -> JSONResponse:
-        """`GET /backend-api/codex/models?client_version=...`: `{"models": [ModelInfo, ...]}`."""
+        """`GET /backend-api/codex/models?client_version=...`: `{"models": [ModelInfo, ...]}`,
+        without the models whose `minimal_client_version` is above the version asked."""
         record = self._record(request)
         self.stats.model_lists += 1
+        version = request.query.get("client_version")
         try:
             self._authenticate(request, needs_beta=False)
-            if not request.query.get("client_version"):
+            if not version:
                 raise detail("client_version is required")
         except Rejected as exc:
             record.status = exc.status
             return JSONResponse(exc.body, exc.status)
         record.status = 200
-        return JSONResponse({"models": catalog()}, 200, [(b"etag", b'"emulator-models-1"')])
+        models = catalog(version)
+        return JSONResponse({"models": models}, 200, [(b"etag", b'"emulator-models-1"')])
 
     # Checks -------------------------------------------------------------------------------
 
@@ -186,6 +192,9 @@ class CodexBackend:
             raise detail("Missing chatgpt-account-id header", 403)
         if account_id != account.account_id:
             raise detail("The chatgpt-account-id header does not match the signed-in user", 403)
+        if account.fedramp and request.headers.get(FEDRAMP_HEADER, "").lower() != "true":
+            # A FedRAMP workspace is served apart; a call without the header is refused.
+            raise detail(f"This account requires the {FEDRAMP_HEADER}: true header", 403)
         if self.knobs.require_client_headers:
             beta = request.headers.get("openai-beta", "")
             if needs_beta and "responses=experimental" not in beta:

@@ -1,7 +1,7 @@
 """Validation of a `POST /backend-api/codex/responses` body, in the real backend's order:
 `instructions`, `store: false`, `stream: true` (each a `{"detail": ...}` 400), then every
 parameter it does not take (`Unsupported parameter: <name>`), an unknown model, then the
-Responses fields one by one.
+Responses fields one by one. A Responses Lite model wants its own envelope (`_check_lite`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any
 
-from authai_embed.testing.codex.catalog import EFFORTS, efforts_of, model_slugs
+from authai_embed.testing.codex.catalog import (
+    DEFAULT_VERBOSITY,
+    EFFORTS,
+    efforts_of,
+    model_info,
+    model_slugs,
+)
 from authai_embed.testing.codex.errors import (
     detail,
     invalid,
@@ -22,7 +28,10 @@ from authai_embed.testing.codex.errors import (
 from authai_embed.testing.codex.input import check_input
 from authai_embed.testing.model.stream import ModelCall
 
-__all__ = ["ACCEPTED_PARAMETERS", "parse_call"]
+__all__ = ["ACCEPTED_PARAMETERS", "LITE_HEADER", "parse_call"]
+
+LITE_HEADER = "x-openai-internal-codex-responses-lite"
+"""The header a call to a Responses Lite model (`use_responses_lite` in the catalog) carries."""
 
 ACCEPTED_PARAMETERS = (
     "model",
@@ -51,14 +60,22 @@ TOOL_CHOICES = ("none", "auto", "required")
 FORMATS = ("text", "json_schema", "json_object")
 VERBOSITIES = ("low", "medium", "high")
 SERVICE_TIERS = ("auto", "default", "priority")
+REASONING_CONTEXTS = ("auto", "current_turn", "all_turns")
 
 
-def parse_call(body: Any, issued_reasoning: Container[str]) -> ModelCall:
-    """The validated call; raises `Rejected` with the real backend's 400 for the first fault."""
+def parse_call(
+    body: Any, issued_reasoning: Container[str], *, lite_header: bool = False
+) -> ModelCall:
+    """The validated call; raises `Rejected` with the real backend's 400 for the first fault.
+    `lite_header`: whether the call carried `LITE_HEADER: true`."""
     if not isinstance(body, dict):
         raise detail("The request body must be a JSON object")
+    info = model_info(body["model"]) if isinstance(body.get("model"), str) else None
+    lite = info is not None and info["use_responses_lite"] is True
     instructions = body.get("instructions")
-    if not isinstance(instructions, str) or not instructions.strip():
+    if lite:
+        _check_lite(body, lite_header)
+    elif not isinstance(instructions, str) or not instructions.strip():
         raise detail("Instructions are required")
     if body.get("store") is not False:
         raise detail("Store must be set to false")
@@ -76,8 +93,10 @@ def parse_call(body: Any, issued_reasoning: Container[str]) -> ModelCall:
         raise detail(
             f"The '{model}' model is not supported when using Codex with a ChatGPT account."
         )
-    call = ModelCall(model, instructions, check_input(body.get("input"), issued_reasoning))
-    call.tools = _tools(body.get("tools", []))
+    items, lite_tools = _additional_tools(body.get("input")) if lite else (body.get("input"), [])
+    text = instructions if isinstance(instructions, str) else ""
+    call = ModelCall(model, text, check_input(items, issued_reasoning))
+    call.tools = _tools(body.get("tools", [])) + lite_tools
     call.tool_choice = _tool_choice(body.get("tool_choice", "auto"))
     parallel = body.get("parallel_tool_calls", False)
     if not isinstance(parallel, bool):
@@ -85,18 +104,59 @@ def parse_call(body: Any, issued_reasoning: Container[str]) -> ModelCall:
     call.parallel_tool_calls = parallel
     call.effort, call.summary = _reasoning(body.get("reasoning"), model)
     call.include = _include(body.get("include", []))
-    call.text = _text(body.get("text", {}))
+    call.text = _text(body.get("text", {}), model)
     _scalars(body)
     key = body.get("prompt_cache_key")
     call.prompt_cache_key = key if isinstance(key, str) else None
     return call
 
 
-def _tools(tools: Any) -> list[dict[str, Any]]:
+def _check_lite(body: dict[str, Any], lite_header: bool) -> None:
+    """A Responses Lite call: the header, no top-level instructions or tools (they travel as
+    input items), no parallel tool calls."""
+    if not lite_header:
+        raise detail(
+            f"The '{body['model']}' model requires Responses Lite: send the header "
+            f"{LITE_HEADER}: true"
+        )
+    if body.get("instructions") not in (None, ""):
+        raise detail("Unsupported parameter: instructions")
+    if body.get("tools") not in (None, []):
+        raise detail("Unsupported parameter: tools")
+    if body.get("parallel_tool_calls") is True:
+        raise invalid(
+            f"Unsupported value: 'true' is not supported with the '{body['model']}' model. "
+            "Supported values are: 'false'.",
+            param="parallel_tool_calls",
+            code="unsupported_value",
+        )
+
+
+def _additional_tools(items: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """A Lite call's input without its `additional_tools` items, and the tools they declare."""
+    if not isinstance(items, list):
+        return items, []
+    rest: list[Any] = []
+    tools: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("type") != "additional_tools":
+            rest.append(item)
+            continue
+        param = f"input[{index}]"
+        for name in item:
+            if name not in ("type", "role", "tools"):
+                raise unknown_parameter(f"{param}.{name}")
+        if item.get("role") != "developer":
+            raise invalid_value(f"{param}.role", item.get("role"), ("developer",))
+        tools += _tools(item.get("tools"), f"{param}.tools")
+    return rest, tools
+
+
+def _tools(tools: Any, where: str = "tools") -> list[dict[str, Any]]:
     if not isinstance(tools, list):
-        raise invalid_type("tools", tools, "an array")
+        raise invalid_type(where, tools, "an array")
     for index, tool in enumerate(tools):
-        param = f"tools[{index}]"
+        param = f"{where}[{index}]"
         if not isinstance(tool, dict):
             raise invalid_type(param, tool, "an object")
         if tool.get("type") != "function":
@@ -133,8 +193,11 @@ def _reasoning(reasoning: Any, model: str) -> tuple[str | None, str | None]:
     if not isinstance(reasoning, dict):
         raise invalid_type("reasoning", reasoning, "an object")
     for name in reasoning:
-        if name not in ("effort", "summary"):
+        if name not in ("effort", "summary", "context"):
             raise unknown_parameter(f"reasoning.{name}")
+    context = reasoning.get("context")
+    if context is not None and context not in REASONING_CONTEXTS:
+        raise invalid_value("reasoning.context", context, REASONING_CONTEXTS)
     effort = reasoning.get("effort")
     if effort is not None:
         if effort not in EFFORTS:
@@ -162,14 +225,25 @@ def _include(include: Any) -> list[str]:
     return include
 
 
-def _text(text: Any) -> dict[str, Any]:
+def _text(text: Any, model: str) -> dict[str, Any]:
     if not isinstance(text, dict):
         raise invalid_type("text", text, "an object")
     for name in text:
         if name not in ("format", "verbosity"):
             raise unknown_parameter(f"text.{name}")
-    if "verbosity" in text and text["verbosity"] not in VERBOSITIES:
-        raise invalid_value("text.verbosity", text["verbosity"], VERBOSITIES)
+    verbosity = text.get("verbosity")
+    if "verbosity" in text:
+        if verbosity not in VERBOSITIES:
+            raise invalid_value("text.verbosity", verbosity, VERBOSITIES)
+        info = model_info(model)
+        # A model without `support_verbosity` takes only its default, as OpenAI's API answers.
+        if info is not None and not info["support_verbosity"] and verbosity != DEFAULT_VERBOSITY:
+            raise invalid(
+                f"Unsupported value: '{verbosity}' is not supported with the '{model}' model. "
+                f"Supported values are: '{DEFAULT_VERBOSITY}'.",
+                param="text.verbosity",
+                code="unsupported_value",
+            )
     fmt = text.get("format", {"type": "text"})
     if not isinstance(fmt, dict):
         raise invalid_type("text.format", fmt, "an object")

@@ -23,6 +23,9 @@ class Account:
     user_id: str
     plan: str = "plus"
     device_login_enabled: bool = True
+    fedramp: bool = False
+    """A FedRAMP workspace: its tokens say `chatgpt_account_is_fedramp: true`, and the Codex
+    backend refuses its calls without `X-OpenAI-Fedramp: true`."""
 
 
 def new_account(
@@ -32,6 +35,7 @@ def new_account(
     plan: str = "plus",
     device_login_enabled: bool = True,
     user_id: str | None = None,
+    fedramp: bool = False,
 ) -> Account:
     """An `Account` with a random ChatGPT user id unless one is given."""
     if not account_id or not isinstance(account_id, str):
@@ -44,4 +48,5 @@ def new_account(
         user_id=user_id or f"user-{secrets.token_hex(12)}",
         plan=plan,
         device_login_enabled=device_login_enabled,
+        fedramp=fedramp,
     )

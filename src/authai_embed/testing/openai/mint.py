@@ -62,6 +62,7 @@ def _claims(issuer: str, account: Account, now: int, ttl: int, **fields: Any) ->
         "exp": now + ttl,
         AUTH_CLAIM: {
             "chatgpt_account_id": account.account_id,
+            "chatgpt_account_is_fedramp": account.fedramp,
             "chatgpt_plan_type": account.plan,
             "chatgpt_user_id": account.user_id,
             "user_id": account.user_id,
