@@ -109,7 +109,7 @@ class CodexBackend:
             account = self._authenticate(request, needs_beta=True)
             if body_error is not None:
                 raise detail(body_error.message, body_error.status)
-            call = parse_call(body, self._issued_reasoning)
+            call = parse_call(body, self._issued_reasoning, strict_input=self.knobs.strict_input)
             now = self._state.clock.now()
             if self.knobs.usage_limit_reached:
                 raise usage_limit(account, self.knobs, now)
@@ -194,6 +194,8 @@ class CodexBackend:
             reasoning=reasoning if wants_summary else None,
             reasoning_item=wants_summary or reply.reasoning is not None,
             cached_tokens=self._cached_tokens(call, request),
+            final_output=self.knobs.final_output,
+            omit=self.knobs.omit_response_fields,
         )
         frames = build_frames(call, plan, reply)
         if plan.encrypted_content is not None:

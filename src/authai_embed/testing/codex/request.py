@@ -53,8 +53,11 @@ VERBOSITIES = ("low", "medium", "high")
 SERVICE_TIERS = ("auto", "default", "priority")
 
 
-def parse_call(body: Any, issued_reasoning: Container[str]) -> ModelCall:
-    """The validated call; raises `Rejected` with the real backend's 400 for the first fault."""
+def parse_call(
+    body: Any, issued_reasoning: Container[str], *, strict_input: bool = True
+) -> ModelCall:
+    """The validated call; raises `Rejected` with the real backend's 400 for the first fault
+    (`strict_input`: shorthand input messages are refused)."""
     if not isinstance(body, dict):
         raise detail("The request body must be a JSON object")
     instructions = body.get("instructions")
@@ -76,7 +79,8 @@ def parse_call(body: Any, issued_reasoning: Container[str]) -> ModelCall:
         raise detail(
             f"The '{model}' model is not supported when using Codex with a ChatGPT account."
         )
-    call = ModelCall(model, instructions, check_input(body.get("input"), issued_reasoning))
+    items = check_input(body.get("input"), issued_reasoning, strict=strict_input)
+    call = ModelCall(model, instructions, items)
     call.tools = _tools(body.get("tools", []))
     call.tool_choice = _tool_choice(body.get("tool_choice", "auto"))
     parallel = body.get("parallel_tool_calls", False)
