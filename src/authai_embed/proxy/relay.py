@@ -23,6 +23,7 @@ from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
+from authai_embed.proxy.translate.response_fill import ResponseDefaults
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
 from authai_embed.proxy.translate.sse import DONE, iter_json_events
 
@@ -110,17 +111,22 @@ def _uuid_of(parts: list[Any]) -> str:
 
 
 async def relayed(
-    upstream: httpx.Response, *, chat: bool, error_frame: ErrorFrame
+    upstream: httpx.Response,
+    *,
+    chat: bool,
+    error_frame: ErrorFrame,
+    defaults: ResponseDefaults | None = None,
 ) -> AsyncIterator[bytes]:
     """A streamed answer passed through: Chat Completions chunk by chunk as they come,
-    Responses event by event, checked (a cut stream ends in an error event). A transport error
-    ends the stream with `error_frame(exc)`; the call is closed either way."""
+    Responses event by event, checked (a cut stream ends in an error event) and with every
+    `response` object completed from `defaults` and the stream. A transport error ends the
+    stream with `error_frame(exc)`; the call is closed either way."""
     try:
         if chat:
             async for chunk in upstream.aiter_raw():
                 yield chunk
         else:
-            async for frame in checked_responses_stream(upstream.aiter_raw()):
+            async for frame in checked_responses_stream(upstream.aiter_raw(), defaults):
                 yield frame
     except httpx.HTTPError as exc:
         # The stream may have broken off mid-frame: a blank line ends that frame first.

@@ -90,8 +90,11 @@ class CodexBackend:
 
     def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """The caller's Responses body with what the backend requires: `stream: true`,
-        `store: false`, instructions; parameters it rejects dropped."""
+        `store: false`, instructions, `developer` for `system` messages (it refuses those);
+        parameters it rejects dropped."""
         payload = {k: v for k, v in body.items() if k not in _RESPONSES_DROPPED}
+        if isinstance(payload.get("input"), list):
+            payload["input"] = [_no_system(item) for item in payload["input"]]
         payload["store"] = False
         payload["stream"] = True
         instructions = payload.get("instructions")
@@ -176,6 +179,14 @@ class CodexBackend:
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
                 return max(1, min(int(value + 0.999), MAX_RETRY_AFTER))
         return header or 60
+
+
+def _no_system(item: Any) -> Any:
+    """A `system` message as the `developer` message the backend takes (the Codex CLI's role
+    for instructions); 400 "System messages are not allowed" otherwise."""
+    if isinstance(item, dict) and item.get("role") == "system":
+        return {**item, "role": "developer"}
+    return item
 
 
 def _minus(value: Any, now: float) -> float | None:
