@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from authai_embed.proxy.translate.response_fill import REQUIRED_FIELDS
+from authai_embed.testing.codex.backend import CodexBackend
+from authai_embed.testing.model.chat import ChatModel
 from tests._support.harness import Harness
 
 pytestmark = pytest.mark.anyio
@@ -45,10 +47,7 @@ async def test_a_string_input_is_sent_as_one_typed_user_message(
     response = await post(harness, jwt, input="hello", stream=stream)
     sent = harness.emulator.codex.last_request().body
     assert sent["input"] == [typed("user", "input_text", "hello")]
-    if stream:
-        final = events_of(response.text)[-1]["response"]
-    else:
-        final = response.json()
+    final = events_of(response.text)[-1]["response"] if stream else response.json()
     assert final["output"][-1]["content"][0]["text"] == "Echo: hello"
 
 
@@ -81,7 +80,9 @@ async def test_ids_and_item_references_are_dropped_and_reasoning_comes_back_encr
     ).json()
     assert harness.emulator.codex.last_request().body["include"] == ["reasoning.encrypted_content"]
     reasoning, answer = first["output"]
-    assert reasoning["encrypted_content"] and reasoning["id"] and answer["id"]
+    assert reasoning["encrypted_content"]
+    assert reasoning["id"]
+    assert answer["id"]
     # What a client that keeps history sends back: the output items as they came, with ids.
     history = [
         {"type": "item_reference", "id": "msg_elsewhere"},
@@ -132,11 +133,11 @@ async def test_every_response_object_has_the_fields_clients_read(
     harness: Harness, provider: str, stream: bool
 ) -> None:
     jwt = await harness.sign_in(provider=provider)
-    upstream = {
-        "openai": harness.emulator.codex,
-        "xai": harness.emulator.xai.model,
-        "github": harness.emulator.github.model,
-    }[provider]
+    upstream: CodexBackend | ChatModel = harness.emulator.codex
+    if provider != "openai":
+        upstream = (
+            harness.emulator.xai.model if provider == "xai" else harness.emulator.github.model
+        )
     # A whole answer passed through has no stream its output could be rebuilt from.
     upstream.knobs.final_output = not stream and provider != "openai"
     upstream.knobs.omit_response_fields = ("object", "created_at", "usage", "id")
@@ -167,7 +168,8 @@ async def test_pass_through_providers_get_typed_items_and_keep_their_store(
     await post(harness, jwt, input=[shorthand, reference], model=MODELS[provider])
     sent = model.last_request().body
     assert sent["input"] == [typed("user", "input_text", "hi"), reference]
-    assert "store" not in sent and "include" not in sent
+    assert "store" not in sent
+    assert "include" not in sent
     await post(
         harness,
         jwt,
