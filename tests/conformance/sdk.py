@@ -10,7 +10,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import openai
+from openai.lib.streaming.responses import ResponseStreamEvent
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response
 
 from tests._support.harness import Harness
 from tests._support.loopback import served
@@ -45,6 +47,25 @@ class SDK:
 
         def read() -> list[ChatCompletionChunk]:
             return list(client.chat.completions.create(stream=True, **kwargs))
+
+        return await anyio.to_thread.run_sync(read)
+
+    async def respond(self, **kwargs: Any) -> Response:
+        """A non-streamed `responses.create`."""
+        result: Response = await self._call(lambda: self.client.responses.create(**kwargs))
+        return result
+
+    async def respond_streamed(self, **kwargs: Any) -> tuple[list[ResponseStreamEvent], Response]:
+        """A `responses.stream(...)` read to the end: its events and `get_final_response()`."""
+        if isinstance(self.client, openai.AsyncOpenAI):
+            async with self.client.responses.stream(**kwargs) as stream:
+                events = [event async for event in stream]
+                return events, await stream.get_final_response()
+        client = self.client
+
+        def read() -> tuple[list[ResponseStreamEvent], Response]:
+            with client.responses.stream(**kwargs) as stream:
+                return list(stream), stream.get_final_response()
 
         return await anyio.to_thread.run_sync(read)
 

@@ -123,6 +123,12 @@ def text_of(events: list[Event], kind: str = "response.output_text.delta") -> st
     return "".join(data["delta"] for name, data in events if name == kind)
 
 
+def items_of(events: list[Event]) -> list[Any]:
+    """The finished output items: the terminal event's `output` is `[]`, as the real one's."""
+    assert events[-1][1]["response"]["output"] == []
+    return [data["item"] for name, data in events if name == "response.output_item.done"]
+
+
 # The stream ----------------------------------------------------------------------------------
 
 
@@ -163,7 +169,7 @@ async def test_default_answer_streams_the_real_event_sequence(
     done = events[-1][1]["response"]
     assert done["status"] == "completed"
     assert done["id"] == created["id"]
-    assert done["output"][0]["content"][0] == {
+    assert items_of(events)[0]["content"][0] == {
         "type": "output_text",
         "annotations": [],
         "logprobs": [],
@@ -251,9 +257,13 @@ async def test_reasoning_summary_streams_a_reasoning_item_first(
     assert text_of(events) == "Paris."
     done = events[-1][1]["response"]
     assert done["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
-    assert [item["type"] for item in done["output"]] == ["reasoning", "message"]
+    assert [item["type"] for item in items_of(events)] == ["reasoning", "message"]
 
-    # The reasoning item travels back on the next turn, statelessly.
+    # The reasoning item travels back on the next turn, statelessly: without its id.
+    with_id = await client.post("/responses", json=body(input=[reasoning]), headers=headers)
+    assert with_id.status_code == 404
+    assert with_id.json()["error"]["message"].startswith(f"Item with id '{reasoning['id']}'")
+    reasoning = {k: v for k, v in reasoning.items() if k != "id"}
     history = [
         user("capital?"),
         reasoning,
@@ -275,17 +285,17 @@ async def test_reasoning_without_summary_or_include_hides_both(
     client: httpx.AsyncClient, headers: dict[str, str], emulator: Emulator
 ) -> None:
     plain = await stream(client, headers)
-    assert [item["type"] for item in plain[-1][1]["response"]["output"]] == ["message"]
+    assert [item["type"] for item in items_of(plain)] == ["message"]
     default = await stream(client, headers, reasoning={"effort": "low", "summary": "concise"})
     summary = text_of(default, "response.reasoning_summary_text.delta")
     assert summary.startswith("**Answering**")
-    assert default[-1][1]["response"]["output"][0]["encrypted_content"] is None
+    assert items_of(default)[0]["encrypted_content"] is None
 
     emulator.codex.script(reasoning="secret thoughts")
     hidden = await stream(client, headers, reasoning={"effort": "low"})
     assert "response.reasoning_summary_text.delta" not in types(hidden)
     assert hidden[2][1]["item"]["type"] == "reasoning"
-    assert hidden[-1][1]["response"]["output"][0]["summary"] == []
+    assert items_of(hidden)[0]["summary"] == []
 
 
 async def test_scripted_function_calls_stream_their_arguments(
@@ -318,7 +328,7 @@ async def test_scripted_function_calls_stream_their_arguments(
     ]
     done = [d for n, d in events if n == "response.function_call_arguments.done"]
     assert [d["arguments"] for d in done] == ['{"city":"Paris"}', '{"tz":"CET"}']
-    items = events[-1][1]["response"]["output"]
+    items = items_of(events)
     assert [(i["status"], i["arguments"]) for i in items] == [
         ("completed", '{"city":"Paris"}'),
         ("completed", '{"tz":"CET"}'),
@@ -351,7 +361,7 @@ async def test_text_and_calls_together_and_script_order(
     assert emulator.codex.pending == 2
     assert text_of(await stream(client, headers)) == "first"
     second = await stream(client, headers)
-    output = second[-1][1]["response"]["output"]
+    output = items_of(second)
     assert [item["type"] for item in output] == ["message", "function_call"]
     assert text_of(await stream(client, headers)) == "Echo: hello"
     assert emulator.codex.pending == 0
@@ -370,7 +380,7 @@ async def test_incomplete(
     assert name == "response.incomplete"
     assert data["response"]["status"] == "incomplete"
     assert data["response"]["incomplete_details"] == {"reason": reason}
-    assert data["response"]["output"][0]["status"] == "incomplete"
+    assert items_of(events)[0]["status"] == "incomplete"
     assert data["response"]["usage"]["output_tokens"] > 0
 
 
@@ -668,7 +678,15 @@ ASSISTANT_INPUT_TEXT = {
             "Invalid value: 'input_text'. Supported values are: 'output_text' and 'refusal'.",
         ),
         (
-            {"input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]},
+            {
+                "input": [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "output_text", "text": "x"}],
+                    }
+                ]
+            },
             "input[0].content[0]",
             "Invalid value: 'output_text'. Supported values are: 'input_text' and 'input_image'.",
         ),
@@ -679,9 +697,9 @@ ASSISTANT_INPUT_TEXT = {
             "'developer'.",
         ),
         (
-            {"input": [{"type": "item_reference", "id": "x"}]},
+            {"input": [{"type": "reference", "role": "user"}]},
             "input[0].type",
-            "Invalid value: 'item_reference'. Supported values are: 'message', 'function_call', "
+            "Invalid value: 'reference'. Supported values are: 'message', 'function_call', "
             "'function_call_output', and 'reasoning'.",
         ),
         (
@@ -748,11 +766,20 @@ async def test_images_and_rich_requests_are_accepted(
         "image_url": "data:image/png;base64,iVBORw0KGgo=",
         "detail": "low",
     }
-    message = {"role": "user", "content": [{"type": "input_text", "text": "what?"}, image]}
+    message = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "what?"}, image],
+    }
+    brief = {
+        "type": "message",
+        "role": "developer",
+        "content": [{"type": "input_text", "text": "be brief"}],
+    }
     events = await stream(
         client,
         headers,
-        input=[{"role": "developer", "content": "be brief"}, message],
+        input=[brief, message],
         tools=[
             {"type": "function", "name": "f", "description": "d", "parameters": {}, "strict": True}
         ],
@@ -768,7 +795,7 @@ async def test_images_and_rich_requests_are_accepted(
     assert text_of(events) == "Echo: what?"
     bad = {**image, "image_url": "ftp://example.com/cat.png"}
     response = await client.post(
-        "/responses", json=body(input=[{"role": "user", "content": [bad]}]), headers=headers
+        "/responses", json=body(input=[{**message, "content": [bad]}]), headers=headers
     )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "input[0].content[0].image_url"

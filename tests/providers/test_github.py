@@ -137,7 +137,9 @@ async def test_responses_pass_through_for_models_that_list_it(harness: Harness) 
     deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
     assert "".join(deltas) == "Echo: pong"
     body = harness.emulator.github.model.last_request("/responses").body
-    assert body == {"model": "gpt-5.4", "input": "pong", "stream": True}
+    # Typed items, the one input shape every provider reads (docs/proxy.md).
+    pong = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "pong"}]}
+    assert body == {"model": "gpt-5.4", "input": [pong], "stream": True}
     with pytest.raises(openai.BadRequestError) as refused:
         await client.responses.create(model="claude-sonnet-4.5", input="x")
     await client.close()

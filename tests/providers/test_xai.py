@@ -155,7 +155,9 @@ async def test_responses_pass_through(harness: Harness) -> None:
     answer = await client.responses.create(model="grok-4", input="ping", max_output_tokens=50)
     assert answer.output_text == "Echo: ping"
     body = harness.emulator.xai.model.last_request("/responses").body
-    assert body == {"model": "grok-4", "input": "ping", "max_output_tokens": 50}
+    # Typed items, the one input shape every provider reads (docs/proxy.md).
+    ping = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "ping"}]}
+    assert body == {"model": "grok-4", "input": [ping], "max_output_tokens": 50}
     stream = await client.responses.create(model="grok-4", input="pong", stream=True)
     deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
     await client.close()

@@ -7,6 +7,7 @@ back in a response.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ from authai_embed.proxy.translate.chat_to_responses import (
     ChatRequest,
     chat_to_responses,
 )
+from authai_embed.proxy.translate.response_fill import ResponseDefaults, ResponseFiller
+from authai_embed.proxy.translate.responses_input import stateless, typed_input
 from authai_embed.proxy.translate.responses_to_chat import (
     ChatStreamTranslator,
     aggregate_chat_completion_async,
@@ -114,19 +117,29 @@ class ProxyRoutes:
         )
         if target != "responses":
             return responses_unsupported(self._display_name(session))
-        payload = backend.responses_payload(body)
+        # Typed items for every provider: the one shape each upstream reads (docs/proxy.md).
+        payload = backend.responses_payload({**body, "input": typed_input(body["input"])})
+        if payload.get("store") is False:  # the upstream keeps nothing it could look up
+            stateless(payload)
         upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
         now = self._clock.now()
+        defaults = ResponseDefaults(self._ids.new("resp_"), int(now), model)
         if wants_stream:
             started = await relay.held(upstream, now=now)
             chunks = relay.relayed(
-                upstream, chat=False, error_frame=responses_stream_error, chunks=started
+                upstream,
+                chat=False,
+                error_frame=responses_stream_error,
+                chunks=started,
+                defaults=defaults,
             )
             return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=upstream.aclose)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
-            answer = await relay.aggregated(upstream, aggregate_response_async, now=now)
+            answer = await relay.aggregated(
+                upstream, lambda events: aggregate_response_async(events, defaults), now=now
+            )
             return JSONResponse(answer)
-        return _whole(*await relay.read_whole(upstream))
+        return _whole_response(*await relay.read_whole(upstream), defaults)
 
     async def _translated(
         self, session: Session, backend: ModelBackend, chat: ChatRequest
@@ -190,3 +203,16 @@ def _signed_in(request: Request) -> Session:
 
 def _whole(body: bytes, media_type: str) -> Response:
     return Response(body, 200, [(b"content-type", media_type.encode("latin-1"))])
+
+
+def _whole_response(body: bytes, media_type: str, defaults: ResponseDefaults) -> Response:
+    """A whole Responses object passed through, completed where the upstream left fields out;
+    anything that is not one is passed on as it came."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return _whole(body, media_type)
+    if not isinstance(answer, dict):
+        return _whole(body, media_type)
+    filled = ResponseFiller(defaults).fill(answer, "response.completed")
+    return _whole(body, media_type) if filled is None else JSONResponse(filled)

@@ -24,6 +24,7 @@ from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
 from authai_embed.proxy.stream_limits import hold_start, watch_limits
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
+from authai_embed.proxy.translate.response_fill import ResponseDefaults
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
 from authai_embed.proxy.translate.sse import DONE, iter_json_events
 
@@ -128,10 +129,12 @@ async def relayed(
     chat: bool,
     error_frame: ErrorFrame,
     chunks: AsyncIterable[bytes] | None = None,
+    defaults: ResponseDefaults | None = None,
 ) -> AsyncIterator[bytes]:
     """A streamed answer passed through: Chat Completions chunk by chunk as they come,
-    Responses event by event, checked (a cut stream ends in an error event). `chunks` are the
-    upstream's bytes when already started (`held`). A transport error ends the stream with
+    Responses event by event, checked (a cut stream ends in an error event) and with every
+    `response` object completed from `defaults` and the stream. `chunks` are the upstream's
+    bytes when already started (`held`). A transport error ends the stream with
     `error_frame(exc)`; the call is closed either way."""
     body = upstream.aiter_raw() if chunks is None else chunks
     try:
@@ -139,7 +142,7 @@ async def relayed(
             async for chunk in body:
                 yield chunk
         else:
-            async for frame in checked_responses_stream(body):
+            async for frame in checked_responses_stream(body, defaults):
                 yield frame
     except httpx.HTTPError as exc:
         # The stream may have broken off mid-frame: a blank line ends that frame first.

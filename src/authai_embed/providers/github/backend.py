@@ -193,7 +193,7 @@ class CopilotBackend:
         return "responses" if "/responses" in endpoints else None
 
     def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Copilot takes the Responses body as the caller sent it."""
+        """Copilot takes the Responses body as given (the proxy has typed its input)."""
         return dict(body)
 
     async def open(

@@ -118,8 +118,11 @@ class CodexBackend:
 
     def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """The caller's Responses body with what the backend requires: `stream: true`,
-        `store: false`, instructions; parameters it rejects dropped."""
+        `store: false`, instructions, `developer` for `system` messages (it refuses those);
+        parameters it rejects dropped."""
         payload = {k: v for k, v in body.items() if k not in _RESPONSES_DROPPED}
+        if isinstance(payload.get("input"), list):
+            payload["input"] = [_no_system(item) for item in payload["input"]]
         payload["store"] = False
         payload["stream"] = True
         instructions = payload.get("instructions")
@@ -240,6 +243,14 @@ class CodexBackend:
         return UpstreamError(
             message, status=429, code=failure.code or "usage_limit_reached", retry_after=wait
         )
+
+
+def _no_system(item: Any) -> Any:
+    """A `system` message as the `developer` message the backend takes (the Codex CLI's role
+    for instructions); 400 "System messages are not allowed" otherwise."""
+    if isinstance(item, dict) and item.get("role") == "system":
+        return {**item, "role": "developer"}
+    return item
 
 
 def _catalog_models(body: dict[str, Any] | None) -> list[dict[str, Any]] | None:

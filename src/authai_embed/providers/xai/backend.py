@@ -104,7 +104,7 @@ class XAIBackend:
         return "responses" if self._subscription else requested
 
     def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
-        """xAI takes the Responses body as the caller sent it."""
+        """xAI takes the Responses body as given (the proxy has typed its input)."""
         return dict(body)
 
     async def open(

@@ -1,8 +1,8 @@
 """The Responses stream passed through to the client, checked event by event.
 
-Each event is decoded, checked to be a JSON object and sent on unchanged in meaning; a stream that
-breaks or ends without a terminal event gets a final OpenAI-shaped `error` event instead of a
-silent truncation (blind forwarding would pass either off as a normal answer).
+Each event is decoded, checked to be a JSON object and sent on unchanged in meaning (a `response`
+object missing what clients read is completed: `response_fill`); a stream that breaks or ends
+without a terminal event gets a final OpenAI-shaped `error` event instead of a silent truncation.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from typing import Any, Final
 
 from authai_embed._util.logs import redact
 from authai_embed.errors import UpstreamError
+from authai_embed.proxy.translate.response_fill import ResponseDefaults, ResponseFiller
 from authai_embed.proxy.translate.response_terms import CUT_MESSAGE, INCOMPLETE_STREAM
 from authai_embed.proxy.translate.sse import (
     SSEDecoder,
     SSEEvent,
     encode_data,
     encode_event,
+    json_bytes,
     parse_json_event,
 )
 
@@ -34,20 +36,26 @@ def stream_error_event(message: str, code: str | None) -> bytes:
     return encode_event("error", error)
 
 
-async def checked_responses_stream(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+async def checked_responses_stream(
+    chunks: AsyncIterable[bytes], defaults: ResponseDefaults | None = None
+) -> AsyncIterator[bytes]:
     """Re-emit each event of `chunks` as it is decoded; end with an `error` event when the
-    stream is malformed or stops before a terminal event. Transport errors propagate."""
+    stream is malformed or stops before a terminal event. Transport errors propagate.
+
+    With `defaults`, every `response` object is completed (`ResponseFiller`): the final one
+    carries the items the stream delivered when the upstream left its `output` empty."""
     decoder = SSEDecoder()
+    filler = ResponseFiller(defaults) if defaults is not None else None
     finished = False
     try:
         async for chunk in chunks:
             for event in decoder.feed(chunk):
-                frame, terminal = _checked(event)
+                frame, terminal = _checked(event, filler)
                 finished = finished or terminal
                 if frame:
                     yield frame
         for event in decoder.close():
-            frame, terminal = _checked(event)
+            frame, terminal = _checked(event, filler)
             finished = finished or terminal
             if frame:
                 yield frame
@@ -58,12 +66,19 @@ async def checked_responses_stream(chunks: AsyncIterable[bytes]) -> AsyncIterato
         yield stream_error_event(CUT_MESSAGE, INCOMPLETE_STREAM)
 
 
-def _checked(event: SSEEvent) -> tuple[bytes, bool]:
+def _checked(event: SSEEvent, filler: ResponseFiller | None) -> tuple[bytes, bool]:
     obj = parse_json_event(event)  # raises UpstreamError(malformed_stream)
     if obj is None:
         return b"", False
     kind = obj.get("type")
     text = event.data
+    if filler is not None:
+        filler.observe(obj)
+        response = obj.get("response")
+        if isinstance(response, dict):
+            filled = filler.fill(response, kind if isinstance(kind, str) else None)
+            if filled is not None:  # re-encoded only when something was missing
+                text = json_bytes({**obj, "response": filled}).decode()
     if kind in ("error", "response.failed"):
         text = redact(text)  # the provider's failure words: never a token it echoed
     data = text.encode()

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from authai_embed.errors import UpstreamError
 from authai_embed.proxy.translate.response_events import ResponseEvents
+from authai_embed.proxy.translate.response_fill import ResponseDefaults, ResponseFiller
 from authai_embed.proxy.translate.response_terms import (
     CUT_MESSAGE,
     INCOMPLETE_STREAM,
@@ -126,13 +127,14 @@ class ResponseAggregator:
     """Collects upstream Responses events into the final Responses object (`result`).
 
     That is the `response` of `response.completed` (or `response.incomplete`, an answer too),
-    with `output` filled from the finished items when the backend left it empty.
+    completed by `ResponseFiller`: `output` from the finished items when the backend left it
+    empty, and the other fields clients read (from `defaults` where no event gave them).
     """
 
-    __slots__ = ("_error", "_items", "_response")
+    __slots__ = ("_error", "_filler", "_response")
 
-    def __init__(self) -> None:
-        self._items: dict[int, Any] = {}
+    def __init__(self, defaults: ResponseDefaults | None = None) -> None:
+        self._filler = ResponseFiller(defaults)
         self._response: dict[str, Any] | None = None
         self._error: tuple[str, str | None] | None = None
 
@@ -145,17 +147,12 @@ class ResponseAggregator:
         """Take one upstream event (a parsed SSE `data` object)."""
         if self.finished:
             return
+        self._filler.observe(event)
         kind = event.get("type")
-        if kind == "response.output_item.done":
-            index = event.get("output_index")
-            self._items[index if type(index) is int else len(self._items)] = event.get("item")
-        elif kind in ("response.completed", "response.incomplete"):
+        if kind in ("response.completed", "response.incomplete"):
             response = event.get("response")
             if isinstance(response, Mapping):
-                final = dict(response)
-                if not final.get("output") and self._items:
-                    final["output"] = [self._items[i] for i in sorted(self._items)]
-                self._response = final
+                self._response = self._filler.filled(response, kind)
         elif kind in ("response.failed", "error"):
             self._error = error_of(event)
 
@@ -213,12 +210,14 @@ async def aggregate_chat_completion_async(
     return aggregator.result()
 
 
-def aggregate_response(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def aggregate_response(
+    events: Iterable[Mapping[str, Any]], defaults: ResponseDefaults | None = None
+) -> dict[str, Any]:
     """The final Responses object of a stream, for a non-streaming `/v1/responses` caller.
 
     Raises `UpstreamError` for `response.failed`, an `error` event, or a stream cut short.
     """
-    aggregator = ResponseAggregator()
+    aggregator = ResponseAggregator(defaults)
     for event in events:
         aggregator.handle(event)
         if aggregator.finished:
@@ -226,9 +225,11 @@ def aggregate_response(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return aggregator.result()
 
 
-async def aggregate_response_async(events: AsyncIterable[Mapping[str, Any]]) -> dict[str, Any]:
+async def aggregate_response_async(
+    events: AsyncIterable[Mapping[str, Any]], defaults: ResponseDefaults | None = None
+) -> dict[str, Any]:
     """`aggregate_response` over events as they arrive; stops at the terminal event."""
-    aggregator = ResponseAggregator()
+    aggregator = ResponseAggregator(defaults)
     async for event in events:
         aggregator.handle(event)
         if aggregator.finished:

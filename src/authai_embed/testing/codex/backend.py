@@ -117,7 +117,12 @@ class CodexBackend:
             if body_error is not None:
                 raise detail(body_error.message, body_error.status)
             lite_header = request.headers.get(LITE_HEADER, "").strip().lower() == "true"
-            call = parse_call(body, self._issued_reasoning, lite_header=lite_header)
+            call = parse_call(
+                body,
+                self._issued_reasoning,
+                lite_header=lite_header,
+                strict_input=self.knobs.strict_input,
+            )
             now = self._state.clock.now()
             limited = self.knobs.usage_limit_reached
             if limited and self.knobs.usage_limit_shape != "stream":
@@ -218,6 +223,8 @@ class CodexBackend:
             reasoning=reasoning if wants_summary else None,
             reasoning_item=wants_summary or reply.reasoning is not None,
             cached_tokens=self._cached_tokens(call, request),
+            final_output=self.knobs.final_output,
+            omit=self.knobs.omit_response_fields,
         )
         frames = build_frames(call, plan, reply)
         if plan.encrypted_content is not None:

@@ -19,6 +19,7 @@ __all__ = [
     "invalid_type",
     "invalid_value",
     "missing",
+    "not_persisted",
     "quoted_list",
     "unknown_parameter",
 ]
@@ -105,6 +106,17 @@ def invalid_type(param: str, value: Any, expected: str) -> Rejected:
         f"Invalid type for '{param}': expected {expected}, but got {_kind(value)} instead.",
         param=param,
         code="invalid_type",
+    )
+
+
+def not_persisted(item_id: Any) -> Rejected:
+    """The 404 for an input item the backend would have to look up (`store` is false)."""
+    return invalid(
+        f"Item with id '{item_id}' not found. Items are not persisted when `store` is set to "
+        "false. Try again with `store` set to true, or remove this item from your input.",
+        param="input",
+        code=None,
+        status=404,
     )
 
 

@@ -1,8 +1,9 @@
 """Validation of a Responses `input` list, as strict as the real Codex backend on the item shapes.
 
-Item types: `message` (also without `type`), `function_call`, `function_call_output`,
-`reasoning`; content part types depend on the role. A reasoning item's `encrypted_content` must
-be one this backend issued; every `function_call_output` must answer a call of the same input.
+Item types: `message`, `function_call`, `function_call_output`, `reasoning`; content part types
+depend on the role; no `system` role. Nothing is stored (`store: false`): an item `id` or an
+`item_reference` is a 404. A reasoning item's `encrypted_content` must be one this backend
+issued; every `function_call_output` must answer a call of the same input.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from authai_embed.testing.codex.errors import (
     invalid_type,
     invalid_value,
     missing,
+    not_persisted,
     unknown_parameter,
 )
 
@@ -34,8 +36,11 @@ _FIELDS = {
 }
 
 
-def check_input(items: Any, issued_reasoning: Container[str]) -> list[dict[str, Any]]:
-    """`items` if it is a valid input list; raises `Rejected` (400) naming the first fault."""
+def check_input(
+    items: Any, issued_reasoning: Container[str], *, strict: bool = True
+) -> list[dict[str, Any]]:
+    """`items` if it is a valid input list; raises `Rejected` (400, or 404 for an item it would
+    have to look up) naming the first fault. `strict`: shorthand messages are refused."""
     if not isinstance(items, list):
         raise detail("Input must be a list")
     calls: set[str] = set()
@@ -43,7 +48,9 @@ def check_input(items: Any, issued_reasoning: Container[str]) -> list[dict[str, 
         param = f"input[{index}]"
         if not isinstance(item, dict):
             raise invalid_type(param, item, "an object")
-        kind = item.get("type", "message" if "role" in item else None)
+        if item.get("type") == "item_reference" or "id" in item:
+            raise not_persisted(item.get("id"))
+        kind = item.get("type", None if strict or "role" not in item else "message")
         if kind is None:
             raise missing(f"{param}.type")
         if kind not in ITEM_TYPES:
@@ -52,7 +59,7 @@ def check_input(items: Any, issued_reasoning: Container[str]) -> list[dict[str, 
             if name not in _FIELDS[kind]:
                 raise unknown_parameter(f"{param}.{name}")
         if kind == "message":
-            _check_message(item, param)
+            _check_message(item, param, strict)
         elif kind == "function_call":
             for name in ("call_id", "name", "arguments"):
                 _require_string(item, param, name)
@@ -73,19 +80,21 @@ def _require_string(item: dict[str, Any], param: str, name: str) -> str:
     return value
 
 
-def _check_message(item: dict[str, Any], param: str) -> None:
+def _check_message(item: dict[str, Any], param: str, strict: bool) -> None:
     if "role" not in item:
         raise missing(f"{param}.role")
     role = item["role"]
     if role not in ROLES:
         raise invalid_value(f"{param}.role", role, ROLES)
+    if role == "system":
+        raise detail("System messages are not allowed")
     content = item.get("content")
     if "content" not in item:
         raise missing(f"{param}.content")
-    if isinstance(content, str):
+    if isinstance(content, str) and not strict:
         return
     if not isinstance(content, list):
-        raise invalid_type(f"{param}.content", content, "one of a string or array of content")
+        raise invalid_type(f"{param}.content", content, "an array of content parts")
     allowed = OUTPUT_PARTS if role == "assistant" else INPUT_PARTS
     for index, part in enumerate(content):
         _check_part(part, f"{param}.content[{index}]", allowed)

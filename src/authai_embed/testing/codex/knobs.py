@@ -59,3 +59,13 @@ class CodexKnobs:
     """
     max_body: int = 16 * 1024 * 1024
     """Largest request body accepted (images travel inline as data URLs)."""
+    strict_input: bool = True
+    """Reject shorthand input messages (no `"type": "message"`, or `content` as a string) with
+    a 400. Whether the real backend reads them is unconfirmed (reports say their text is
+    dropped); the Codex CLI always sends typed items. Off: read them as the public API does."""
+    final_output: bool = False
+    """Off (as the real backend is reported to answer): the terminal event's `response.output`
+    is `[]`, the items came earlier as `response.output_item.done`. On: it lists them."""
+    omit_response_fields: tuple[str, ...] = ()
+    """Fields left out of every event's `response` object (e.g. `("object", "created_at")`),
+    as some of the backend's events are reported to omit them."""

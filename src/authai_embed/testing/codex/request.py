@@ -64,10 +64,15 @@ REASONING_CONTEXTS = ("auto", "current_turn", "all_turns")
 
 
 def parse_call(
-    body: Any, issued_reasoning: Container[str], *, lite_header: bool = False
+    body: Any,
+    issued_reasoning: Container[str],
+    *,
+    lite_header: bool = False,
+    strict_input: bool = True,
 ) -> ModelCall:
     """The validated call; raises `Rejected` with the real backend's 400 for the first fault.
-    `lite_header`: whether the call carried `LITE_HEADER: true`."""
+    `lite_header`: whether the call carried `LITE_HEADER: true`; `strict_input`: shorthand
+    input messages are refused."""
     if not isinstance(body, dict):
         raise detail("The request body must be a JSON object")
     info = model_info(body["model"]) if isinstance(body.get("model"), str) else None
@@ -95,7 +100,7 @@ def parse_call(
         )
     items, lite_tools = _additional_tools(body.get("input")) if lite else (body.get("input"), [])
     text = instructions if isinstance(instructions, str) else ""
-    call = ModelCall(model, text, check_input(items, issued_reasoning))
+    call = ModelCall(model, text, check_input(items, issued_reasoning, strict=strict_input))
     call.tools = _tools(body.get("tools", [])) + lite_tools
     call.tool_choice = _tool_choice(body.get("tool_choice", "auto"))
     parallel = body.get("parallel_tool_calls", False)

@@ -37,6 +37,11 @@ class ChatKnobs:
     usage_limit_reached: bool = False
     """On: every model call answers the side's 429 rate-limit error."""
     max_body: int = 16 * 1024 * 1024
+    final_output: bool = True
+    """`/responses`: the final response object lists the output items (off: `[]`, the Codex
+    backend's habit, to test a client against it on this side too)."""
+    omit_response_fields: tuple[str, ...] = ()
+    """`/responses`: fields left out of every `response` object (e.g. `("created_at",)`)."""
 
 
 def _tokens(text: str) -> int:
@@ -195,6 +200,8 @@ class ChatModel:
             text=reply.text_for(call.input),
             reasoning=None,
             reasoning_item=False,
+            final_output=self.knobs.final_output,
+            omit=self.knobs.omit_response_fields,
         )
         frames = build_frames(call, plan, reply)
         if body.get("stream") is True:

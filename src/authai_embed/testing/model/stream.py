@@ -70,6 +70,10 @@ class StreamPlan:
     cached_tokens: int = 0
     encrypted_content: str | None = None
     """Set by `build_frames` when the reasoning item carries one."""
+    final_output: bool = True
+    """The terminal event's `response.output` lists the items (else `[]`, as Codex sends)."""
+    omit: tuple[str, ...] = ()
+    """Fields left out of every event's `response` object."""
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -105,6 +109,10 @@ def _response(call: ModelCall, plan: StreamPlan, status: str, **fields: Any) -> 
         "metadata": {},
     }
     response.update(fields)
+    if "output" in fields and not plan.final_output:
+        response["output"] = []
+    for name in plan.omit:
+        response.pop(name, None)
     return response
 
 
