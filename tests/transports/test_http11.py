@@ -80,6 +80,7 @@ def test_an_incomplete_head_waits_for_more() -> None:
         b"HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n",
         b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n",
+        b"\r\nHTTP/1.1 200 OK\r\n\r\n",  # llhttp would skip the empty line
     ],
 )
 def test_a_malformed_head_is_a_protocol_error(raw: bytes) -> None:
@@ -101,6 +102,8 @@ def test_a_malformed_head_is_a_protocol_error(raw: bytes) -> None:
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\x0c\r\n\r\n0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\x0b\r\n\r\nok",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\x0c\r\n\r\nok",
+        b"HTTP/1.1 200 O\x00K\r\n\r\n",  # a control character in the reason
+        b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip\r\n\r\n",  # any head's coding
     ],
 )
 def test_what_the_old_parser_let_through_in_a_head_is_refused(raw: bytes) -> None:

@@ -43,6 +43,7 @@ refused (llhttp keeps no such bound, and httptools joins a field split across re
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_HEADERS: Final = re.compile(rb"[\r\n\0]")
 _FORBIDDEN_IN_TARGET: Final = re.compile(rb"[\x00-\x20\x7f]")
+_REASON: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # RFC 9112 §4; llhttp allows controls
 
 
 class ProtocolError(Exception):
@@ -180,6 +181,8 @@ class ResponseParser:
         self.done = True
 
     def _feed_head(self, data: bytes) -> None:
+        if not self._head_bytes and data[:1] in (b"\r", b"\n"):  # llhttp would skip them
+            raise ProtocolError("malformed status line")
         room = MAX_HEAD_BYTES - self._head_bytes
         # Only what fits the head budget goes in until the head has ended: nothing past the
         # bound is ever parsed (or buffered by httptools) as part of a head.
@@ -247,6 +250,13 @@ class ResponseParser:
         if version not in ("1.1", "1.0"):
             raise self._refuse("unsupported HTTP version")
         status = parser.get_status_code()
+        codings = self._transfer_encodings
+        # Exactly `chunked`, in any head: llhttp reads `chunked<TAB>` (or `gzip, chunked`) its
+        # own way, and a body framed differently by us and by it must never be guessed at.
+        if codings and (len(codings) != 1 or codings[0].rstrip(b" ").lower() != b"chunked"):
+            raise self._refuse("unsupported transfer-encoding")
+        if not _REASON.fullmatch(self._reason):
+            raise self._refuse("malformed status line")
         if status < 200:
             if status < 100:
                 raise self._refuse("malformed status line")
@@ -258,13 +268,7 @@ class ResponseParser:
             return  # an informational answer; the real one follows
         if self._no_body or status in (204, 304):
             self.done = True
-        elif self._transfer_encodings:
-            codings = self._transfer_encodings
-            # Exactly `chunked`: llhttp reads `chunked<TAB>` (or `gzip, chunked`) its own way,
-            # and a body framed differently by us and by it must never be guessed at.
-            if len(codings) != 1 or codings[0].rstrip(b" ").lower() != b"chunked":
-                raise self._refuse("unsupported transfer-encoding")
-        elif not self._has_length:
+        elif not self._has_length and not codings:
             self.close_delimited = True
         minor = 1 if version == "1.1" else 0
         self.head = ResponseHead(status, self._reason, minor, self._headers)
