@@ -20,8 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from authai_embed import AuthAI, MemoryStore, Secrets
+from authai_embed._transports.http11 import MAX_INFORMATIONAL
 from authai_embed._transports.upstream import UpstreamTransport
 from authai_embed._transports.upstream_client import UpstreamClient, new_upstream_client
+from tests._support.faults import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -381,3 +383,99 @@ async def test_an_upstream_client_failure_names_its_request() -> None:
         assert caught.value.request.url == httpx.URL(url)
     finally:
         await client.aclose()
+
+
+async def test_a_flood_of_informational_answers_is_a_remote_protocol_error() -> None:
+    flood = b"HTTP/1.1 100 Continue\r\n\r\n" * (MAX_INFORMATIONAL + 1) + OK
+    async with (
+        scripted(replies(flood)) as (url, _),
+        httpx.AsyncClient(transport=UpstreamTransport()) as client,
+    ):
+        with pytest.raises(httpx.RemoteProtocolError, match="informational"):
+            await client.get(url)
+
+
+async def parts(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+@pytest.mark.parametrize(
+    ("declared", "content"),
+    [
+        ("5", lambda: parts(b"hello", b"GET /smuggled HTTP/1.1\r\nhost: x\r\n\r\n")),
+        ("20", lambda: parts(b"hello", b" world")),
+        ("10", lambda: b"abc"),
+        ("1", lambda: b"abc"),
+        ("x", lambda: b"abc"),
+    ],
+)
+async def test_a_request_body_that_does_not_match_its_content_length_is_refused(
+    declared: str, content: Callable[[], bytes | AsyncIterator[bytes]]
+) -> None:
+    async with (
+        scripted(replies(OK)) as (url, seen),
+        httpx.AsyncClient(
+            transport=UpstreamTransport(), timeout=httpx.Timeout(5.0, read=0.5)
+        ) as client,
+    ):
+        with pytest.raises(httpx.LocalProtocolError, match="Content-Length"):
+            await client.post(url, content=content(), headers={"content-length": declared})
+        await asyncio.sleep(0.05)  # anything sent has reached the server
+        assert all(b"smuggled" not in request for request in seen.requests)
+        assert (await client.get(url)).text == "ok"  # on a connection of its own
+
+
+@asynccontextmanager
+async def held(answers: asyncio.Event) -> AsyncIterator[tuple[str, Seen]]:
+    """A server that reads each request, then answers it only once `answers` is set."""
+
+    async def answer(
+        seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while True:
+            seen.requests.append(await read_request(reader))
+            await answers.wait()
+            writer.write(OK)
+            await writer.drain()
+
+    async with scripted(answer) as (url, seen):
+        yield url, seen
+
+
+async def test_connections_per_origin_are_capped_and_a_request_over_the_cap_waits() -> None:
+    answers = asyncio.Event()
+    async with (
+        held(answers) as (url, seen),
+        httpx.AsyncClient(transport=UpstreamTransport(max_connections=2)) as client,
+    ):
+        calls = [asyncio.ensure_future(client.get(url)) for _ in range(5)]
+        await eventually(lambda: len(seen.requests) == 2)
+        await asyncio.sleep(0.05)  # had a third connection been opened, it would be seen now
+        assert (seen.connections, len(seen.requests)) == (2, 2)
+        answers.set()
+        assert [(await call).text for call in calls] == ["ok"] * 5
+        assert seen.connections == 2
+
+
+async def test_a_request_over_the_cap_times_out_as_a_pool_timeout() -> None:
+    answers = asyncio.Event()
+    async with (
+        held(answers) as (url, seen),
+        httpx.AsyncClient(
+            transport=UpstreamTransport(max_connections=1), timeout=httpx.Timeout(5.0, pool=0.1)
+        ) as client,
+    ):
+        first = asyncio.ensure_future(client.get(url))
+        await eventually(lambda: len(seen.requests) == 1)
+        with pytest.raises(httpx.PoolTimeout):
+            await client.get(url)
+        answers.set()
+        assert (await first).text == "ok"
+        assert (await client.get(url)).text == "ok"  # the timed-out wait left nothing behind
+        assert seen.connections == 1
+
+
+def test_a_connection_cap_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_connections"):
+        UpstreamTransport(max_connections=0)

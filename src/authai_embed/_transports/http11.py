@@ -1,12 +1,9 @@
-"""HTTP/1.1 for the upstream client, without I/O: the request head, the response head and the
-response body's framing (RFC 9112).
+"""HTTP/1.1 for the upstream client, without I/O: the request head we write, and the response we
+read with llhttp (`httptools`, the parser uvicorn uses) under our own limits (RFC 9112).
 
-The body decoder hands over everything a read brought in one piece: a read holding twenty small
-chunks (one SSE event each, as providers send them) gives one `bytes`, where a per-chunk parser
-would give twenty. That is what lets the proxy translate and write a burst of events at once.
-
-Only what a client of a provider's API needs is here, and it is strict: a response it cannot
-frame without guessing is a `ProtocolError`, never a silently shortened body.
+A read's body bytes come out joined: a read holding twenty chunks (one SSE event each) gives one
+`bytes`, which lets the proxy translate and write a burst at once. A response it cannot frame
+without guessing is a `ProtocolError`, never a silently shortened body.
 """
 
 from __future__ import annotations
@@ -16,36 +13,50 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+import httptools
+
 __all__ = [
+    "MAX_HEADERS",
     "MAX_HEAD_BYTES",
-    "BodyDecoder",
+    "MAX_INFORMATIONAL",
     "ProtocolError",
     "ResponseHead",
+    "ResponseParser",
     "encode_chunk",
     "encode_request_head",
-    "parse_response_head",
 ]
 
 MAX_HEAD_BYTES: Final = 64 * 1024
-"""A status line and headers larger than this are refused, as h11 does."""
+"""The status lines and header blocks of one answer (its informational ones included) larger
+than this together are refused, while still incomplete."""
 
-_MAX_CHUNK_LINE: Final = 4096
-_MAX_TRAILER_BYTES: Final = 64 * 1024
-_STATUS_LINE: Final = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
+MAX_INFORMATIONAL: Final = 16
+"""More informational (1xx) answers than this before the final one are refused."""
+
+MAX_HEADERS: Final = 256
+"""More header fields than this in one head are refused."""
+
+_MAX_FRAMING_RUN: Final = 64 * 1024
+"""Chunk size lines, extensions and trailers: this many bytes in a row without payload are
+refused (llhttp keeps no such bound, and httptools joins a field split across reads)."""
+
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEADER_BLOCK: Final = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\0]*\r?\n)*")
-_CHUNK_HEAD: Final = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]{0,4000})?\r?\n")
-"""A chunk's size line: hex size, an ignored extension, the line end (one C-level match)."""
 _FORBIDDEN_IN_HEADERS: Final = re.compile(rb"[\r\n\0]")
+_FORBIDDEN_IN_TARGET: Final = re.compile(rb"[\x00-\x20\x7f]")
+_REASON: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # RFC 9112 §4; llhttp allows controls
 
 
 class ProtocolError(Exception):
     """The peer broke HTTP/1.1 framing (or we were asked to send something that would)."""
 
 
+class _Excess(Exception):
+    """Raised inside the parser's callbacks to stop at bytes that follow the response."""
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseHead:
-    """A parsed status line and header block."""
+    """A parsed status line and header block (names in lower case)."""
 
     status: int
     reason: bytes
@@ -67,8 +78,9 @@ def encode_request_head(
     method: bytes, target: bytes, headers: Iterable[tuple[bytes, bytes]]
 ) -> bytes:
     """The request line and headers, ending with the blank line. A CR, LF or NUL in any part
-    (a header injection) raises `ProtocolError` instead of being sent."""
-    if not _TOKEN.fullmatch(method) or not target or _FORBIDDEN_IN_HEADERS.search(target):
+    (a header injection), or whitespace in the target, raises `ProtocolError` instead of being
+    sent."""
+    if not _TOKEN.fullmatch(method) or not target or _FORBIDDEN_IN_TARGET.search(target):
         raise ProtocolError("invalid request line")
     lines = [method + b" " + target + b" HTTP/1.1"]
     for name, value in headers:
@@ -86,164 +98,181 @@ def encode_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def parse_response_head(buffer: bytes) -> tuple[ResponseHead, bytes] | None:
-    """The head at the start of `buffer` and the bytes after it, or None while it is incomplete.
+class ResponseParser:
+    """One response to a `method` request, read by read; informational answers are skipped.
 
-    Lines may end in CRLF or a bare LF (RFC 9112 §2.2). Raises `ProtocolError` for a malformed
-    head, a folded header line, or a head over `MAX_HEAD_BYTES`.
-    """
-    end = buffer.find(b"\n\r\n")
-    size = 3
-    bare = buffer.find(b"\n\n")
-    if bare != -1 and (end == -1 or bare < end):
-        end, size = bare, 2
-    if end == -1:
-        if len(buffer) > MAX_HEAD_BYTES:
-            raise ProtocolError("the response head is too large")
-        return None
-    if end + size > MAX_HEAD_BYTES:
-        raise ProtocolError("the response head is too large")
-    status_end = buffer.find(b"\n", 0, end + 1)
-    match = _STATUS_LINE.fullmatch(buffer[:status_end].removesuffix(b"\r"))
-    if match is None:
-        raise ProtocolError("malformed status line")
-    block = buffer[status_end + 1 : end + 1]  # every header line, each with its line end
-    if not _HEADER_BLOCK.fullmatch(block):  # one pass: names are tokens, no folding, no CR/NUL
-        raise ProtocolError("malformed header line")
-    headers: list[tuple[bytes, bytes]] = []
-    for line in block.split(b"\n")[:-1]:
-        name, _, value = line.partition(b":")
-        headers.append((name.lower(), value.strip(b" \t\r")))
-    minor, status, reason = match.group(1), match.group(2), match.group(3) or b""
-    head = ResponseHead(int(status), reason, int(minor), headers)
-    return head, buffer[end + size :]
-
-
-class BodyDecoder:
-    """A response body's payload from the bytes that follow its head, read by read.
-
-    `feed(data)` returns the payload bytes `data` completes (possibly empty); `done` turns true
-    when the body is complete, and `excess` then holds bytes that came after it (a server that
-    sends them cannot be trusted with another request). `eof()` is called when the peer closes:
-    it raises `ProtocolError` unless the body was delimited by the close.
+    `feed(data)` returns the body bytes `data` completes, joined (possibly empty). `head` is set
+    once the final head is in, `done` once the body is complete; `excess` then says bytes came
+    after it (a server that sends them is not trusted with another request). `eof()` is called
+    when the peer closes: it raises `ProtocolError` unless the body was delimited by the close.
+    Every refusal is a `ProtocolError`.
     """
 
-    __slots__ = ("_buf", "_left", "_mode", "_trailer", "done", "excess")
+    __slots__ = (
+        "_error",
+        "_framing_run",
+        "_has_length",
+        "_head_bytes",
+        "_headers",
+        "_informational",
+        "_no_body",
+        "_parser",
+        "_pieces",
+        "_reason",
+        "_transfer_encodings",
+        "close_delimited",
+        "done",
+        "excess",
+        "head",
+        "on_body",
+    )
 
-    def __init__(self, head: ResponseHead, *, method: bytes) -> None:
-        self.excess = b""
-        self._buf = b""
-        self._trailer = 0
+    def __init__(self, method: bytes) -> None:
+        self.head: ResponseHead | None = None
         self.done = False
-        self._left = 0
-        status = head.status
-        if method == b"HEAD" or status in (204, 304) or 100 <= status < 200:
-            self._mode = "none"
-            self.done = True
-            return
-        codings = b",".join(head.values(b"transfer-encoding")).lower()
-        if codings:
-            if [c.strip() for c in codings.split(b",")] != [b"chunked"]:
-                raise ProtocolError("unsupported transfer-encoding")
-            self._mode = "size"
-            return
-        lengths = {v.strip() for v in head.values(b"content-length")}
-        if not lengths:
-            self._mode = "close"
-            return
-        if len(lengths) != 1 or not next(iter(lengths)).isdigit():
-            raise ProtocolError("invalid content-length")
-        self._left = int(next(iter(lengths)))
-        self._mode = "length"
-        self.done = self._left == 0
+        self.excess = False
+        self.close_delimited = False
+        self._no_body = method == b"HEAD"
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._reason = b""
+        self._transfer_encodings: list[bytes] = []
+        self._has_length = False
+        self._informational = 0
+        self._head_bytes = 0
+        self._framing_run = 0
+        self._error: ProtocolError | None = None
+        self._pieces: list[bytes] = []
+        # The body's pieces go straight into a list: one C call per chunk, no Python frame.
+        self.on_body = self._pieces.append
+        self._parser = httptools.HttpResponseParser(self)
 
-    @property
-    def close_delimited(self) -> bool:
-        """The body ends when the peer closes (no length, not chunked): never reusable."""
-        return self._mode == "close"
+    # -- feeding ----------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> bytes:
-        """The payload bytes in `data`, joined; raises `ProtocolError` on broken framing."""
+        """The body bytes in `data`, joined; raises `ProtocolError` on broken framing."""
         if self.done:
-            self.excess += data
+            self.excess = self.excess or bool(data)
             return b""
-        mode = self._mode
-        if mode == "close":
-            return data
-        if mode == "length":
-            if len(data) < self._left:
-                self._left -= len(data)
-                return data
-            payload, self.excess = data[: self._left], data[self._left :]
-            self._left = 0
-            self.done = True
-            return payload
-        return self._chunked(self._buf + data if self._buf else data)
+        if self.head is None:
+            self._feed_head(data)
+        else:
+            self._execute(data)
+            if not self._pieces and not self.done:
+                self._framing_run += len(data)
+                if self._framing_run > _MAX_FRAMING_RUN:
+                    raise ProtocolError("chunk framing or trailer too large")
+                return b""
+            self._framing_run = 0
+        pieces = self._pieces
+        if not pieces:
+            return b""
+        if self._no_body:  # bytes after the head of a response to HEAD: not part of it
+            pieces.clear()
+            self.excess = True
+            return b""
+        payload = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        pieces.clear()
+        return payload
 
     def eof(self) -> None:
         """The peer closed the connection; raises `ProtocolError` if the body is incomplete."""
-        if not self.done and self._mode != "close":
+        if not self.done and not self.close_delimited:
             raise ProtocolError("the server closed the connection before the body was complete")
         self.done = True
 
-    def _chunked(self, buf: bytes) -> bytes:
-        out: list[bytes] = []
-        pos, end = 0, len(buf)
-        mode, left = self._mode, self._left
-        while pos < end:
-            if mode == "size":
-                head = _CHUNK_HEAD.match(buf, pos)
-                if head is None:  # a size line not all here yet, or a malformed one
-                    nl = buf.find(b"\n", pos, pos + _MAX_CHUNK_LINE)
-                    if nl == -1:
-                        if end - pos >= _MAX_CHUNK_LINE:
-                            raise ProtocolError("chunk size line too long")
-                        break
-                    raise ProtocolError("malformed chunk size")
-                left = int(head.group(1), 16)
-                pos = head.end()
-                if not left:
-                    mode = "trailer"
-                    continue
-                stop = pos + left
-                if stop + 2 <= end:  # the whole chunk is here (the usual case): take it at once
-                    if buf[stop : stop + 2] != b"\r\n":
-                        raise ProtocolError("a chunk does not end in CRLF")
-                    out.append(buf[pos:stop])
-                    pos, left = stop + 2, 0
-                else:
-                    mode = "data"
-            elif mode == "data":
-                take = min(left, end - pos)
-                out.append(buf[pos : pos + take])
-                pos += take
-                left -= take
-                if left == 0:
-                    mode = "crlf"
-            elif mode == "crlf":
-                if end - pos < 2:
-                    break
-                if buf[pos : pos + 2] != b"\r\n":
-                    raise ProtocolError("a chunk does not end in CRLF")
-                pos += 2
-                mode = "size"
-            else:  # trailer fields after the last chunk, up to a blank line; ignored
-                nl = buf.find(b"\n", pos)
-                if nl == -1:
-                    if self._trailer + end - pos > _MAX_TRAILER_BYTES:
-                        raise ProtocolError("trailer too large")
-                    break
-                line = buf[pos:nl].removesuffix(b"\r")
-                self._trailer += nl + 1 - pos
-                if self._trailer > _MAX_TRAILER_BYTES:
-                    raise ProtocolError("trailer too large")
-                pos = nl + 1
-                if not line:
-                    self.done = True
-                    self.excess = buf[pos:]
-                    pos = end
-        self._mode, self._left = mode, left
-        self._buf = buf[pos:] if not self.done else b""
-        if not out:
-            return b""
-        return out[0] if len(out) == 1 else b"".join(out)
+    def _feed_head(self, data: bytes) -> None:
+        if not self._head_bytes and data[:1] in (b"\r", b"\n"):  # llhttp would skip them
+            raise ProtocolError("malformed status line")
+        room = MAX_HEAD_BYTES - self._head_bytes
+        # Only what fits the head budget goes in until the head has ended: nothing past the
+        # bound is ever parsed (or buffered by httptools) as part of a head.
+        self._execute(data[:room] if len(data) > room else data)
+        self._head_bytes += min(len(data), room)
+        if self.head is None:
+            if self._head_bytes >= MAX_HEAD_BYTES:
+                raise ProtocolError("the response head is too large")
+        elif len(data) > room:
+            if self.done:
+                self.excess = True
+            else:
+                self._execute(data[room:])
+
+    def _execute(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            if self._error is None and self.done:
+                self.excess = True  # the response was complete; what failed came after it
+                return
+            self._pieces.clear()
+            if self._error is not None:
+                raise self._error from None
+            # llhttp's reasons are fixed phrases: no received bytes in them
+            raise ProtocolError(f"malformed response: {exc}") from None
+
+    def _refuse(self, message: str) -> ProtocolError:
+        self._error = ProtocolError(message)
+        return self._error
+
+    # -- llhttp's callbacks -----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.head is not None:  # a second response nobody asked for
+            raise _Excess
+        self._headers = []
+        self._reason = b""
+        self._transfer_encodings = []
+        self._has_length = False
+        # A bare LF ends a head's lines (RFC 9112 §2.2, as h11 reads them); chunk lines and
+        # trailers need CRLF (the leniency is switched off again when the head ends).
+        self._parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason  # may come in pieces when the status line is split across reads
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.head is not None:  # a trailer field: llhttp checked its syntax; not used
+            return
+        name = name.lower()
+        if name == b"transfer-encoding":
+            self._transfer_encodings.append(value)
+        elif name == b"content-length":
+            self._has_length = True
+        headers = self._headers
+        headers.append((name, value.rstrip(b" \t")))  # llhttp strips the leading whitespace
+        if len(headers) > MAX_HEADERS:
+            raise self._refuse("too many header fields")
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=False)
+        version = parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            raise self._refuse("unsupported HTTP version")
+        status = parser.get_status_code()
+        codings = self._transfer_encodings
+        # Exactly `chunked`, in any head: llhttp reads `chunked<TAB>` (or `gzip, chunked`) its
+        # own way, and a body framed differently by us and by it must never be guessed at.
+        if codings and (len(codings) != 1 or codings[0].rstrip(b" ").lower() != b"chunked"):
+            raise self._refuse("unsupported transfer-encoding")
+        if not _REASON.fullmatch(self._reason):
+            raise self._refuse("malformed status line")
+        if status < 200:
+            if status < 100:
+                raise self._refuse("malformed status line")
+            if status == 101:
+                raise self._refuse("unexpected protocol switch")
+            self._informational += 1
+            if self._informational > MAX_INFORMATIONAL:
+                raise self._refuse("too many informational responses")
+            return  # an informational answer; the real one follows
+        if self._no_body or status in (204, 304):
+            self.done = True
+        elif not self._has_length and not codings:
+            self.close_delimited = True
+        minor = 1 if version == "1.1" else 0
+        self.head = ResponseHead(status, self._reason, minor, self._headers)
+
+    def on_message_complete(self) -> None:
+        if self.head is not None:
+            self.done = True

@@ -1,173 +1,33 @@
 """`UpstreamTransport`: the upstream client's HTTP/1.1 transport, built for relaying streams.
 
-httpx's default transport (httpcore and h11) hands a streamed body over one HTTP chunk at a time,
-and providers send one SSE event per chunk: a proxy reading through it paid the client stack
-once per event, then translated and wrote each event to its own client in a send of its own.
-This transport hands over everything that has arrived when the reader asks: a burst of events
-is read, translated and written once. Under load, when events queue up, the per-event cost of
-relaying falls to a per-read cost; a lone event still goes out the moment it arrives.
-
-Each connection is a plain asyncio protocol that keeps reading into its buffer (pausing only
-past `_HIGH_WATER`), so a read costs no system call beyond the `recv` itself. A request leaves in
-one write. Connections are kept alive per origin and event loop, most recently used first, and
-one the server has closed (or that has gone unused for `keepalive_expiry`) is never reused.
-
-HTTP/1.1 only, which is what the providers' API endpoints serve; TLS from
-`httpx.create_ssl_context()` unless given. Timeouts come from the request (`httpx.Timeout`) and
-every failure is the `httpx` exception httpcore would raise, so callers treat both transports
-alike. Outside asyncio (trio) requests go to `httpx.AsyncHTTPTransport`. As with any httpx
-client given its own transport, proxies from the environment are not used.
+httpx's default transport hands a streamed body over one HTTP chunk (one SSE event) at a time;
+this one hands over everything that has arrived when the reader asks, so a burst of events is
+read, translated and written once. Connections: `connection.py`; pooling: `pool.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
+from authai_embed._transports.connection import Connection
 from authai_embed._transports.http11 import (
-    BodyDecoder,
     ProtocolError,
     ResponseHead,
+    ResponseParser,
     encode_chunk,
     encode_request_head,
 )
-from authai_embed._transports.http11 import parse_response_head as _parse_head
+from authai_embed._transports.pool import Key, Pool
 from authai_embed._util.loop import running_loop
 
 __all__ = ["UpstreamTransport"]
 
-_HIGH_WATER = 1024 * 1024  # unread bytes past which a connection stops reading
 _JOIN_LIMIT = 256 * 1024  # request bodies up to this size go out in the head's write
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-_Key = tuple[str, str, int, asyncio.AbstractEventLoop]
-
-
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection: what it has received, and whether it still stands."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._transport: asyncio.Transport | None = None
-        self._received: list[bytes] = []
-        self._size = 0
-        self._reading_paused = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._drained: asyncio.Future[None] | None = None
-        self._writing_paused = False
-        self.closed = False  # the peer closed, the connection failed, or we closed it
-        self.idle_since = 0.0
-
-    # -- asyncio.Protocol ---------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self._received.append(data)
-        self._size += len(data)
-        if self._size > _HIGH_WATER and not self._reading_paused and self._transport:
-            self._reading_paused = True
-            self._transport.pause_reading()
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self.closed = True
-        self._wake()
-        return False  # let the transport close itself
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._wake()
-        drained, self._drained = self._drained, None
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._writing_paused = True
-
-    def resume_writing(self) -> None:
-        self._writing_paused = False
-        drained, self._drained = self._drained, None
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-
-    def _wake(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    # -- used by the transport ----------------------------------------------------------
-
-    def fit_for_reuse(self, now: float, expiry: float) -> bool:
-        """Idle, open, nothing unasked-for received, and not kept too long."""
-        return not self.closed and not self._received and now - self.idle_since <= expiry
-
-    async def send(self, data: bytes, limit: float | None) -> None:
-        transport = self._transport
-        if self.closed or transport is None or transport.is_closing():
-            raise httpx.WriteError("the connection closed before the request was sent")
-        transport.write(data)
-        if self._writing_paused and not self.closed:
-            self._drained = self._loop.create_future()
-            if not await _wait(self._loop, self._drained, limit):
-                raise httpx.WriteTimeout("timed out sending the request")
-            if self.closed:
-                raise httpx.WriteError("the connection closed while the request was sent")
-
-    async def receive(self, limit: float | None) -> bytes:
-        """Everything received since the last call (waiting for something), or b"" once the
-        peer has closed and nothing is left."""
-        if not self._received:
-            if self.closed:
-                return b""
-            self._waiter = self._loop.create_future()
-            if not await _wait(self._loop, self._waiter, limit):
-                raise httpx.ReadTimeout("timed out waiting for the provider")
-            if not self._received:
-                return b""
-        received = self._received
-        data = received[0] if len(received) == 1 else b"".join(received)
-        self._received = []
-        self._size = 0
-        if self._reading_paused and self._transport is not None:
-            self._reading_paused = False
-            self._transport.resume_reading()
-        return data
-
-    def close(self) -> None:
-        """Drop the connection at once (nothing is waited for)."""
-        self.closed = True
-        if self._transport is not None:
-            self._transport.abort()
-
-
-async def _wait(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], limit: float | None
-) -> bool:
-    """Wait for `future`; False when `limit` seconds passed first. Cheaper than
-    `asyncio.timeout()`: one timer, no context manager."""
-    if limit is None:
-        await future
-        return True
-    timer = loop.call_later(limit, _expire, future)
-    try:
-        await future
-    except TimeoutError:
-        return False
-    finally:
-        timer.cancel()
-    return True
-
-
-def _expire(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
 
 
 class _Body(httpx.AsyncByteStream):
@@ -176,34 +36,34 @@ class _Body(httpx.AsyncByteStream):
 
     def __init__(
         self,
-        conn: _Connection,
-        decoder: BodyDecoder,
-        first: bytes,
+        conn: Connection,
+        parser: ResponseParser,
+        first: bytes | ProtocolError,
         read_limit: float | None,
-        release: Callable[[_Connection, BodyDecoder], Awaitable[None]],
+        release: Callable[[Connection, ResponseParser], None],
     ) -> None:
-        self._conn: _Connection | None = conn
-        self._decoder = decoder
+        self._conn: Connection | None = conn
+        self._parser = parser
         self._first = first
         self._read_limit = read_limit
         self._release = release
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        conn, decoder = self._conn, self._decoder
+        conn, parser = self._conn, self._parser
         if conn is None:
             raise httpx.StreamClosed()
         try:
-            if self._first:
-                first, self._first = self._first, b""
-                payload = decoder.feed(first)
-                if payload:
-                    yield payload
-            while not decoder.done:
+            first, self._first = self._first, b""
+            if isinstance(first, ProtocolError):
+                raise first
+            if first:
+                yield first
+            while not parser.done:
                 data = await conn.receive(self._read_limit)
                 if not data:
-                    decoder.eof()
+                    parser.eof()
                     break
-                payload = decoder.feed(data)
+                payload = parser.feed(data)
                 if payload:
                     yield payload
         except ProtocolError as exc:
@@ -213,7 +73,7 @@ class _Body(httpx.AsyncByteStream):
             await self.aclose()
             raise
         self._conn = None
-        await self._release(conn, decoder)
+        self._release(conn, parser)
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None
@@ -225,52 +85,36 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
     """An `httpx.AsyncBaseTransport` for HTTP/1.1 upstreams: bodies one read at a time, requests
     in one write, keep-alive connections pooled per origin and event loop.
 
-    `max_idle` bounds the idle connections kept per origin; an idle connection older than
-    `keepalive_expiry` seconds, or one the server has closed, is never reused.
+    At most `max_connections` connections per origin stand at once (in use or idle); a request
+    over the cap waits for one, up to the request's pool timeout, then `httpx.PoolTimeout`.
+    `max_idle` bounds the idle ones kept per origin; an idle connection older than
+    `keepalive_expiry` seconds, or one the server has closed, is never reused. TLS from
+    `httpx.create_ssl_context()` unless given; every failure is the `httpx` exception httpcore
+    would raise. Outside asyncio (trio) requests go to `httpx.AsyncHTTPTransport`, and as with
+    any httpx client given its own transport, proxies from the environment are not used.
     """
 
     def __init__(
         self,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 256,
         max_idle: int = 256,
         keepalive_expiry: float = 5.0,
     ) -> None:
         if max_idle < 0 or keepalive_expiry < 0:
             raise ValueError("max_idle and keepalive_expiry cannot be negative")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self._ssl_context = ssl_context
-        self._max_idle = max_idle
-        self._expiry = keepalive_expiry
-        self._idle: dict[_Key, list[_Connection]] = {}
+        self._pool = Pool(
+            max_connections=max_connections, max_idle=max_idle, keepalive_expiry=keepalive_expiry
+        )
         self._fallback: httpx.AsyncHTTPTransport | None = None
-        self._closed = False
-
-    # -- the pool ---------------------------------------------------------------------------
-
-    def _take(self, key: _Key) -> _Connection | None:
-        """The most recently used idle connection that is still fit, closing unfit ones."""
-        idle = self._idle.get(key)
-        now = time.monotonic()
-        while idle:
-            conn = idle.pop()
-            if conn.fit_for_reuse(now, self._expiry):
-                return conn
-            conn.close()
-        return None
-
-    def _put(self, key: _Key, conn: _Connection) -> None:
-        if self._closed or self._max_idle == 0 or conn.closed:
-            conn.close()
-            return
-        conn.idle_since = time.monotonic()
-        idle = self._idle.setdefault(key, [])
-        if len(idle) >= self._max_idle:
-            idle.pop(0).close()
-        idle.append(conn)
 
     async def _connect(
         self, loop: asyncio.AbstractEventLoop, url: httpx.URL, port: int, limit: float | None
-    ) -> _Connection:
+    ) -> Connection:
         context: ssl.SSLContext | None = None
         if url.scheme == "https":
             if self._ssl_context is None:
@@ -280,7 +124,7 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(limit):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(loop),
+                    lambda: Connection(loop),
                     host,
                     port,
                     ssl=context,
@@ -293,10 +137,9 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(message) from None
         return conn
 
-    # -- one request ------------------------------------------------------------------------
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._closed:
+        pool = self._pool
+        if pool.closed:
             raise RuntimeError("the transport is closed")
         loop = running_loop()
         if loop is None:  # not asyncio (trio): httpcore speaks every anyio backend
@@ -314,14 +157,17 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             head = encode_request_head(method, url.raw_path, request.headers.raw)
         except ProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc)) from None
-        key: _Key = (scheme, url.host, port, loop)
-        conn = self._take(key)
-        if conn is None:
-            conn = await self._connect(loop, url, port, timeouts.get("connect"))
+        length = _declared_length(request)
+        key: Key = (scheme, url.host, port, loop)
+        conn = await pool.acquire(
+            key,
+            lambda: self._connect(loop, url, port, timeouts.get("connect")),
+            timeouts.get("pool"),
+        )
+        parser = ResponseParser(method)
         try:
-            await _send_request(conn, request, head, timeouts.get("write"))
-            response_head, rest = await _read_head(conn, timeouts.get("read"))
-            decoder = BodyDecoder(response_head, method=method)
+            await _send_request(conn, request, head, length, timeouts.get("write"))
+            response_head, first = await _read_head(conn, parser, timeouts.get("read"))
         except ProtocolError as exc:
             conn.close()
             raise httpx.RemoteProtocolError(str(exc)) from None
@@ -330,13 +176,11 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             raise
         reusable = response_head.keeps_alive and not _asks_close(request)
 
-        async def release(done: _Connection, body: BodyDecoder) -> None:
-            if reusable and not body.excess and not body.close_delimited:
-                self._put(key, done)
-            else:
-                done.close()
+        def release(done: Connection, body: ResponseParser) -> None:
+            ok = reusable and not body.excess and not body.close_delimited
+            pool.release(key, done, reusable=ok)
 
-        stream = _Body(conn, decoder, rest, timeouts.get("read"), release)
+        stream = _Body(conn, parser, first, timeouts.get("read"), release)
         version = b"HTTP/1.1" if response_head.http_minor == 1 else b"HTTP/1.0"
         return httpx.Response(
             response_head.status,
@@ -346,24 +190,44 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
+        self._pool.close()
         if self._fallback is not None:
             await self._fallback.aclose()
 
 
+def _declared_length(request: httpx.Request) -> int | None:
+    """The body length the request's head declares (0 without one), or None when chunked.
+    Framing the server could read another way than we send it is refused, and a body of known
+    size must match: a mismatch would let bytes pass as a second request."""
+    codings = request.headers.get_list("transfer-encoding")
+    lengths = request.headers.get_list("content-length")
+    if codings:
+        if lengths or [c.strip().lower() for c in codings] != ["chunked"]:
+            raise httpx.LocalProtocolError("the request's Transfer-Encoding cannot be sent")
+        return None
+    if not lengths:
+        declared = 0
+    elif len(set(lengths)) == 1 and lengths[0].isascii() and lengths[0].isdigit():
+        declared = int(lengths[0])
+    else:
+        raise httpx.LocalProtocolError("the request's Content-Length is invalid")
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        return declared  # a stream: counted while it is sent
+    if len(content) != declared:
+        raise httpx.LocalProtocolError("the request body does not match its Content-Length")
+    return declared
+
+
 async def _send_request(
-    conn: _Connection, request: httpx.Request, head: bytes, limit: float | None
+    conn: Connection, request: httpx.Request, head: bytes, length: int | None, limit: float | None
 ) -> None:
-    chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
     try:
         content: bytes | None = request.content
     except httpx.RequestNotRead:
         content = None
-    if content is not None and not chunked:
+    if content is not None and length is not None:  # checked against `length` already
         if len(content) <= _JOIN_LIMIT:
             await conn.send(head + content, limit)
         else:
@@ -372,29 +236,40 @@ async def _send_request(
         return
     await conn.send(head, limit)
     assert isinstance(request.stream, httpx.AsyncByteStream)
+    sent = 0
     async for part in request.stream:
-        if part:
-            await conn.send(encode_chunk(part) if chunked else part, limit)
-    if chunked:
+        if not part:
+            continue
+        if length is None:
+            await conn.send(encode_chunk(part), limit)
+            continue
+        sent += len(part)
+        if sent > length:  # the caller closes the connection: the excess is never sent
+            raise httpx.LocalProtocolError("the request body is longer than its Content-Length")
+        await conn.send(part, limit)
+    if length is None:
         await conn.send(encode_chunk(b""), limit)
+    elif sent < length:
+        raise httpx.LocalProtocolError("the request body is shorter than its Content-Length")
 
 
-async def _read_head(conn: _Connection, limit: float | None) -> tuple[ResponseHead, bytes]:
-    """The final (non-1xx) response head and the bytes after it."""
-    buffer = b""
+async def _read_head(
+    conn: Connection, parser: ResponseParser, limit: float | None
+) -> tuple[ResponseHead, bytes | ProtocolError]:
+    """The final (non-1xx) response head and the body bytes its reads brought; a body already
+    broken in them is handed on as the error, to be raised by the body, as any later one."""
     while True:
         data = await conn.receive(limit)
         if not data:
             raise httpx.RemoteProtocolError("the server closed the connection unanswered")
-        buffer += data
-        parsed = _parse_head(buffer)
-        while parsed is not None:
-            head, buffer = parsed
-            if head.status == 101:
-                raise ProtocolError("unexpected protocol switch")
-            if head.status >= 200:
-                return head, buffer
-            parsed = _parse_head(buffer)  # an informational answer; the real one follows
+        try:
+            payload = parser.feed(data)
+        except ProtocolError as exc:
+            if parser.head is None:
+                raise
+            return parser.head, exc
+        if parser.head is not None:
+            return parser.head, payload
 
 
 def _asks_close(request: httpx.Request) -> bool:

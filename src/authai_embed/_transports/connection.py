@@ -1,0 +1,142 @@
+"""One upstream connection as a plain asyncio protocol: it keeps reading into its buffer (pausing
+only past `HIGH_WATER`), so a read costs no system call beyond the `recv` itself, and a closed
+connection frees its place in the pool exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+
+__all__ = ["HIGH_WATER", "Connection", "wait"]
+
+HIGH_WATER = 1024 * 1024  # unread bytes past which a connection stops reading
+
+
+class Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection: what it has received, and whether it still stands."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._received: list[bytes] = []
+        self._size = 0
+        self._reading_paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._writing_paused = False
+        self.closed = False  # the peer closed, the connection failed, or we closed it
+        self.idle_since = 0.0
+        self.on_close: Callable[[], None] | None = None  # set by the pool: frees the place
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._received.append(data)
+        self._size += len(data)
+        if self._size > HIGH_WATER and not self._reading_paused and self._transport:
+            self._reading_paused = True
+            self._transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._wake()
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- used by the transport ----------------------------------------------------------
+
+    def fit_for_reuse(self, now: float, expiry: float) -> bool:
+        """Idle, open, nothing unasked-for received, and not kept too long."""
+        return not self.closed and not self._received and now - self.idle_since <= expiry
+
+    async def send(self, data: bytes, limit: float | None) -> None:
+        transport = self._transport
+        if self.closed or transport is None or transport.is_closing():
+            raise httpx.WriteError("the connection closed before the request was sent")
+        transport.write(data)
+        if self._writing_paused and not self.closed:
+            self._drained = self._loop.create_future()
+            if not await wait(self._loop, self._drained, limit):
+                raise httpx.WriteTimeout("timed out sending the request")
+            if self.closed:
+                raise httpx.WriteError("the connection closed while the request was sent")
+
+    async def receive(self, limit: float | None) -> bytes:
+        """Everything received since the last call (waiting for something), or b"" once the
+        peer has closed and nothing is left."""
+        if not self._received:
+            if self.closed:
+                return b""
+            self._waiter = self._loop.create_future()
+            if not await wait(self._loop, self._waiter, limit):
+                raise httpx.ReadTimeout("timed out waiting for the provider")
+            if not self._received:
+                return b""
+        received = self._received
+        data = received[0] if len(received) == 1 else b"".join(received)
+        self._received = []
+        self._size = 0
+        if self._reading_paused and self._transport is not None:
+            self._reading_paused = False
+            self._transport.resume_reading()
+        return data
+
+    def close(self) -> None:
+        """Drop the connection at once (nothing is waited for) and free its place."""
+        self.closed = True
+        if self._transport is not None:
+            self._transport.abort()
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
+
+
+async def wait(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], limit: float | None
+) -> bool:
+    """Wait for `future`; False when `limit` seconds passed first. Cheaper than
+    `asyncio.timeout()`: one timer, no context manager."""
+    if limit is None:
+        await future
+        return True
+    timer = loop.call_later(limit, _expire, future)
+    try:
+        await future
+    except TimeoutError:
+        return False
+    finally:
+        timer.cancel()
+    return True
+
+
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
