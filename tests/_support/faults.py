@@ -147,9 +147,12 @@ async def call_and_leave(
     *,
     leave_when: Callable[[], bool],
     within: float = 10.0,
+    stall_at_start: bool = False,
 ) -> list[Message]:
     """POST `body` to `app` as a raw ASGI call, disconnect once `leave_when()` is true, and
-    return what the app sent; fails if the app is not done `within` seconds."""
+    return what the app sent; fails if the app is not done `within` seconds. `stall_at_start`:
+    the client stops reading, so sending `http.response.start` never returns (and leaves once
+    it is being sent, whatever `leave_when` says)."""
     gone = anyio.Event()
     body_sent = False
 
@@ -165,6 +168,9 @@ async def call_and_leave(
 
     async def send(message: Message) -> None:
         sent.append(message)
+        if stall_at_start and message["type"] == "http.response.start":
+            gone.set()
+            await anyio.sleep_forever()
 
     scope = http_scope("POST", path, {"content-type": "application/json", **headers})
 
@@ -174,7 +180,7 @@ async def call_and_leave(
     with anyio.fail_after(within):
         async with anyio.create_task_group() as tg:
             tg.start_soon(call)
-            await eventually(leave_when, within)
+            await eventually(lambda: gone.is_set() or leave_when(), within)
             gone.set()
     return sent
 
