@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from authai_embed.providers.openai.backend import FALLBACK_TTL
 from authai_embed.testing import TOKEN_MARKER, CodexReply
-from tests._support.harness import Harness, HarnessFactory
+from tests._support.harness import UPSTREAM, Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -161,6 +162,24 @@ async def test_models_are_cached_and_fall_back_to_the_builtin_list(
     assert first.json()["object"] == "list"
     assert "gpt-5.4" in ids
     assert all(m["object"] == "model" and m["owned_by"] == "openai" for m in first.json()["data"])
+
+
+async def test_a_catalog_that_cannot_be_had_is_not_asked_for_on_every_call(
+    make_harness: HarnessFactory,
+) -> None:
+    # The emulator refuses a catalog request without a client version: the built-in list
+    # stands in, and the model calls that follow do not each ask again.
+    harness = await make_harness(openai={**UPSTREAM, "client_version": ""})
+    jwt = await harness.sign_in()
+    for _ in range(3):
+        response = await harness.client.post(
+            "/authai/v1/chat/completions", headers=bearer(jwt), json=CHAT
+        )
+        assert response.status_code == 200
+    assert harness.emulator.codex.stats.model_lists == 1
+    harness.clock.advance(FALLBACK_TTL)
+    await harness.client.post("/authai/v1/chat/completions", headers=bearer(jwt), json=CHAT)
+    assert harness.emulator.codex.stats.model_lists == 2
 
 
 async def test_bad_chat_bodies_name_the_parameter(harness: Harness) -> None:

@@ -9,6 +9,7 @@ when it resets. Each answer's `x-codex-*` headers update the account's `UsageSna
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,9 @@ FALLBACK_MODELS = (
     "gpt-5.5",
     "gpt-5.5-pro",
 )
+FALLBACK_TTL = 30.0
+"""Seconds the built-in list stands in for a catalog that could not be had before it is asked
+for again."""
 USAGE_LIMIT_CODES = frozenset({"usage_limit_reached", "usage_not_included"})
 """Error codes of the plan's usage limit; the backend has been seen to send them under a 404."""
 _AUTH_CLAIM = "https://api.openai.com/auth"
@@ -85,6 +89,9 @@ class CodexBackend:
         self._originator = originator
         self._clock = clock
         self._models: ModelCache[list[dict[str, Any]]] = ModelCache()
+        # A catalog that could not be had is not asked for again at once: every model call
+        # reads the catalog, and would otherwise cost the backend one more request each.
+        self._fallback: ModelCache[list[dict[str, Any]]] = ModelCache(ttl=FALLBACK_TTL)
         self._usage = UsageSnapshots()
         # Parsed once: httpx would re-parse a string URL on every request.
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
@@ -178,15 +185,14 @@ class CodexBackend:
         return self._usage.get(account_id)
 
     def _note_usage(self, credentials: Credentials, headers: httpx.Headers) -> None:
+        snapshot = UsageSnapshot.from_headers(headers, self._clock.now())
+        if snapshot is None:  # most answers: no token to decode
+            return
         plan = jwt_claims(credentials.access).get(_AUTH_CLAIM)
         plan_type = plan.get("chatgpt_plan_type") if isinstance(plan, dict) else None
-        snapshot = UsageSnapshot.from_headers(
-            headers,
-            self._clock.now(),
-            plan_type=plan_type[:64] if isinstance(plan_type, str) else None,
-        )
-        if snapshot is not None:
-            self._usage.put(credentials.account_id, snapshot)
+        if isinstance(plan_type, str):
+            snapshot = dataclasses.replace(snapshot, plan_type=plan_type[:64])
+        self._usage.put(credentials.account_id, snapshot)
 
     async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the account may use (`visibility == "list"`), cached per account for a
@@ -208,6 +214,8 @@ class CodexBackend:
         built-in list (names only) when the catalog cannot be had."""
         now = self._clock.now()
         cached = self._models.get(credentials.account_id, now)
+        if cached is None:
+            cached = self._fallback.get(credentials.account_id, now)
         if cached is not None:
             return cached
         request = self._http.build_request(
@@ -224,7 +232,9 @@ class CodexBackend:
         if response is not None and response.status_code == 401:
             raise UpstreamUnauthorized()
         if not models or not any(m.get("visibility") == "list" for m in models):
-            return [{"slug": slug, "visibility": "list"} for slug in FALLBACK_MODELS]
+            fallback = [{"slug": slug, "visibility": "list"} for slug in FALLBACK_MODELS]
+            self._fallback.put(credentials.account_id, now, fallback)
+            return fallback
         self._models.put(credentials.account_id, now, models)
         return models
 
