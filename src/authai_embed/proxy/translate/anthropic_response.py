@@ -128,7 +128,8 @@ def chat_to_message(
     if scanner.matched is not None:
         reason = "stop_sequence"
     else:
-        content += [_tool_use(call) for call in message.get("tool_calls") or ()]
+        calls = message.get("tool_calls")
+        content += [_tool_use(call) for call in calls] if isinstance(calls, list) else []
     return {
         "id": message_id,
         "type": "message",

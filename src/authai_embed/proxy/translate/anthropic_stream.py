@@ -71,7 +71,8 @@ class AnthropicStreamTranslator:
         self._start(out)
         if isinstance(chunk.get("usage"), Mapping):
             self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
             if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta")
@@ -128,7 +129,8 @@ class AnthropicStreamTranslator:
                 self._finish = self._finish or "content_filter"
         if isinstance(text, str) and text:
             self._text(self._scanner.feed(text), out)
-        for call in delta.get("tool_calls") or ():
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
             if isinstance(call, Mapping):
                 self._tool_call(call, out)
 
