@@ -161,3 +161,21 @@ async def test_a_store_outage_is_an_overloaded_error(make_harness: HarnessFactor
     anthropic_error(response.json(), "overloaded_error")
     chat = await harness.client.post("/authai/v1/chat/completions", json={})
     assert chat.json()["error"]["type"] == "service_unavailable"  # the OpenAI routes unchanged
+
+
+async def test_a_stop_sequence_closes_the_upstream_stream(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    codex = harness.emulator.codex
+    codex.knobs.chunk_size = 1
+    codex.script("Say STOP now. " + "then a long tail " * 40)
+    body = {**BODY, "stream": True, "stop_sequences": ["STOP"]}
+    response = await harness.client.post("/authai/v1/messages", json=body, headers=key(jwt))
+    events = SSEDecoder().feed(response.content)
+    texts = [
+        json.loads(e.data)["delta"].get("text", "")
+        for e in events
+        if e.event == "content_block_delta"
+    ]
+    assert "".join(texts) == "Say "
+    assert events[-1].event == "message_stop"
+    assert (codex.stats.cancelled_streams, codex.stats.open_streams) == (1, 0)
