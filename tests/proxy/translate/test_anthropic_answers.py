@@ -338,3 +338,10 @@ def test_the_byte_stream_ends_normally_and_a_malformed_frame_is_an_error() -> No
     last = events([out])[-1]
     assert last[0] == "error"
     assert last[1]["error"]["type"] == "api_error"
+
+
+def test_a_streamed_refusal_is_text_with_the_refusal_stop_reason() -> None:
+    seen = run([chunk({"refusal": "I can't"}), chunk(finish="stop")])
+    text = "".join(d["delta"]["text"] for name, d in seen if name == "content_block_delta")
+    assert text == "I can't"
+    assert seen[-2][1]["delta"]["stop_reason"] == "refusal"

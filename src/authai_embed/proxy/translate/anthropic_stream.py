@@ -38,6 +38,7 @@ class AnthropicStreamTranslator:
         "_id",
         "_index",
         "_model",
+        "_refused",
         "_scanner",
         "_started",
         "_tools",
@@ -57,6 +58,7 @@ class AnthropicStreamTranslator:
         self._index = -1  # the last block's index
         self._tools: dict[int, int] = {}  # chat tool-call index → block index
         self._finish: Any = None
+        self._refused = False  # the model refused: `refusal`, whatever the finish reason says
         self._usage: Any = None
         self.ended = False
 
@@ -125,8 +127,7 @@ class AnthropicStreamTranslator:
         text = delta.get("content")
         if not isinstance(text, str) or not text:
             text = delta.get("refusal")
-            if isinstance(text, str) and text:
-                self._finish = self._finish or "content_filter"
+            self._refused = self._refused or (isinstance(text, str) and bool(text))
         if isinstance(text, str) and text:
             self._text(self._scanner.feed(text), out)
         calls = delta.get("tool_calls")
@@ -186,7 +187,7 @@ class AnthropicStreamTranslator:
         self._close(out)
         matched = self._scanner.matched
         delta = {
-            "stop_reason": "stop_sequence" if matched is not None else stop_reason(self._finish),
+            "stop_reason": self._stop_reason(),
             "stop_sequence": matched,
         }
         usage = usage_of(self._usage)
@@ -194,6 +195,11 @@ class AnthropicStreamTranslator:
         out.append(encode_event("message_delta", event))
         out.append(encode_event("message_stop", {"type": "message_stop"}))
         self.ended = True
+
+    def _stop_reason(self) -> str:
+        if self._scanner.matched is not None:
+            return "stop_sequence"
+        return "refusal" if self._refused else stop_reason(self._finish)
 
 
 def _block_delta(index: int, delta: dict[str, Any]) -> bytes:
