@@ -18,6 +18,7 @@ import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
+from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
@@ -116,9 +117,11 @@ class AuthAI:
         self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
         self._fallback: ASGIApp | None = None
         self._prefix = ""
+        proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
-            ProxyRoutes(self.sessions, self.providers, self.settings, self.clock),
+            proxy,
+            AnthropicRoutes(proxy),
         )
 
     async def startup(self) -> None:
@@ -218,7 +221,9 @@ class AuthAI:
         try:
             await self._life.ensure_started()
         except Exception as exc:  # the store is down: 503 now, and the next request tries again
-            await error_response(exc, v1=is_v1(path))(scope, receive, send)
+            route, _ = find_route(self._routes, scope["method"], path)
+            anthropic = route is not None and route.guards.dialect == "anthropic"
+            await error_response(exc, v1=is_v1(path), anthropic=anthropic)(scope, receive, send)
             return
         request = Request(scope, receive, path)
         started = time.perf_counter()
@@ -249,7 +254,8 @@ class AuthAI:
         try:
             response = await self._dispatch(request, route, ok)
         except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-            response = error_response(exc, v1=is_v1(request.path))
+            anthropic = route is not None and route.guards.dialect == "anthropic"
+            response = error_response(exc, v1=is_v1(request.path), anthropic=anthropic)
         response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
         if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
             await response.stream_to(send)  # the watch listens for a disconnect already
@@ -270,16 +276,21 @@ class AuthAI:
         if guards.csrf is not None and self._cookies is not None:
             self._cookies.admit(request, always=guards.csrf == "always")
         if guards.auth == "session":
-            request.session = await self.sessions.usable_session(request.bearer_token())
+            token = request.bearer_token()
+            if guards.dialect == "anthropic" and "authorization" not in request.headers:
+                token = request.headers.get("x-api-key") or token
+            request.session = await self.sessions.usable_session(token)
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
 
 
-def _table(auth: AuthRoutes, proxy: ProxyRoutes) -> tuple[Route, ...]:
-    """THE route table. `/v1` is OpenAI's API: only /v1 routes serve a /v1 path, and the
-    last one answers every other /v1 call; outside it, no route is a 404."""
+def _table(auth: AuthRoutes, proxy: ProxyRoutes, anthropic: AnthropicRoutes) -> tuple[Route, ...]:
+    """THE route table. `/v1` is OpenAI's API (and Anthropic's Messages): only /v1 routes serve
+    a /v1 path, and the last one answers every other /v1 call; outside it, no route is a 404."""
     proxied = Guards(rate="v1", csrf="cookie", auth="session", watch=True)
+    messages = Guards(rate="v1", csrf="cookie", auth="session", watch=True, dialect="anthropic")
+    no_tokens = Guards(csrf="cookie", watch=True, dialect="anthropic")
     return (
         Route("GET", "/", auth.root),
         Route("*", SDK_PATH, serve_sdk),
@@ -293,5 +304,7 @@ def _table(auth: AuthRoutes, proxy: ProxyRoutes) -> tuple[Route, ...]:
         Route("GET", "/v1/models", proxy.models, proxied),
         Route("POST", "/v1/chat/completions", proxy.chat_completions, proxied),
         Route("POST", "/v1/responses", proxy.responses, proxied),
+        Route("POST", "/v1/messages", anthropic.messages, messages),
+        Route("POST", "/v1/messages/count_tokens", anthropic.count_tokens, no_tokens),
         Route("*", "/v1*", proxy.unsupported, Guards(csrf="cookie", watch=True)),
     )
