@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="${1:-$(mktemp -d)}"
-mkdir -p "$WORK"
+WORK="$(mkdir -p "$WORK" && cd "$WORK" && pwd)"
 PIP_FLAGS=(--disable-pip-version-check -q)
 
 echo "== build (sdist and wheel) into $WORK/dist"
