@@ -17,6 +17,7 @@ from authai_embed.server.app import build_app, emulator_issuer
 from authai_embed.server.config import ServeConfigError, load_config
 from authai_embed.server.run import check_store
 from tests._support.loopback import served
+from tests._support.services import drop_schema, require_postgres, unique_schema
 
 pytestmark = pytest.mark.anyio
 
@@ -111,3 +112,19 @@ def test_a_store_is_opened_once_before_serving(tmp_path: Path) -> None:
     with pytest.raises(ServeConfigError) as info:
         check_store(load_config({**ENV, "AUTH_AI_DB_URL": str(tmp_path / "junk.db")}))
     assert info.value.variable == "AUTH_AI_DB_URL"
+
+
+@pytest.mark.postgres
+def test_the_reference_postgres_driver_opens_and_migrates_the_store() -> None:
+    schema = unique_schema()
+    env = {
+        **ENV,
+        "AUTH_AI_DB_DRIVER": "postgres",
+        "AUTH_AI_DB_URL": f"{require_postgres()}?schema={schema}",
+    }
+    try:
+        config = load_config(env)
+        assert config.store_url.startswith("postgresql://")
+        check_store(config)
+    finally:
+        anyio.run(drop_schema, schema)

@@ -45,3 +45,13 @@ def test_openai_npm_client_gets_plain_and_streamed_completions_from_serve() -> N
         # A bad key is the OpenAI SDK's AuthenticationError, as against the reference.
         assert answer["unauthorized"] == {"name": "AuthenticationError", "status": 401}
         served.stop()
+
+
+def test_a_missing_node_fails_in_ci_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv("AUTHAI_REQUIRE_SERVICES", "1")
+    with pytest.raises(pytest.fail.Exception, match="node is not installed"):
+        require_node_client()
+    monkeypatch.delenv("AUTHAI_REQUIRE_SERVICES")
+    with pytest.raises(pytest.skip.Exception, match="node is not installed"):
+        require_node_client()
