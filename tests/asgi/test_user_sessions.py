@@ -158,6 +158,21 @@ async def test_max_sessions_per_user_is_a_setting(make_harness: HarnessFactory) 
     assert await status_of(harness, other) == (200, 200)
 
 
+async def test_sessions_past_their_jwt_lifetime_are_not_listed_or_counted(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = await make_harness(max_sessions_per_user=2, token_ttl=3600)
+    old = await harness.sign_in()
+    user = (await harness.authai.whoami(old)).user_id
+    harness.clock.advance(3600 + 31)  # past the JWT's lifetime and the leeway
+    assert await harness.authai.list_sessions(user) == []
+    first, second = await harness.sign_in(), await harness.sign_in()
+    # The expired session took no place: both new ones live.
+    assert await status_of(harness, first) == (200, 200)
+    assert await status_of(harness, second) == (200, 200)
+    assert len(await harness.authai.list_sessions(user)) == 2
+
+
 async def test_the_session_list_shows_the_callers_sessions_labelled_by_browser(
     harness: Harness,
 ) -> None:
@@ -339,6 +354,17 @@ async def test_cookie_mode_session_controls_are_csrf_checked(
     assert "set-cookie" not in ended.headers  # another session ended: this cookie stays
     with pytest.raises(Unauthorized):
         await harness.authai.whoami(phone)
+
+    third = await cookie_sign_in(harness, client)
+    listing = await client.get("/authai/auth/sessions", headers=cookie(third, SAME_ORIGIN))
+    [third_id] = [s["id"] for s in listing.json()["sessions"] if s["current"]]
+    own = await client.delete(
+        f"/authai/auth/sessions/{third_id}", headers=cookie(third, SAME_ORIGIN)
+    )
+    assert own.status_code == 204
+    assert f"{COOKIE}=; Max-Age=0" in own.headers["set-cookie"]  # its own session: signed out
+    with pytest.raises(Unauthorized):
+        await harness.authai.whoami(third)
 
     everywhere = await client.post("/authai/auth/revoke-all", headers=cookie(laptop, SAME_ORIGIN))
     assert everywhere.status_code == 204

@@ -158,7 +158,7 @@ class AuthAI:
         return await self.sessions.accounts.end_all(user_id)
 
     async def list_sessions(self, user_id: str) -> list[SessionInfo]:
-        """The sessions of user `user_id`, oldest first, for a "your devices" page. Check that
+        """The live sessions of user `user_id`, oldest first, for a "your devices" page. Check that
         the user asking is `user_id` (from `whoami`): this method trusts its argument."""
         await self._life.ensure_started()
         return await self.sessions.accounts.describe(user_id)

@@ -94,8 +94,14 @@ class AccountSessions:
         """The user's records in this tenant, oldest first."""
         return await self._store.list_records(self._settings.app_id, user_id)
 
+    async def live_records(self, user_id: str) -> list[Record]:
+        """The user's records whose JWT may still be valid (the others wait for the sweep)."""
+        now = self._clock.now()
+        lifetime = self._settings.token_ttl + self._settings.jwt_leeway
+        return [r for r in await self.records(user_id) if r.created_at + lifetime > now]
+
     async def describe(self, user_id: str, *, current: Record | None = None) -> list[SessionInfo]:
-        """The user's sessions, oldest first; `current` marks the asking session."""
+        """The user's live sessions, oldest first; `current` marks the asking session."""
         return [
             SessionInfo(
                 session_id=self.public_id(r),
@@ -105,7 +111,7 @@ class AccountSessions:
                 label=r.label,
                 current=current is not None and r.id == current.id,
             )
-            for r in await self.records(user_id)
+            for r in await self.live_records(user_id)
         ]
 
     async def find(self, user_id: str, session_id: str) -> Record | None:
@@ -141,9 +147,10 @@ class AccountSessions:
         return record is not None and await self._store.label_record(record.id, text)
 
     async def enforce_limit(self, newest: Record) -> None:
-        """End the oldest sessions of `newest`'s user beyond `max_sessions_per_user`, never
-        `newest` itself. Processes racing here converge: each ends the same oldest ones."""
-        records = await self.records(newest.account_id_hash)
+        """End the oldest live sessions of `newest`'s user beyond `max_sessions_per_user`, never
+        `newest` itself (expired ones count for nothing: the sweep takes them). Processes racing
+        here converge: each ends the same oldest ones."""
+        records = await self.live_records(newest.account_id_hash)
         excess = len(records) - self._settings.max_sessions_per_user
         older = [r for r in records if r.id != newest.id]
         for record in older[: max(0, excess)]:
