@@ -1,7 +1,8 @@
 """The Copilot API, emulated (`emulator.github.api`): `{endpoints.api}/chat/completions`,
 `/responses` and `/models` behind a Copilot token, with Copilot's checks and error shape
 (401 unknown or expired token, 400 without `Copilot-Integration-Id`, 400 `model_not_supported`
-or `unsupported_api_for_model`, 429 `rate_limited`). Answers come from the shared `ChatModel`.
+for a model it does not list, 400 `unsupported_api_for_model` for one it does not serve on the
+endpoint called, 429 `rate_limited`). Answers come from the shared `ChatModel`.
 
 Premium requests are counted as Copilot bills them (a call with `X-Initiator: user` to a model
 whose `billing.is_premium`, weighted by its `billing.multiplier`) and reported on every answer
@@ -141,25 +142,19 @@ class CopilotAPI:
         if not isinstance(body, dict) or any(not body.get(name) for name in required):
             return _api_error(400, f"{' and '.join(required)} are required", "invalid_request")
         refused = self.knobs.unsupported_api.get(body["model"])
-        if refused is not None and endpoint in refused:
-            return _api_error(
-                400,
-                f"model {body['model']} is not supported via {endpoint}",
-                "unsupported_api_for_model",
-            )
         listed = {m["id"]: m["supported_endpoints"] for m in self.model.catalog}
         endpoints = listed.get(body["model"])
-        named = refused is not None and endpoints is not None  # the knob decides where it is
-        if not named and (endpoints is None or (endpoints and endpoint not in endpoints)):
-            if endpoints is None or endpoint == "/chat/completions":
-                return _api_error(
-                    400, "The requested model is not supported.", "model_not_supported"
-                )
-            return _api_error(
-                400,
-                f"model {body['model']} does not support {endpoint}",
-                "unsupported_api_for_model",
-            )
+        if endpoints is None:
+            return _api_error(400, "The requested model is not supported.", "model_not_supported")
+        if refused is not None:  # the knob decides where a model it names is served
+            served = endpoint not in refused
+        else:  # no endpoints listed: unrestricted
+            served = not endpoints or endpoint in endpoints
+        if not served:
+            # Copilot's words, as clients report them (no `type` or `param` here).
+            message = f'model "{body["model"]}" is not accessible via the {endpoint} endpoint'
+            error = {"message": message, "code": "unsupported_api_for_model"}
+            return JSONResponse({"error": error}, 400)
         if self.model.knobs.usage_limit_reached:
             message = "Sorry, you have been rate-limited. Please wait a moment before trying again."
             return _api_error(429, message, "rate_limited", retry_after="60")
