@@ -22,7 +22,7 @@ from authai_embed.asgi.errors import (
 )
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.auth.sessions import Session, Sessions
-from authai_embed.errors import InvalidRequest, Unauthorized
+from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import ModelBackend, Provider
 from authai_embed.proxy import relay
 from authai_embed.proxy.translate.chat_to_responses import (
@@ -100,7 +100,22 @@ class ProxyRoutes:
             return await self._translated(session, backend, chat)
         # Our own extension field stays here; everything else is the caller's body.
         payload = {k: v for k, v in body.items() if k != REASONING_SUMMARY_FIELD}
-        upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        try:
+            upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        except UpstreamError as exc:
+            # A 400 may have taught the backend that the model is served on /responses only
+            # (Copilot's `unsupported_api_for_model`): then the call is made there, once.
+            if exc.status != 400:
+                raise
+            session, target = await relay.retrying(
+                self._sessions,
+                session,
+                lambda c: backend.endpoint_for(c, chat.model, "chat/completions"),
+            )
+            if target != "responses":
+                raise
+            logger.info("model %s is served on /responses only: retried there", chat.model[:100])
+            return await self._translated(session, backend, chat)
         if chat.stream:
             chunks = relay.relayed(upstream, chat=True, error_frame=chat_stream_error)
             return StreamingResponse(chunks, headers=SSE_HEADERS, closing=upstream.aclose)
