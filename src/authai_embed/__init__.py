@@ -11,6 +11,8 @@ from authai_embed._transports.upstream import UpstreamTransport
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._version import __version__
+from authai_embed.admin.kill_switch import Controls
+from authai_embed.admin.ops import UserDetail
 from authai_embed.asgi.app import AuthAI, WhoAmI
 from authai_embed.asgi.limits import Limits, MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
 from authai_embed.auth.account_sessions import SessionInfo
@@ -29,18 +31,28 @@ from authai_embed.errors import (
 from authai_embed.mount import mount_authai
 from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
 from authai_embed.settings import OpenAIUpstream, Secrets, Settings, SigningKey
-from authai_embed.stores.base import AuthStore, PendingLogin, Record
+from authai_embed.stores.base import (
+    AuditEntry,
+    AuthStore,
+    Control,
+    PendingLogin,
+    Record,
+    UserSummary,
+)
 from authai_embed.stores.memory import MemoryStore
 from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
 from authai_embed.stores.url import store_from_url
 
 __all__ = [
+    "AuditEntry",
     "AuthAI",
     "AuthAIError",
     "AuthStore",
     "Clock",
     "ConfigError",
+    "Control",
+    "Controls",
     "Credentials",
     "DevicePoll",
     "DeviceStart",
@@ -70,6 +82,8 @@ __all__ = [
     "Unauthorized",
     "UpstreamError",
     "UpstreamTransport",
+    "UserDetail",
+    "UserSummary",
     "WhoAmI",
     "__version__",
     "mount_authai",

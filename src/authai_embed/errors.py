@@ -11,8 +11,10 @@ from authai_embed._util.logs import redact
 __all__ = [
     "AuthAIError",
     "ConfigError",
+    "Forbidden",
     "InvalidRequest",
     "NotFound",
+    "Paused",
     "RateLimited",
     "SignInDisabled",
     "StoreError",
@@ -102,3 +104,20 @@ class RateLimited(AuthAIError):
         super().__init__("rate limited")
         self.message = "rate limited"
         self.retry_after = retry_after
+
+
+class Paused(AuthAIError):
+    """An admin paused this (sign-ins, or model calls) with the kill switch: answered as 503,
+    with `Retry-After` when the pause has an end (`retry_after`, seconds)."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Forbidden(AuthAIError):
+    """The caller may not use an admin route (the host's `admin_guard` said no): 403."""
+
+    def __init__(self) -> None:
+        super().__init__("forbidden")

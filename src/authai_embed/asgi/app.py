@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +19,10 @@ import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
+from authai_embed.admin.export import ExportFormat
+from authai_embed.admin.kill_switch import Controls, KillSwitch
+from authai_embed.admin.ops import AdminOps, UserDetail
+from authai_embed.asgi.admin_routes import ADMIN_PREFIX, USERS_PATH, AdminGuard, AdminRoutes
 from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
@@ -39,7 +44,7 @@ from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
-from authai_embed.stores.base import AuthStore
+from authai_embed.stores.base import AuditEntry, AuthStore, Control, UserSummary
 from authai_embed.stores.url import store_from_url
 from authai_embed.types import ASGIApp, Receive, Scope, Send
 
@@ -69,7 +74,9 @@ class AuthAI:
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
-    async) decides who may start a sign-in (others get the uniform 401).
+    async) decides who may start a sign-in (others get the uniform 401). `admin_guard(scope)`
+    (sync or async) turns on the admin routes under `{mount}/admin/` (docs/admin.md): it returns
+    the admin's name, or `None` for a 403; without it there are no admin routes at all.
     """
 
     def __init__(
@@ -82,6 +89,7 @@ class AuthAI:
         clock: Clock | None = None,
         limits: Limits | None = None,
         start_guard: StartGuard | None = None,
+        admin_guard: AdminGuard | None = None,
         **options: Any,
     ) -> None:
         if not isinstance(secrets, Secrets):
@@ -112,6 +120,14 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._kill = KillSwitch(self.store, self.settings.app_id, self.clock)
+        self.admin = AdminOps(
+            store=self.store,
+            settings=self.settings,
+            clock=self.clock,
+            kill_switch=self._kill,
+            accounts=self.sessions.accounts,
+        )
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
@@ -125,6 +141,9 @@ class AuthAI:
             SessionRoutes(self.sessions, self._cookies),
             proxy,
             AnthropicRoutes(proxy),
+            None
+            if admin_guard is None
+            else AdminRoutes(self.admin, admin_guard, self.settings.allowed_origins),
         )
 
     async def startup(self) -> None:
@@ -153,12 +172,74 @@ class AuthAI:
         await self._life.ensure_started()
         await self.sessions.revoke(jwt)
 
-    async def revoke_all(self, user_id: str) -> int:
+    async def revoke_all(self, user_id: str, *, by: str | None = None) -> int:
         """Sign user `user_id` (`WhoAmI.user_id`) out everywhere: end every session of theirs;
         return how many there were. Their provider tokens are not revoked at the provider (each
-        session's key is only on its device); they stop working here at once."""
+        session's key is only on its device); they stop working here at once, in every process.
+        With `by` (an admin's name) it is an admin revoke, written to the audit log."""
         await self._life.ensure_started()
+        if by is not None:
+            return await self.admin.revoke(user_id, by=by)
         return await self.sessions.accounts.end_all(user_id)
+
+    async def pause(
+        self,
+        *,
+        signins: bool = False,
+        provider: str | None = None,
+        until: float | str | datetime | None = None,
+        by: str = "python",
+    ) -> Control:
+        """Kill switch: pause new sign-ins (`signins=True`), one provider's model calls
+        (`provider`), or else every model call, in every process sharing the store (within 2 s).
+        Paused requests get a 503 (with `Retry-After` when `until`, Unix seconds or ISO 8601, is
+        set). Written to the audit log as `by`."""
+        await self._life.ensure_started()
+        return await self.admin.pause(by=by, signins=signins, provider=provider, until=until)
+
+    async def resume(
+        self, *, signins: bool = False, provider: str | None = None, by: str = "python"
+    ) -> bool:
+        """Lift the pause that `pause` with the same arguments set; return whether there was
+        one. Written to the audit log as `by`."""
+        await self._life.ensure_started()
+        return await self.admin.resume(by=by, signins=signins, provider=provider)
+
+    async def controls(self) -> Controls:
+        """The kill switch's pauses in force now (read from the store)."""
+        await self._life.ensure_started()
+        return await self.admin.controls()
+
+    async def list_users(self, *, limit: int = 1000) -> list[UserSummary]:
+        """The users with a live session, most recently used first: for an admin page."""
+        await self._life.ensure_started()
+        return await self.admin.users(limit=limit)
+
+    async def user_detail(self, user_id: str) -> UserDetail:
+        """A user's live sessions (and usage and limits when a usage ledger is wired)."""
+        await self._life.ensure_started()
+        return await self.admin.user_detail(user_id)
+
+    async def audit_log(
+        self, *, since: float | str | datetime | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """The admin actions (pause, resume, revoke, export) since `since`, oldest first."""
+        await self._life.ensure_started()
+        return await self.admin.audit_log(since=since, limit=limit)
+
+    async def export_usage(
+        self,
+        fmt: ExportFormat = "csv",
+        *,
+        by: str = "python",
+        user_id: str | None = None,
+        since: float | str | None = None,
+        until: float | str | None = None,
+    ) -> str:
+        """Usage rows as CSV or JSON text, audited as `by`. Raises `NotFound` when no usage
+        ledger is wired (`authai.admin.usage_source`)."""
+        await self._life.ensure_started()
+        return await self.admin.export_usage(fmt, by=by, user_id=user_id, since=since, until=until)
 
     async def list_sessions(self, user_id: str) -> list[SessionInfo]:
         """The live sessions of user `user_id`, oldest first, for a "your devices" page. Check that
@@ -301,6 +382,8 @@ class AuthAI:
         guards = route.guards
         if guards.rate == "auth_start" or guards.rate == "auth_poll":
             await self._gate.admit_client(guards.rate, request)
+            if guards.rate == "auth_start":
+                await self._kill.check_signins()  # the kill switch: a cached read
         if not ok:
             return method_not_allowed(route.method)
         if guards.csrf is not None and self._cookies is not None:
@@ -310,16 +393,22 @@ class AuthAI:
             if guards.dialect == "anthropic" and "authorization" not in request.headers:
                 token = request.headers.get("x-api-key") or token
             request.session = await self.sessions.usable_session(token)
+            await self._kill.check_models(request.session.record.provider)  # cached, as above
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
 
 
 def _table(
-    auth: AuthRoutes, mine: SessionRoutes, proxy: ProxyRoutes, anthropic: AnthropicRoutes
+    auth: AuthRoutes,
+    mine: SessionRoutes,
+    proxy: ProxyRoutes,
+    anthropic: AnthropicRoutes,
+    admin: AdminRoutes | None,
 ) -> tuple[Route, ...]:
     """THE route table. `/v1` is OpenAI's API (and Anthropic's Messages): only /v1 routes serve
-    a /v1 path, and the last one answers every other /v1 call; outside it, no route is a 404."""
+    a /v1 path, and the last one answers every other /v1 call; outside it, no route is a 404.
+    The admin routes exist only with an `admin_guard`; each runs it (admin_routes.py)."""
     proxied = Guards(rate="v1", csrf="cookie", auth="session", watch=True)
     messages = Guards(rate="v1", csrf="cookie", auth="session", watch=True, dialect="anthropic")
     no_tokens = Guards(csrf="cookie", watch=True, dialect="anthropic")
@@ -345,4 +434,20 @@ def _table(
         Route("POST", "/v1/messages", anthropic.messages, messages),
         Route("POST", "/v1/messages/count_tokens", anthropic.count_tokens, no_tokens),
         Route("*", "/v1*", proxy.unsupported, Guards(csrf="cookie", watch=True)),
+        *(() if admin is None else _admin_table(admin)),
+    )
+
+
+def _admin_table(admin: AdminRoutes) -> tuple[Route, ...]:
+    """The admin routes, each behind the cross-site check and the host's `admin_guard`."""
+    g = admin.guarded
+    return (
+        Route("GET", USERS_PATH, g(admin.users)),
+        Route("GET", USERS_PATH + "/*", g(admin.user)),
+        Route("POST", USERS_PATH + "/*", g(admin.revoke)),
+        Route("GET", ADMIN_PREFIX + "/controls", g(admin.controls)),
+        Route("POST", ADMIN_PREFIX + "/pause", g(admin.pause)),
+        Route("POST", ADMIN_PREFIX + "/resume", g(admin.resume)),
+        Route("GET", ADMIN_PREFIX + "/audit", g(admin.audit)),
+        Route("GET", ADMIN_PREFIX + "/usage", g(admin.usage)),
     )

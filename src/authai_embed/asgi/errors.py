@@ -18,8 +18,10 @@ from authai_embed._util.logs import get_logger
 from authai_embed.asgi.http import JSONResponse
 from authai_embed.errors import (
     AuthAIError,
+    Forbidden,
     InvalidRequest,
     NotFound,
+    Paused,
     RateLimited,
     SignInDisabled,
     StoreError,
@@ -104,10 +106,18 @@ def _store_down(exc: StoreError) -> Answer:
     return Answer(503, {"error": _STORE_DOWN}, v1, ((b"retry-after", b"1"),))
 
 
+def _paused(exc: Paused) -> Answer:
+    # (ours) the kill switch: a clear message, and when the pause ends if it has an end.
+    v1 = _v1(exc.message, "service_unavailable", code="paused")
+    return Answer(503, {"error": exc.message, "code": "paused"}, v1, _retry(exc.retry_after))
+
+
 # The exception classes are disjoint, so the order below is only the order of reading.
 _ANSWERS: tuple[tuple[type[Exception], Callable[[Any], Answer]], ...] = (
     (Unauthorized, lambda exc: Answer(401, AUTH_UNAUTHORIZED, V1_UNAUTHORIZED)),
     (CrossSite, lambda exc: Answer(403, AUTH_FORBIDDEN, V1_FORBIDDEN)),
+    (Forbidden, lambda exc: Answer(403, AUTH_FORBIDDEN, V1_FORBIDDEN)),
+    (Paused, _paused),
     (
         NotFound,
         lambda exc: Answer(

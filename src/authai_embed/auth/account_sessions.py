@@ -25,9 +25,12 @@ __all__ = ["AccountSessions", "EndReason", "SessionInfo", "check_label", "public
 
 logger = get_logger("sessions")
 
-EndReason = Literal["signed_out", "ended", "signed_out_everywhere", "session_limit", "rejected"]
+EndReason = Literal[
+    "signed_out", "ended", "signed_out_everywhere", "session_limit", "rejected", "admin"
+]
 """Why a session ended: its own sign-out, ended by id from another, "sign out everywhere",
-pushed out by a newer sign-in past `max_sessions_per_user`, the provider refused its refresh."""
+pushed out by a newer sign-in past `max_sessions_per_user`, the provider refused its refresh,
+an admin revoked the user."""
 
 TOUCH_INTERVAL = 60.0
 """Seconds between two writes of a session's `last_used_at`: a "last used" to the minute, and
@@ -131,12 +134,12 @@ class AccountSessions:
         self.ended(record, reason)
         return True
 
-    async def end_all(self, user_id: str) -> int:
+    async def end_all(self, user_id: str, reason: EndReason = "signed_out_everywhere") -> int:
         """End every session of the user; return how many there were."""
         count = 0
         for record in await self.records(user_id):
             if await self._store.delete_record(record.id):
-                self.ended(record, "signed_out_everywhere")
+                self.ended(record, reason)
                 count += 1
         return count
 
@@ -171,8 +174,9 @@ class AccountSessions:
 
     def ended(self, record: Record, reason: EndReason) -> None:
         """Called once for every session that ends by sign-out, by id, everywhere, by the
-        session limit or by the provider's refusal. The one place a host will hear of it (an
-        event hook in a later release); today an INFO line, with no secret in it."""
+        session limit, by the provider's refusal or by an admin (`reason="admin"`). The one
+        place a host will hear of it (an event hook in a later release); today an INFO line,
+        with no secret in it."""
         logger.info(
             "session ended reason=%s provider=%s session=%s",
             reason,

@@ -60,6 +60,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE {s}.records ADD COLUMN label TEXT, ADD COLUMN last_used_at DOUBLE PRECISION",
         "CREATE INDEX records_user ON {s}.records (app_id, account_id_hash, created_at)",
     ),
+    (  # 3: the kill switch's controls and the admin audit log.
+        """CREATE TABLE {s}.controls (
+            app_id TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,
+            until DOUBLE PRECISION,
+            set_by TEXT NOT NULL,
+            set_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (app_id, name)
+        )""",
+        """CREATE TABLE {s}.audit_log (
+            id BIGSERIAL PRIMARY KEY,
+            app_id TEXT NOT NULL DEFAULT '',
+            at DOUBLE PRECISION NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT
+        )""",
+        "CREATE INDEX audit_log_at ON {s}.audit_log (app_id, at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["AuthStore", "LoginStatus", "PendingLogin", "Record", "check_swap_version"]
+__all__ = [
+    "AuditEntry",
+    "AuthStore",
+    "Control",
+    "LoginStatus",
+    "PendingLogin",
+    "Record",
+    "UserSummary",
+    "check_swap_version",
+]
 
 LoginStatus = Literal["pending", "complete", "expired", "error"]
 
@@ -70,6 +79,47 @@ class PendingLogin:
     expires_at: float
     created_at: float
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """One user as an admin sees them: the opaque id, the provider, when their oldest live
+    session began (`first_seen`), their latest use (`last_used`; the sign-in's time when unused
+    since) and how many sessions they hold. Times are Unix seconds; nothing here is secret."""
+
+    user_id: str
+    provider: str
+    first_seen: float
+    last_used: float
+    sessions: int
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One pause of the kill switch, stored so that every process sharing the store obeys it.
+
+    `name` is `"signins"` (new sign-ins), `"models"` (every model call) or `"models:<provider>"`
+    (one provider's). `until` is when it lifts by itself (`None`: until resumed); `set_by` is the
+    admin who set it and `set_at` when (Unix seconds).
+    """
+
+    name: str
+    until: float | None
+    set_by: str
+    set_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin action in the audit log: who (`actor`), what (`action`: `pause`, `resume`,
+    `revoke`, `export`), on what (`target`: a user id, a control name or an export's scope),
+    when (`at`, Unix seconds) and an optional short `detail`. Never a token."""
+
+    at: float
+    actor: str
+    action: str
+    target: str
+    detail: str | None = None
 
 
 @runtime_checkable
@@ -145,4 +195,32 @@ class AuthStore(Protocol):
     async def sweep(self, now: float) -> int:
         """Delete pending logins and records whose `expires_at` is past, and expired leases.
         Return how many rows went."""
+        ...
+
+    async def list_users(
+        self, app_id: str | None, *, created_after: float, limit: int
+    ) -> list[UserSummary]:
+        """The users of one tenant with a record created after `created_after` (their live
+        sessions), at most `limit`, most recently used first (then by user id)."""
+        ...
+
+    async def put_control(self, app_id: str | None, control: Control) -> None:
+        """Set a kill-switch control (replacing the one of that name in the tenant)."""
+        ...
+
+    async def delete_control(self, app_id: str | None, name: str) -> bool:
+        """Lift a control; return whether it was set."""
+        ...
+
+    async def list_controls(self, app_id: str | None) -> list[Control]:
+        """Every control set in the tenant (expired ones included), by name."""
+        ...
+
+    async def add_audit(self, app_id: str | None, entry: AuditEntry) -> None:
+        """Append an entry to the tenant's audit log."""
+        ...
+
+    async def list_audit(self, app_id: str | None, *, since: float, limit: int) -> list[AuditEntry]:
+        """The tenant's audit entries at or after `since`, oldest first; the newest `limit` when
+        there are more."""
         ...

@@ -11,7 +11,14 @@ from dataclasses import replace
 from typing import TypeVar
 
 from authai_embed.errors import StoreError
-from authai_embed.stores.base import PendingLogin, Record, check_swap_version
+from authai_embed.stores.base import (
+    AuditEntry,
+    Control,
+    PendingLogin,
+    Record,
+    UserSummary,
+    check_swap_version,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -54,6 +61,8 @@ class MemoryStore:
         self._records: dict[str, Record] = {}
         self._pending: dict[str, PendingLogin] = {}
         self._leases: dict[str, tuple[str, float]] = {}
+        self._controls: dict[tuple[str | None, str], Control] = {}
+        self._audit: list[tuple[str | None, AuditEntry]] = []
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -168,6 +177,57 @@ class MemoryStore:
             "pending_logins": len(self._pending),
             "leases": len(self._leases),
         }
+
+    async def list_users(
+        self, app_id: str | None, *, created_after: float, limit: int
+    ) -> list[UserSummary]:
+        """The tenant's users with a live record, most recently used first."""
+        tenant = _default_tenant(app_id)
+        users: dict[tuple[str, str], UserSummary] = {}
+        for r in self._records.values():
+            if r.app_id != tenant or r.created_at <= created_after:
+                continue
+            used = r.last_used_at if r.last_used_at is not None else r.created_at
+            key = (r.account_id_hash, r.provider)
+            seen = users.get(key)
+            if seen is None:
+                users[key] = UserSummary(r.account_id_hash, r.provider, r.created_at, used, 1)
+            else:
+                users[key] = UserSummary(
+                    seen.user_id,
+                    seen.provider,
+                    min(seen.first_seen, r.created_at),
+                    max(seen.last_used, used),
+                    seen.sessions + 1,
+                )
+        ordered = sorted(users.values(), key=lambda u: (-u.last_used, u.user_id, u.provider))
+        return ordered[:limit]
+
+    async def put_control(self, app_id: str | None, control: Control) -> None:
+        """Set a control, replacing the one of that name."""
+        self._controls[(_default_tenant(app_id), control.name)] = control
+
+    async def delete_control(self, app_id: str | None, name: str) -> bool:
+        """Lift a control; return whether it was set."""
+        return self._controls.pop((_default_tenant(app_id), name), None) is not None
+
+    async def list_controls(self, app_id: str | None) -> list[Control]:
+        """The tenant's controls, by name."""
+        tenant = _default_tenant(app_id)
+        return sorted(
+            (c for (t, _), c in self._controls.items() if t == tenant), key=lambda c: c.name
+        )
+
+    async def add_audit(self, app_id: str | None, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+        self._audit.append((_default_tenant(app_id), entry))
+
+    async def list_audit(self, app_id: str | None, *, since: float, limit: int) -> list[AuditEntry]:
+        """The tenant's entries since `since`, oldest first (the newest `limit`)."""
+        tenant = _default_tenant(app_id)
+        found = [e for t, e in self._audit if t == tenant and e.at >= since]
+        found.sort(key=lambda e: e.at)  # stable: equal times keep the order they were added
+        return found[-limit:] if limit > 0 else []
 
     def _drop_record(self, record_id: str) -> bool:
         """Remove a record (synchronous, so callers stay atomic)."""

@@ -24,7 +24,14 @@ from authai_embed.stores._postgres_schema import (
     migrate,
     migrations_table,
 )
-from authai_embed.stores.base import PendingLogin, Record, check_swap_version
+from authai_embed.stores.base import (
+    AuditEntry,
+    Control,
+    PendingLogin,
+    Record,
+    UserSummary,
+    check_swap_version,
+)
 
 # MIGRATIONS and SCHEMA_VERSION live with the schema; still importable from here.
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
@@ -111,6 +118,7 @@ class PostgresStore:
             f"{s}.leases",
         )
         self._migrations = migrations_table(schema)
+        self._controls, self._audit = f"{s}.controls", f"{s}.audit_log"
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -400,3 +408,83 @@ class PostgresStore:
             return gone
 
         return await self._run("sweep", sweep)
+
+    # -- admin: users, the kill switch's controls, the audit log ---------------------------
+
+    async def list_users(
+        self, app_id: str | None, *, created_after: float, limit: int
+    ) -> list[UserSummary]:
+        """The tenant's users with a live record, most recently used first."""
+        query = (
+            "SELECT account_id_hash, provider, min(created_at),"  # noqa: S608
+            f" max(coalesce(last_used_at, created_at)), count(*) FROM {self._records}"
+            " WHERE app_id = $1 AND created_at > $2 GROUP BY account_id_hash, provider"
+            " ORDER BY 4 DESC, 1, 2 LIMIT $3"
+        )
+
+        async def select(conn: Any) -> list[UserSummary]:
+            rows = await conn.fetch(query, app_id or "", created_after, limit)
+            return [UserSummary(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+        return await self._run("list_users", select, tx=False)
+
+    async def put_control(self, app_id: str | None, control: Control) -> None:
+        """Set a control, replacing the one of that name."""
+        query = (
+            f"INSERT INTO {self._controls} (app_id, name, until, set_by, set_at)"  # noqa: S608
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, name) DO UPDATE SET"
+            " until = excluded.until, set_by = excluded.set_by, set_at = excluded.set_at"
+        )
+
+        async def put(conn: Any) -> None:
+            c = control
+            await conn.execute(query, app_id or "", c.name, c.until, c.set_by, c.set_at)
+
+        await self._run("put_control", put, tx=False)
+
+    async def delete_control(self, app_id: str | None, name: str) -> bool:
+        """Lift a control; return whether it was set."""
+        query = f"DELETE FROM {self._controls} WHERE app_id = $1 AND name = $2 RETURNING 1"  # noqa: S608
+
+        async def delete(conn: Any) -> bool:
+            return await conn.fetchval(query, app_id or "", name) is not None
+
+        return await self._run("delete_control", delete, tx=False)
+
+    async def list_controls(self, app_id: str | None) -> list[Control]:
+        """The tenant's controls, by name."""
+        query = (
+            f"SELECT name, until, set_by, set_at FROM {self._controls}"  # noqa: S608
+            " WHERE app_id = $1 ORDER BY name"
+        )
+
+        async def select(conn: Any) -> list[Control]:
+            return [Control(*row) for row in await conn.fetch(query, app_id or "")]
+
+        return await self._run("list_controls", select, tx=False)
+
+    async def add_audit(self, app_id: str | None, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+        query = (
+            f"INSERT INTO {self._audit} (app_id, at, actor, action, target, detail)"  # noqa: S608
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+
+        async def add(conn: Any) -> None:
+            e = entry
+            await conn.execute(query, app_id or "", e.at, e.actor, e.action, e.target, e.detail)
+
+        await self._run("add_audit", add, tx=False)
+
+    async def list_audit(self, app_id: str | None, *, since: float, limit: int) -> list[AuditEntry]:
+        """The tenant's entries since `since`, oldest first (the newest `limit`)."""
+        query = (
+            "SELECT at, actor, action, target, detail FROM (SELECT * FROM"  # noqa: S608
+            f" {self._audit} WHERE app_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3)"
+            " AS newest ORDER BY at, id"
+        )
+
+        async def select(conn: Any) -> list[AuditEntry]:
+            return [AuditEntry(*row) for row in await conn.fetch(query, app_id or "", since, limit)]
+
+        return await self._run("list_audit", select, tx=False)

@@ -22,7 +22,14 @@ import anyio.to_thread
 from authai_embed._util.loop import running_loop
 from authai_embed.errors import StoreError
 from authai_embed.stores._reader import ReaderThread
-from authai_embed.stores.base import PendingLogin, Record, check_swap_version
+from authai_embed.stores.base import (
+    AuditEntry,
+    Control,
+    PendingLogin,
+    Record,
+    UserSummary,
+    check_swap_version,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -89,6 +96,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE records_v2 RENAME TO records",
         "CREATE INDEX records_expires_at ON records (expires_at)",
         "CREATE INDEX records_user ON records (app_id, account_id_hash, created_at)",
+    ),
+    (  # 3: the kill switch's controls and the admin audit log.
+        """CREATE TABLE controls (
+            app_id TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,
+            until REAL,
+            set_by TEXT NOT NULL,
+            set_at REAL NOT NULL,
+            PRIMARY KEY (app_id, name)
+        )""",
+        """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            app_id TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT
+        )""",
+        "CREATE INDEX audit_log_at ON audit_log (app_id, at)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -448,3 +475,77 @@ class SQLiteStore:
             return gone
 
         return await self._call("sweep", sweep)
+
+    # -- admin: users, the kill switch's controls, the audit log ---------------------------
+
+    async def list_users(
+        self, app_id: str | None, *, created_after: float, limit: int
+    ) -> list[UserSummary]:
+        """The tenant's users with a live record, most recently used first."""
+        query = (
+            "SELECT account_id_hash, provider, min(created_at),"
+            " max(coalesce(last_used_at, created_at)), count(*) FROM records"
+            " WHERE app_id = ? AND created_at > ? GROUP BY account_id_hash, provider"
+            " ORDER BY 4 DESC, 1, 2 LIMIT ?"
+        )
+
+        def select(conn: sqlite3.Connection) -> list[UserSummary]:
+            rows = conn.execute(query, (app_id or "", created_after, limit)).fetchall()
+            return [UserSummary(*row) for row in rows]
+
+        return await self._call("list_users", select, write=False)
+
+    async def put_control(self, app_id: str | None, control: Control) -> None:
+        """Set a control, replacing the one of that name."""
+
+        def put(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO controls (app_id, name, until, set_by, set_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (app_id or "", control.name, control.until, control.set_by, control.set_at),
+            )
+
+        await self._call("put_control", put)
+
+    async def delete_control(self, app_id: str | None, name: str) -> bool:
+        """Lift a control; return whether it was set."""
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            query = "DELETE FROM controls WHERE app_id = ? AND name = ?"
+            return conn.execute(query, (app_id or "", name)).rowcount == 1
+
+        return await self._call("delete_control", delete)
+
+    async def list_controls(self, app_id: str | None) -> list[Control]:
+        """The tenant's controls, by name."""
+        query = "SELECT name, until, set_by, set_at FROM controls WHERE app_id = ? ORDER BY name"
+
+        def select(conn: sqlite3.Connection) -> list[Control]:
+            return [Control(*row) for row in conn.execute(query, (app_id or "",)).fetchall()]
+
+        return await self._call("list_controls", select, write=False)
+
+    async def add_audit(self, app_id: str | None, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+
+        def add(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO audit_log (app_id, at, actor, action, target, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (app_id or "", entry.at, entry.actor, entry.action, entry.target, entry.detail),
+            )
+
+        await self._call("add_audit", add)
+
+    async def list_audit(self, app_id: str | None, *, since: float, limit: int) -> list[AuditEntry]:
+        """The tenant's entries since `since`, oldest first (the newest `limit`)."""
+        query = (
+            "SELECT at, actor, action, target, detail FROM (SELECT * FROM audit_log"
+            " WHERE app_id = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id"
+        )
+
+        def select(conn: sqlite3.Connection) -> list[AuditEntry]:
+            rows = conn.execute(query, (app_id or "", since, limit)).fetchall()
+            return [AuditEntry(*row) for row in rows]
+
+        return await self._call("list_audit", select, write=False)
