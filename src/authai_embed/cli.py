@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import anyio
 
 from authai_embed._version import __version__
+from authai_embed.admin.commands import add_admin_commands
 
 __all__ = ["main"]
 
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         " (or AUTH_AI_EMULATOR=1)",
     )
     serve.set_defaults(func=_cmd_serve)
+    add_admin_commands(sub)
     bench = sub.add_parser(
         "bench",
         help="measure what the proxy costs over the upstream (source checkout; python -m bench)",

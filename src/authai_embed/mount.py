@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authai_embed.asgi.admin_routes import AdminGuard
 from authai_embed.asgi.app import AuthAI
 from authai_embed.asgi.limits import Limits, StartGuard
 from authai_embed.errors import ConfigError
@@ -23,6 +24,7 @@ def mount_authai(
     path: str = "/authai",
     limits: Limits | None = None,
     start_guard: StartGuard | None = None,
+    admin_guard: AdminGuard | None = None,
     **settings: Any,
 ) -> AuthAI:
     """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
@@ -34,12 +36,18 @@ def mount_authai(
 
     `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). `limits` and
     `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
-    anyone may start a sign-in). Raises `ConfigError` for bad settings or secrets.
+    anyone may start a sign-in). `admin_guard` turns the admin routes on (docs/admin.md).
+    Raises `ConfigError` for bad settings or secrets.
     """
     if not path.startswith("/") or path.endswith("/") or len(path) < 2:
         raise ConfigError("path must start with '/' and not end with it, e.g. '/authai'")
     authai = AuthAI(
-        secrets=secrets, store=store, limits=limits, start_guard=start_guard, **settings
+        secrets=secrets,
+        store=store,
+        limits=limits,
+        start_guard=start_guard,
+        admin_guard=admin_guard,
+        **settings,
     )
     if is_starlette_like(app):
         mount_on_starlette(app, authai, path)

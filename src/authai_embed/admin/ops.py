@@ -54,12 +54,19 @@ def check_actor(actor: str) -> str:
 
 
 def parse_time(value: float | str | datetime | None, param: str) -> float | None:
-    """A time given as Unix seconds, an ISO 8601 text (no zone: UTC) or a `datetime`."""
+    """A time given as Unix seconds (a number, or its digits as text), an ISO 8601 text (no
+    zone: UTC) or a `datetime`."""
     if value is None or isinstance(value, bool):
         if value is None:
             return None
         raise InvalidRequest(f"{param} must be a time", param=param)
     if isinstance(value, int | float):
+        return float(value)
+    if (
+        isinstance(value, str)
+        and value.strip().replace(".", "", 1).isascii()
+        and value.strip().replace(".", "", 1).isdecimal()
+    ):
         return float(value)
     if isinstance(value, str):
         try:
