@@ -6,13 +6,15 @@ sign-in pages and models are the bundled upstream emulator, mounted at /emulator
 reaches it in-process.
 Set AUTH_AI_JWT_SECRET / AUTH_AI_IDENTITY_SECRET to keep sessions across restarts (otherwise
 fresh secrets are made at each start and earlier sessions end). DEMO_HOST / DEMO_PORT / DEMO_DB
-change the address and the database.
+change the address and the database. The admin page is /admin (password DEMO_ADMIN_PASSWORD,
+"admin" unless set).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from authai_embed import Secrets, SQLiteStore, StreamingASGITransport, Unauthori
 from authai_embed.testing import Emulator
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the admin page's module sits next to this file
+from demo_admin import PASSWORD, AdminLogin  # noqa: E402
+
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
@@ -57,6 +62,8 @@ def create_app(
     emulator.github.model.knobs.event_delay = emulator.xai.model.knobs.event_delay = 0.03
     emulator.github.knobs.interval = emulator.xai.knobs.interval = 2
     app.mount("/emulator", emulator)
+    admin = AdminLogin()
+    admin.install(app)  # GET /admin: a password form, then the admin page
     authai = mount_authai(
         app,
         store=SQLiteStore(db_path),
@@ -69,6 +76,7 @@ def create_app(
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),
+        admin_guard=admin.guard,  # /authai/admin/*: only with the admin page's cookie
     )
 
     @app.get("/", include_in_schema=False)
@@ -125,4 +133,5 @@ if __name__ == "__main__":
     import uvicorn
 
     print(f"authai_embed demo: open http://{HOST}:{PORT}  (Ctrl+C to stop)")
+    print(f"admin page: http://{HOST}:{PORT}/admin  password: {PASSWORD}  (DEMO_ADMIN_PASSWORD)")
     uvicorn.run(app, host=HOST, port=PORT, log_level="info")
