@@ -21,6 +21,7 @@ from authai_embed._util.logs import get_logger
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
+from authai_embed.asgi.csrf import HeaderSource
 from authai_embed.asgi.disconnect import DisconnectWatch
 from authai_embed.asgi.errors import error_response, method_not_allowed, route_not_found
 from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
@@ -161,11 +162,12 @@ class AuthAI:
         `async_openai_client` like any JWT."""
         return read_session_cookie(cookies)
 
-    def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
+    def passes_csrf_check(self, headers: HeaderSource, scheme: str = "https") -> bool:
         """Whether a request to one of YOUR routes passes the cross-site check the mount applies
         to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
-        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
-        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
+        `allowed_origins`). `headers`: the ASGI `scope["headers"]` list, a dict with `str` or
+        `bytes` names in any case, Starlette's or Django's `request.headers`; anything else
+        raises `TypeError` (never a pass). `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
