@@ -33,6 +33,7 @@ from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script, serve_sdk
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
+from authai_embed.environment import SECRET_VARIABLES, merge_settings, read_environment
 from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
@@ -62,8 +63,11 @@ class WhoAmI:
 class AuthAI:
     """The authai_embed mount: OAuth broker, vault and OpenAI-compatible proxy.
 
-    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
-    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
+    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...); one not
+    given is read from its `AUTH_AI_*` variable, else defaulted (a prebuilt `settings=` is taken
+    as it is, keywords on top). Without `secrets`, `Secrets.from_env()`. Without a `store`, one
+    is made from `settings.db_url` (SQLite `authai.db` by default). An unknown keyword raises
+    `ConfigError` naming the closest valid one. Pass
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
@@ -73,7 +77,7 @@ class AuthAI:
     def __init__(
         self,
         *,
-        secrets: Secrets,
+        secrets: Secrets | None = None,
         store: AuthStore | None = None,
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -82,11 +86,20 @@ class AuthAI:
         start_guard: StartGuard | None = None,
         **options: Any,
     ) -> None:
-        if not isinstance(secrets, Secrets):
+        from_env: tuple[str, ...] = ()
+        if secrets is None:
+            secrets, from_env = Secrets.from_env(), SECRET_VARIABLES
+        elif not isinstance(secrets, Secrets):
             raise ConfigError("secrets must be a Secrets (e.g. Secrets.from_env())")
-        if settings is not None and options:
-            settings = Settings.build(**{**settings.model_dump(), **options})
-        self.settings: Settings = settings if settings is not None else Settings.build(**options)
+        if settings is None:
+            env = read_environment()
+            settings = Settings.build(**merge_settings(env.values, options))
+            from_env += env.used_under(options)
+        elif options:
+            settings = Settings.build(**merge_settings(settings.model_dump(), options))
+        if from_env:  # the names only: values may be secrets
+            logger.info("settings from the environment: %s", ", ".join(from_env))
+        self.settings: Settings = settings
         self.secrets = secrets
         self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
         self.clock: Clock = clock if clock is not None else SystemClock()
