@@ -138,3 +138,39 @@ async def test_v1_paths_answer_unsupported_endpoint(make_harness: HarnessFactory
             "type": "unsupported_endpoint",
         }
     }
+
+
+def test_a_second_mount_at_the_same_path_on_starlette_is_refused() -> None:
+    app = Starlette()
+    mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
+    with pytest.raises(ConfigError, match="already mounted at '/authai'"):
+        mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
+    assert [getattr(r, "path", None) for r in app.router.routes] == ["/authai"]
+    mount_authai(app, store=MemoryStore(), secrets=Secrets.generate(), path="/other")
+    assert [getattr(r, "path", None) for r in app.router.routes] == ["/authai", "/other"]
+
+
+def test_a_mount_over_a_host_route_at_the_same_path_is_refused() -> None:
+    async def home(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("host")
+
+    app = Starlette(routes=[Route("/authai", home)])
+    with pytest.raises(ConfigError, match="a route is already mounted at '/authai'"):
+        mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
+
+
+async def test_a_second_wrap_at_the_same_path_is_refused() -> None:
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"plain"})
+
+    first = mount_authai(plain, store=MemoryStore(), secrets=Secrets.generate())
+    with pytest.raises(ConfigError, match="already mounted at '/authai'"):
+        mount_authai(first, store=MemoryStore(), secrets=Secrets.generate())
+    with pytest.raises(ConfigError, match="already wraps an app"):
+        first.wrap(plain, "/elsewhere")
+    outer = mount_authai(first, store=MemoryStore(), secrets=Secrets.generate(), path="/b")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=outer), base_url="http://t")
+    assert (await client.get("/b/")).json()["service"] == "authai-relay"
+    assert (await client.get("/authai/")).json()["service"] == "authai-relay"
+    assert (await client.get("/x")).text == "plain"

@@ -204,9 +204,23 @@ class AuthAI:
 
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
-        which is then the ASGI application to run (Django, or any ASGI stack)."""
+        which is then the ASGI application to run (Django, or any ASGI stack).
+
+        Raises `ConfigError` when this `AuthAI` already wraps an app, or when `app` is an
+        `AuthAI` wrapping at the same `prefix` (only the outer one would ever answer there)."""
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
             raise ConfigError("prefix must start with '/' and not end with it, e.g. '/authai'")
+        if self._fallback is not None:
+            raise ConfigError("this AuthAI already wraps an app: make one AuthAI per app")
+        inner: object = app
+        while isinstance(inner, AuthAI):
+            if inner._prefix == prefix:
+                raise ConfigError(
+                    f"authai_embed is already mounted at {prefix!r} on this app, and the outer"
+                    " one would answer every request there: call mount_authai once per app, or"
+                    " give another path="
+                )
+            inner = inner._fallback
         self._fallback, self._prefix = app, prefix
         return self
 
