@@ -16,6 +16,7 @@ import httpx
 
 import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.access_log import install_log_filter
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
@@ -97,6 +98,7 @@ class AuthAI:
             from_env += env.used_under(options)
         elif options:
             settings = Settings.build(**merge_settings(settings.model_dump(), options))
+        install_log_filter()  # the server's access log must not show sign-in session ids
         if from_env:  # the names only: values may be secrets
             logger.info("settings from the environment: %s", ", ".join(from_env))
         self.settings: Settings = settings
