@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from authai_embed import ConfigError, MemoryStore, Secrets, mount_authai
 from authai_embed.types import Message, Receive, Scope, Send
@@ -140,14 +141,16 @@ async def test_v1_paths_answer_unsupported_endpoint(make_harness: HarnessFactory
     }
 
 
-def test_a_second_mount_at_the_same_path_on_starlette_is_refused() -> None:
-    app = Starlette()
+@pytest.mark.parametrize("make_app", [Starlette, FastAPI])
+def test_a_second_mount_at_the_same_path_on_starlette_is_refused(make_app: Any) -> None:
+    app = make_app()
     mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
     with pytest.raises(ConfigError, match="already mounted at '/authai'"):
         mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
-    assert [getattr(r, "path", None) for r in app.router.routes] == ["/authai"]
+    mounts = [r for r in app.router.routes if isinstance(r, Mount)]
+    assert [m.path for m in mounts] == ["/authai"]
     mount_authai(app, store=MemoryStore(), secrets=Secrets.generate(), path="/other")
-    assert [getattr(r, "path", None) for r in app.router.routes] == ["/authai", "/other"]
+    assert [r.path for r in app.router.routes if isinstance(r, Mount)] == ["/authai", "/other"]
 
 
 def test_a_mount_over_a_host_route_at_the_same_path_is_refused() -> None:

@@ -72,7 +72,8 @@ class AuthAI:
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
-    async) decides who may start a sign-in (others get the uniform 401).
+    async) decides who may start a sign-in (others get the uniform 401). Creating one installs
+    `install_log_filter()` on uvicorn's access log (sign-in session ids masked there).
     """
 
     def __init__(
