@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from authai_embed import AuthAI, MemoryStore, Secrets, WhoAmI, mount_authai
 from authai_embed.integrations.django import (
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.anyio
 CURRENT: AuthAI | None = None
 """The `AuthAI` the views use (`AUTHAI_INSTANCE` names this), set by each test."""
 
-CHAT = [{"role": "user", "content": "hi"}]
+CHAT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 
 def django_app() -> Any:
