@@ -19,7 +19,7 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "fastapi.md"
 
 def the_app_blocks() -> str:
     """The page's first Python block (the app) and the chat route that continues it."""
-    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
     assert "mount_authai(" in blocks[0]
     assert '@app.post("/api/chat")' in blocks[1]
     return blocks[0] + "\n" + blocks[1]
