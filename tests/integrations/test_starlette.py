@@ -131,3 +131,11 @@ def test_the_user_repr_leaves_the_jwt_out() -> None:
     user = AuthAIUser(WhoAmI("uid", "openai", 1), "secret.jwt.value")
     assert "secret.jwt.value" not in repr(user)
     assert (user.identity, user.display_name) == ("uid", "openai")
+
+
+def test_the_backend_is_importable_from_the_starlette_module() -> None:
+    from authai_embed.integrations import starlette
+
+    assert starlette.AuthAIBackend is AuthAIBackend
+    with pytest.raises(AttributeError):
+        _ = starlette.NoSuchName
