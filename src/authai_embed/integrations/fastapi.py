@@ -30,12 +30,11 @@ _BEARER = HTTPBearer(auto_error=False, description="The session JWT from the sig
 _COOKIE = APIKeyCookie(
     name=SESSION_COOKIE_NAME, auto_error=False, description="Cookie mode's session cookie."
 )
-_UNAUTHORIZED = {"detail": "unauthorized", "headers": {"WWW-Authenticate": "Bearer"}}
 
 
 def _unauthorized() -> HTTPException:
     # One answer for every cause (no token, bad signature, expired, revoked...).
-    return HTTPException(401, **_UNAUTHORIZED)  # type: ignore[arg-type]
+    return HTTPException(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
 class FastAPIDependencies:
@@ -63,7 +62,7 @@ class FastAPIDependencies:
             async def session_jwt(
                 request: Request,
                 bearer: HTTPAuthorizationCredentials | None = Depends(_BEARER),  # noqa: B008
-                cookie: str | None = Depends(_COOKIE),
+                cookie: str | None = Depends(_COOKIE),  # declared for OpenAPI; read below
             ) -> str:
                 """The request's session JWT (bearer header, or the cookie); 401 without one."""
                 return from_request(request, bearer)
