@@ -7,7 +7,7 @@ one route table: every request's path, its guards and its handler are below, in 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,7 +47,9 @@ from authai_embed.stores.url import store_from_url
 from authai_embed.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    import openai
+    from openai import AsyncOpenAI, OpenAI
+
+    from authai_embed.integrations.fastapi import FastAPIDependencies
 
 __all__ = ["AuthAI", "WhoAmI"]
 
@@ -135,6 +137,7 @@ class AuthAI:
         owned_http = self.http if http_client is None else None  # closed at shutdown
         self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
         self._fallback: ASGIApp | None = None
+        self._fastapi: FastAPIDependencies | None = None
         self._prefix = ""
         proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)
         self._routes = _table(
@@ -219,18 +222,38 @@ class AuthAI:
         raises `TypeError` (never a pass). `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
-    def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
+    def async_openai_client(self, jwt: str, **options: Any) -> AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
         return openai_sdk.async_openai_client(self._serve_mount, jwt, **options)
 
-    def openai_client(self, jwt: str, **options: Any) -> openai.OpenAI:
+    def openai_client(self, jwt: str, **options: Any) -> OpenAI:
         """A sync `openai.OpenAI` for user `jwt`, for sync code in a worker thread while the app
         serves on its event loop (a sync Django view under an ASGI server, say)."""
         loop = self._life.loop
         if loop is None or loop.is_closed():
             raise ConfigError("the sync client needs the app started (its event loop running)")
         return openai_sdk.openai_client(self._serve_mount, jwt, loop, **options)
+
+    @property
+    def current_user(self) -> Callable[..., Awaitable[WhoAmI]]:
+        """FastAPI dependency: the signed-in user's `WhoAmI` (bearer header, or the cookie in
+        cookie mode), else `HTTPException(401)` with `WWW-Authenticate: Bearer`; a cross-site
+        cookie-authenticated state change gets `403`. Needs the `fastapi` extra."""
+        return self._dependencies().current_user
+
+    @property
+    def openai(self) -> Callable[..., Awaitable[AsyncOpenAI]]:
+        """FastAPI dependency: an in-process `openai.AsyncOpenAI` for the request's signed-in
+        user (401/403 as `current_user`). Needs the `fastapi` and `openai` extras."""
+        return self._dependencies().openai
+
+    def _dependencies(self) -> FastAPIDependencies:
+        if self._fastapi is None:  # imported here: FastAPI is an optional extra
+            from authai_embed.integrations.fastapi import FastAPIDependencies
+
+            self._fastapi = FastAPIDependencies(self)
+        return self._fastapi
 
     @property
     def sdk_version(self) -> str:

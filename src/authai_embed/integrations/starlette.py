@@ -15,6 +15,18 @@ from authai_embed.errors import ConfigError
 
 __all__ = ["StarletteLike", "is_starlette_like", "mount_on_starlette"]
 
+_AUTH_NAMES = ("AuthAIBackend", "AuthAIUser")
+
+
+def __getattr__(name: str) -> Any:
+    """`AuthAIBackend` and `AuthAIUser` from here too, imported on first use: `mount_authai`
+    imports this module for every host, Starlette or not (see `starlette_auth`)."""
+    if name in _AUTH_NAMES:
+        import authai_embed.integrations.starlette_auth as auth
+
+        return getattr(auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 class _Router(Protocol):
     lifespan_context: Callable[[Any], AbstractAsyncContextManager[Any]]
