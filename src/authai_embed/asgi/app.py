@@ -7,7 +7,7 @@ one route table: every request's path, its guards and its handler are below, in 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +17,7 @@ import httpx
 
 import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.access_log import install_log_filter
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
 from authai_embed.admin.export import ExportFormat
@@ -27,6 +28,7 @@ from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
+from authai_embed.asgi.csrf import HeaderSource
 from authai_embed.asgi.disconnect import DisconnectWatch
 from authai_embed.asgi.errors import error_response, method_not_allowed, route_not_found
 from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
@@ -40,6 +42,7 @@ from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
+from authai_embed.environment import SECRET_VARIABLES, merge_settings, read_environment
 from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
@@ -49,7 +52,9 @@ from authai_embed.stores.url import store_from_url
 from authai_embed.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    import openai
+    from openai import AsyncOpenAI, OpenAI
+
+    from authai_embed.integrations.fastapi import FastAPIDependencies
 
 __all__ = ["AuthAI", "WhoAmI"]
 
@@ -69,20 +74,25 @@ class WhoAmI:
 class AuthAI:
     """The authai_embed mount: OAuth broker, vault and OpenAI-compatible proxy.
 
-    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
-    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
+    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...); one not
+    given is read from its `AUTH_AI_*` variable, else defaulted (a prebuilt `settings=` is taken
+    as it is, keywords on top). Without `secrets`, `Secrets.from_env()`. Without a `store`, one
+    is made from `settings.db_url` (SQLite `authai.db` by default). An unknown keyword raises
+    `ConfigError` naming the closest valid one. Pass
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
     async) decides who may start a sign-in (others get the uniform 401). `admin_guard(scope)`
     (sync or async) turns on the admin routes under `{mount}/admin/` (docs/admin.md): it returns
     the admin's name, or `None` for a 403; without it there are no admin routes at all.
+    Creating one installs `install_log_filter()` on uvicorn's access log (sign-in session ids
+    masked there).
     """
 
     def __init__(
         self,
         *,
-        secrets: Secrets,
+        secrets: Secrets | None = None,
         store: AuthStore | None = None,
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -92,11 +102,21 @@ class AuthAI:
         admin_guard: AdminGuard | None = None,
         **options: Any,
     ) -> None:
-        if not isinstance(secrets, Secrets):
+        from_env: tuple[str, ...] = ()
+        if secrets is None:
+            secrets, from_env = Secrets.from_env(), SECRET_VARIABLES
+        elif not isinstance(secrets, Secrets):
             raise ConfigError("secrets must be a Secrets (e.g. Secrets.from_env())")
-        if settings is not None and options:
-            settings = Settings.build(**{**settings.model_dump(), **options})
-        self.settings: Settings = settings if settings is not None else Settings.build(**options)
+        if settings is None:
+            env = read_environment()
+            settings = Settings.build(**merge_settings(env.values, options))
+            from_env += env.used_under(options)
+        elif options:
+            settings = Settings.build(**merge_settings(settings.model_dump(), options))
+        install_log_filter()  # the server's access log must not show sign-in session ids
+        if from_env:  # the names only: values may be secrets
+            logger.info("settings from the environment: %s", ", ".join(from_env))
+        self.settings: Settings = settings
         self.secrets = secrets
         self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -134,6 +154,7 @@ class AuthAI:
         owned_http = self.http if http_client is None else None  # closed at shutdown
         self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
         self._fallback: ASGIApp | None = None
+        self._fastapi: FastAPIDependencies | None = None
         self._prefix = ""
         proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)
         self._routes = _table(
@@ -275,25 +296,46 @@ class AuthAI:
         `async_openai_client` like any JWT."""
         return read_session_cookie(cookies)
 
-    def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
+    def passes_csrf_check(self, headers: HeaderSource, scheme: str = "https") -> bool:
         """Whether a request to one of YOUR routes passes the cross-site check the mount applies
         to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
-        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
-        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
+        `allowed_origins`). `headers`: the ASGI `scope["headers"]` list, a dict with `str` or
+        `bytes` names in any case, Starlette's or Django's `request.headers`; anything else
+        raises `TypeError` (never a pass). `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
-    def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
+    def async_openai_client(self, jwt: str, **options: Any) -> AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
         return openai_sdk.async_openai_client(self._serve_mount, jwt, **options)
 
-    def openai_client(self, jwt: str, **options: Any) -> openai.OpenAI:
+    def openai_client(self, jwt: str, **options: Any) -> OpenAI:
         """A sync `openai.OpenAI` for user `jwt`, for sync code in a worker thread while the app
         serves on its event loop (a sync Django view under an ASGI server, say)."""
         loop = self._life.loop
         if loop is None or loop.is_closed():
             raise ConfigError("the sync client needs the app started (its event loop running)")
         return openai_sdk.openai_client(self._serve_mount, jwt, loop, **options)
+
+    @property
+    def current_user(self) -> Callable[..., Awaitable[WhoAmI]]:
+        """FastAPI dependency: the signed-in user's `WhoAmI` (bearer header, or the cookie in
+        cookie mode), else `HTTPException(401)` with `WWW-Authenticate: Bearer`; a cross-site
+        cookie-authenticated state change gets `403`. Needs the `fastapi` extra."""
+        return self._dependencies().current_user
+
+    @property
+    def openai(self) -> Callable[..., Awaitable[AsyncOpenAI]]:
+        """FastAPI dependency: an in-process `openai.AsyncOpenAI` for the request's signed-in
+        user (401/403 as `current_user`). Needs the `fastapi` and `openai` extras."""
+        return self._dependencies().openai
+
+    def _dependencies(self) -> FastAPIDependencies:
+        if self._fastapi is None:  # imported here: FastAPI is an optional extra
+            from authai_embed.integrations.fastapi import FastAPIDependencies
+
+            self._fastapi = FastAPIDependencies(self)
+        return self._fastapi
 
     @property
     def sdk_version(self) -> str:
@@ -303,9 +345,23 @@ class AuthAI:
 
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
-        which is then the ASGI application to run (Django, or any ASGI stack)."""
+        which is then the ASGI application to run (Django, or any ASGI stack).
+
+        Raises `ConfigError` when this `AuthAI` already wraps an app, or when `app` is an
+        `AuthAI` wrapping at the same `prefix` (only the outer one would ever answer there)."""
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
             raise ConfigError("prefix must start with '/' and not end with it, e.g. '/authai'")
+        if self._fallback is not None:
+            raise ConfigError("this AuthAI already wraps an app: make one AuthAI per app")
+        inner: object = app
+        while isinstance(inner, AuthAI):
+            if inner._prefix == prefix:
+                raise ConfigError(
+                    f"authai_embed is already mounted at {prefix!r} on this app, and the outer"
+                    " one would answer every request there: call mount_authai once per app, or"
+                    " give another path="
+                )
+            inner = inner._fallback
         self._fallback, self._prefix = app, prefix
         return self
 
