@@ -194,3 +194,23 @@ async def test_pause_and_resume_are_audited(harness: Harness) -> None:
         ("bob", "resume", "models:xai", "was not paused"),
     ]
     assert all(e.at == harness.clock.now() for e in entries)
+
+
+async def test_paused_messages_get_503_in_anthropics_envelope(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    await harness.authai.pause(by="ops", until=harness.clock.now() + 30)
+    body = {"model": "gpt-5.4", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+
+    response = await harness.client.post(
+        "/authai/v1/messages", json=body, headers={"x-api-key": jwt}
+    )
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    assert response.json() == {
+        "type": "error",
+        "error": {
+            "type": "overloaded_error",
+            "message": "model calls are paused by the site's administrator",
+        },
+    }
