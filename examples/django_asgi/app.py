@@ -7,15 +7,19 @@ serves `/authai`; the bundled upstream emulator plays the three providers at `/e
 settings live in this file (no project scaffolding). Set AUTH_AI_JWT_SECRET /
 AUTH_AI_IDENTITY_SECRET to keep sessions across restarts; DEMO_HOST / DEMO_PORT / DEMO_DB change
 the address and the database. AUTH_AI_ALLOWED_ORIGINS (comma-separated) lets a front end served
-from another origin (a dev server on another port) call the mount and the /api routes.
+from another origin (a dev server on another port) call the mount and the /api routes. The admin
+page is /admin (password DEMO_ADMIN_PASSWORD, "admin" unless set).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,13 @@ import httpx
 import openai
 from asgiref.sync import markcoroutinefunction
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 
 from authai_embed import AuthAI, Secrets, SQLiteStore, StreamingASGITransport, mount_authai
 from authai_embed.testing import Emulator
@@ -34,6 +44,11 @@ HERE = Path(__file__).resolve().parent
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
+
+ADMIN_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "admin")
+ADMIN_COOKIE = "demo_admin"
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+"""This process's admin session: the cookie the password form sets, and `admin_guard` checks."""
 
 MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
 """The model the demo asks, per provider (all three are enabled; the page offers the three)."""
@@ -143,7 +158,66 @@ async def chat(request: Any) -> HttpResponse:
     return StreamingHttpResponse(text(), content_type="text/plain; charset=utf-8")
 
 
-urlpatterns = [path("", index), path("api/me", me), path("api/chat", chat)]
+LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Admin sign-in: authai_embed demo</title></head>
+<body><h1>Admin sign-in</h1>
+<form method="post" action="/admin/login">
+  <label>Password <input type="password" name="password" required autofocus></label>
+  <button type="submit">Sign in</button>
+</form>
+<p role="alert">{error}</p></body></html>
+"""
+
+
+def is_admin(cookie_header: str) -> bool:
+    """Whether a `Cookie` header carries this process's admin token."""
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return False
+    morsel = jar.get(ADMIN_COOKIE)
+    return morsel is not None and hmac.compare_digest(morsel.value, ADMIN_TOKEN)
+
+
+def admin_guard(scope: Scope) -> str | None:
+    """The mount's `admin_guard`: "admin" for a request with the admin cookie, else 403."""
+    header = "; ".join(v.decode("latin-1") for k, v in scope["headers"] if k == b"cookie")
+    return "admin" if is_admin(header) else None
+
+
+async def admin_page(request: HttpRequest) -> HttpResponse:
+    """The password form, or (with the admin cookie) the admin page."""
+    if is_admin(request.headers.get("Cookie", "")):
+        page = (HERE / "static" / "admin.html").read_bytes()
+        return HttpResponse(page, content_type="text/html; charset=utf-8")
+    return HttpResponse(LOGIN_PAGE.format(error=""))
+
+
+async def admin_login(request: HttpRequest) -> HttpResponse:
+    """Check the demo password; set the admin cookie (no `Secure`: plain http on loopback)."""
+    given = request.POST.get("password", "").encode()
+    if request.method != "POST" or not hmac.compare_digest(given, ADMIN_PASSWORD.encode()):
+        return HttpResponse(LOGIN_PAGE.format(error="Wrong password."), status=401)
+    done = HttpResponseRedirect("/admin")
+    done.set_cookie(ADMIN_COOKIE, ADMIN_TOKEN, httponly=True, samesite="Strict", path="/")
+    return done
+
+
+async def admin_logout(request: HttpRequest) -> HttpResponse:
+    done = HttpResponseRedirect("/admin")
+    done.delete_cookie(ADMIN_COOKIE, path="/")
+    return done
+
+
+urlpatterns = [
+    path("", index),
+    path("api/me", me),
+    path("api/chat", chat),
+    path("admin", admin_page),
+    path("admin/login", admin_login),
+    path("admin/logout", admin_logout),
+]
 
 
 class PrefixRouter:
@@ -200,6 +274,7 @@ def create_application(
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),
+        admin_guard=admin_guard,  # /authai/admin/*: only with the admin page's cookie
     )
     return PrefixRouter("/emulator", emulator, _authai)
 
@@ -208,4 +283,7 @@ if __name__ == "__main__":
     import uvicorn
 
     print(f"authai_embed Django demo: open http://{HOST}:{PORT}  (Ctrl+C to stop)")
+    print(
+        f"admin page: http://{HOST}:{PORT}/admin  password: {ADMIN_PASSWORD}  (DEMO_ADMIN_PASSWORD)"
+    )
     uvicorn.run(create_application(), host=HOST, port=PORT, log_level="info")

@@ -1,7 +1,7 @@
-"""The FastAPI example's admin page in Chromium: the password form sets the host's cookie, the
-page lists the signed-in users and their sessions, its pause button stops model calls (503)
-until resumed, its revoke button signs a user out everywhere; without the cookie the mount's
-admin routes answer 403."""
+"""Each example's admin page (FastAPI, Django) in Chromium: the password form sets the host's
+cookie, the page lists the signed-in users and their sessions, its pause button stops model
+calls (503) until resumed, its revoke button signs a user out everywhere; without the cookie
+the mount's admin routes answer 403."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.examples import Running, run_example
+from tests.e2e.examples import EXAMPLES, Running, run_example
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -25,9 +25,9 @@ WAIT_MS = 20_000
 CHAT = {"messages": [{"role": "user", "content": "ping"}]}
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Iterator[Running]:
-    with run_example("fastapi", tmp_path) as running:
+@pytest.fixture(params=sorted(EXAMPLES))
+def example(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Running]:
+    with run_example(request.param, tmp_path) as running:
         yield running
 
 
