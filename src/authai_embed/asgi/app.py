@@ -16,12 +16,14 @@ import httpx
 
 import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.access_log import install_log_filter
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
 from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
+from authai_embed.asgi.csrf import HeaderSource
 from authai_embed.asgi.disconnect import DisconnectWatch
 from authai_embed.asgi.errors import error_response, method_not_allowed, route_not_found
 from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
@@ -37,6 +39,7 @@ from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.plan_limits import PlanLimitsCache
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
+from authai_embed.environment import SECRET_VARIABLES, merge_settings, read_environment
 from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.plan import PlanLimits
@@ -67,18 +70,22 @@ class WhoAmI:
 class AuthAI:
     """The authai_embed mount: OAuth broker, vault and OpenAI-compatible proxy.
 
-    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
-    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
+    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...); one not
+    given is read from its `AUTH_AI_*` variable, else defaulted (a prebuilt `settings=` is taken
+    as it is, keywords on top). Without `secrets`, `Secrets.from_env()`. Without a `store`, one
+    is made from `settings.db_url` (SQLite `authai.db` by default). An unknown keyword raises
+    `ConfigError` naming the closest valid one. Pass
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
-    async) decides who may start a sign-in (others get the uniform 401).
+    async) decides who may start a sign-in (others get the uniform 401). Creating one installs
+    `install_log_filter()` on uvicorn's access log (sign-in session ids masked there).
     """
 
     def __init__(
         self,
         *,
-        secrets: Secrets,
+        secrets: Secrets | None = None,
         store: AuthStore | None = None,
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -87,11 +94,21 @@ class AuthAI:
         start_guard: StartGuard | None = None,
         **options: Any,
     ) -> None:
-        if not isinstance(secrets, Secrets):
+        from_env: tuple[str, ...] = ()
+        if secrets is None:
+            secrets, from_env = Secrets.from_env(), SECRET_VARIABLES
+        elif not isinstance(secrets, Secrets):
             raise ConfigError("secrets must be a Secrets (e.g. Secrets.from_env())")
-        if settings is not None and options:
-            settings = Settings.build(**{**settings.model_dump(), **options})
-        self.settings: Settings = settings if settings is not None else Settings.build(**options)
+        if settings is None:
+            env = read_environment()
+            settings = Settings.build(**merge_settings(env.values, options))
+            from_env += env.used_under(options)
+        elif options:
+            settings = Settings.build(**merge_settings(settings.model_dump(), options))
+        install_log_filter()  # the server's access log must not show sign-in session ids
+        if from_env:  # the names only: values may be secrets
+            logger.info("settings from the environment: %s", ", ".join(from_env))
+        self.settings: Settings = settings
         self.secrets = secrets
         self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -209,11 +226,12 @@ class AuthAI:
         `async_openai_client` like any JWT."""
         return read_session_cookie(cookies)
 
-    def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
+    def passes_csrf_check(self, headers: HeaderSource, scheme: str = "https") -> bool:
         """Whether a request to one of YOUR routes passes the cross-site check the mount applies
         to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
-        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
-        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
+        `allowed_origins`). `headers`: the ASGI `scope["headers"]` list, a dict with `str` or
+        `bytes` names in any case, Starlette's or Django's `request.headers`; anything else
+        raises `TypeError` (never a pass). `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
     def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
@@ -237,9 +255,23 @@ class AuthAI:
 
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
-        which is then the ASGI application to run (Django, or any ASGI stack)."""
+        which is then the ASGI application to run (Django, or any ASGI stack).
+
+        Raises `ConfigError` when this `AuthAI` already wraps an app, or when `app` is an
+        `AuthAI` wrapping at the same `prefix` (only the outer one would ever answer there)."""
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
             raise ConfigError("prefix must start with '/' and not end with it, e.g. '/authai'")
+        if self._fallback is not None:
+            raise ConfigError("this AuthAI already wraps an app: make one AuthAI per app")
+        inner: object = app
+        while isinstance(inner, AuthAI):
+            if inner._prefix == prefix:
+                raise ConfigError(
+                    f"authai_embed is already mounted at {prefix!r} on this app, and the outer"
+                    " one would answer every request there: call mount_authai once per app, or"
+                    " give another path="
+                )
+            inner = inner._fallback
         self._fallback, self._prefix = app, prefix
         return self
 

@@ -11,12 +11,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 from authai_embed.asgi.app import AuthAI
+from authai_embed.errors import ConfigError
 
 __all__ = ["StarletteLike", "is_starlette_like", "mount_on_starlette"]
 
 
 class _Router(Protocol):
     lifespan_context: Callable[[Any], AbstractAsyncContextManager[Any]]
+    routes: list[Any]
 
 
 class StarletteLike(Protocol):
@@ -34,7 +36,17 @@ def is_starlette_like(app: object) -> bool:
 
 
 def mount_on_starlette(app: StarletteLike, authai: AuthAI, path: str) -> None:
-    """Mount `authai` at `path` and fold its startup/shutdown into the app's lifespan."""
+    """Mount `authai` at `path` and fold its startup/shutdown into the app's lifespan.
+
+    Raises `ConfigError` when the app already routes `path`: Starlette would keep the first
+    and never reach this one."""
+    taken = [r for r in app.router.routes if getattr(r, "path", None) == path]
+    if taken:
+        what = "authai_embed" if isinstance(getattr(taken[0], "app", None), AuthAI) else "a route"
+        raise ConfigError(
+            f"{what} is already mounted at {path!r} on this app, and the first one would answer"
+            " every request there: call mount_authai once per app, or give another path="
+        )
     app.mount(path, authai, name="authai")
     original = app.router.lifespan_context
 
