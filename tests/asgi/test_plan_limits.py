@@ -12,7 +12,7 @@ from authai_embed import PlanLimits, PlanWindow, Unauthorized
 from authai_embed.auth.plan_limits import PlanLimitsCache
 from authai_embed.testing import TOKEN_MARKER
 from authai_embed.testing.codex.backend import USAGE_PATH
-from tests._support.harness import Harness
+from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -103,9 +103,8 @@ async def test_limits_are_asked_again_only_once_stale(harness: Harness) -> None:
     assert window(limits, "primary").used_percent == 40.0
 
 
-async def test_max_age_is_a_setting(make_harness: object) -> None:
-    harness = await make_harness(limits_max_age=5)  # type: ignore[operator]
-    assert isinstance(harness, Harness)
+async def test_max_age_is_a_setting(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(limits_max_age=5)
     jwt = await harness.sign_in()
     await harness.authai.limits(jwt)
     harness.clock.advance(6)
@@ -217,6 +216,31 @@ async def test_a_usage_limit_refusal_updates_the_limits(harness: Harness, header
     assert primary.limit_reached
     assert primary.resets_at == int(harness.clock.now()) + 1800
     assert limits.fetched_at == harness.clock.now()
+
+
+async def test_a_usage_limit_inside_a_stream_shows_as_reached(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    knobs = harness.emulator.codex.knobs
+    knobs.usage_limit_reached = True
+    knobs.usage_limit_shape = "stream"
+    knobs.usage_limit_resets_in = 900
+    assert await chat(harness, jwt) == 429
+    limits = await harness.authai.limits(jwt)
+    assert usage_reads(harness) == 0
+    primary = window(limits, "primary")
+    assert primary.limit_reached
+    assert primary.resets_at == int(harness.clock.now()) + 900
+
+
+async def test_a_refused_access_token_is_refreshed_and_asked_again(harness: Harness) -> None:
+    jwt = await harness.sign_in()
+    access = (await harness.authai.sessions.open_session(jwt)).credentials.access
+    assert harness.emulator.revoke_token(access)
+    limits = await harness.authai.limits(jwt)
+    assert limits.source == "usage_endpoint"
+    assert [r.status for r in harness.emulator.codex.requests if r.path == USAGE_PATH] == [401, 200]
+    fresh = (await harness.authai.sessions.open_session(jwt)).credentials.access
+    assert fresh != access
 
 
 async def test_a_token_the_provider_refuses_for_good_is_unauthorized(harness: Harness) -> None:
