@@ -31,6 +31,7 @@ from authai_embed.errors import (
 )
 from authai_embed.mount import mount_authai
 from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
+from authai_embed.providers.plan import PlanCredits, PlanLimits, PlanWindow, PremiumQuota
 from authai_embed.settings import OpenAIUpstream, Secrets, Settings, SigningKey
 from authai_embed.stores.base import (
     AuditEntry,
@@ -64,7 +65,11 @@ __all__ = [
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
+    "PlanCredits",
+    "PlanLimits",
+    "PlanWindow",
     "PostgresStore",
+    "PremiumQuota",
     "Provider",
     "Rate",
     "RateLimited",

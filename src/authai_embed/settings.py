@@ -171,6 +171,9 @@ class Settings(BaseModel):
     max_sessions_per_user: Annotated[int, Field(ge=1, le=1000)] = 10
     """How many sessions (sign-ins on browsers and devices) one user may have at once; a new
     sign-in past it ends that user's oldest session."""
+    limits_max_age: Annotated[int, Field(ge=1, le=24 * 3600)] = 60
+    """How old, in seconds, the plan limits of `AuthAI.limits` and `GET /auth/limits` may be
+    before the provider is asked again (at most once per user at a time)."""
     login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
     """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024

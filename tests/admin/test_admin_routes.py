@@ -184,3 +184,17 @@ async def test_user_detail_fills_usage_and_limits_from_their_sources(admin: Harn
     assert isinstance(detail, UserDetail)
     assert (detail.usage, detail.limits) == ([{"user": user_id, "requests": 3}], {"plan": "plus"})
     assert len(detail.sessions) == 1
+
+
+async def test_a_users_limits_are_those_this_process_last_fetched(admin: Harness) -> None:
+    jwt = await admin.sign_in()
+    user_id = (await admin.authai.whoami(jwt)).user_id
+    detail = await admin.client.get(f"/authai/admin/users/{user_id}", headers=ADMIN)
+    assert detail.json()["limits"] is None  # never fetched: not made up
+
+    fetched = await admin.client.get("/authai/auth/limits", headers=bearer(jwt))
+    detail = await admin.client.get(f"/authai/admin/users/{user_id}", headers=ADMIN)
+
+    assert fetched.status_code == 200
+    assert detail.json()["limits"] == fetched.json()
+    assert detail.json()["usage"] is None

@@ -21,13 +21,13 @@ from authai_embed.errors import InvalidRequest, NotFound
 from authai_embed.settings import Settings
 from authai_embed.stores.base import AuditEntry, AuthStore, Control, UserSummary
 
-__all__ = ["AdminOps", "LimitsSource", "UsageSource", "UserDetail", "check_actor", "parse_time"]
+__all__ = ["AdminOps", "UsageSource", "UserDetail", "UserLimitsSource", "check_actor", "parse_time"]
 
 UsageSource = Callable[
     [str | None, float | None, float | None], Awaitable[Sequence[Mapping[str, Any]]]
 ]
 """`(user_id or None for everyone, since, until) -> usage rows` (one mapping per row)."""
-LimitsSource = Callable[[str], Awaitable[Mapping[str, Any] | None]]
+UserLimitsSource = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 """`user_id -> that user's plan limits`, or `None` when unknown."""
 MAX_ACTOR = 200
 
@@ -101,7 +101,7 @@ class AdminOps:
         self.kill_switch = kill_switch
         self.accounts = accounts
         self.usage_source: UsageSource | None = None
-        self.limits_source: LimitsSource | None = None
+        self.limits_source: UserLimitsSource | None = None
 
     async def audit(self, actor: str, action: str, target: str, detail: str | None = None) -> None:
         """Write one entry to the audit log."""

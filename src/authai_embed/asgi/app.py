@@ -34,17 +34,20 @@ from authai_embed.asgi.errors import error_response, method_not_allowed, route_n
 from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
 from authai_embed.asgi.lifespan import Lifespan
 from authai_embed.asgi.limits import Gate, Limits, StartGuard
+from authai_embed.asgi.limits_routes import LIMITS_PATH, LimitsRoutes, limits_json
 from authai_embed.asgi.proxy_routes import ProxyRoutes
 from authai_embed.asgi.routing import AnyResponse, Guards, Route, find_route, is_v1
 from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script, serve_sdk
 from authai_embed.asgi.session_routes import SESSIONS_PATH, SessionRoutes
 from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.auth.logins import LoginBroker
+from authai_embed.auth.plan_limits import PlanLimitsCache
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
 from authai_embed.environment import SECRET_VARIABLES, merge_settings, read_environment
 from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
+from authai_embed.providers.plan import PlanLimits
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuditEntry, AuthStore, Control, UserSummary
@@ -140,6 +143,9 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._plan_limits = PlanLimitsCache(
+            self.sessions, self.providers, self.clock, self.settings.limits_max_age
+        )
         self._kill = KillSwitch(self.store, self.settings.app_id, self.clock)
         self.admin = AdminOps(
             store=self.store,
@@ -148,6 +154,7 @@ class AuthAI:
             kill_switch=self._kill,
             accounts=self.sessions.accounts,
         )
+        self.admin.limits_source = self._last_limits
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
@@ -160,6 +167,7 @@ class AuthAI:
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
             SessionRoutes(self.sessions, self._cookies),
+            LimitsRoutes(self.sessions, self._plan_limits),
             proxy,
             AnthropicRoutes(proxy),
             None
@@ -187,6 +195,14 @@ class AuthAI:
         session = await self.sessions.open_session(jwt)
         return WhoAmI(session.user_id, session.record.provider, session.claims.expires_at)
 
+    async def limits(self, jwt: str | None) -> PlanLimits:
+        """The plan limits of the user behind a session JWT (docs/limits.md): the same for
+        every session of that user, at most `limits_max_age` seconds old; the provider is asked
+        only when they are older, once per user at a time. Raises `Unauthorized` for any invalid
+        session and `UpstreamError` when the provider cannot be asked and nothing is known."""
+        await self._life.ensure_started()
+        return await self._plan_limits.of(await self.sessions.usable_session(jwt))
+
     async def revoke(self, jwt: str | None) -> None:
         """Sign this session out (the user's other sessions stay): delete its record and revoke
         its tokens at the provider. Raises `Unauthorized` if invalid."""
@@ -202,6 +218,11 @@ class AuthAI:
         if by is not None:
             return await self.admin.revoke(user_id, by=by)
         return await self.sessions.accounts.end_all(user_id)
+
+    async def _last_limits(self, user_id: str) -> dict[str, Any] | None:
+        """An admin's view of a user's plan limits: as this process last fetched them."""
+        known = self._plan_limits.last_fetched(user_id)
+        return None if known is None else limits_json(known)
 
     async def pause(
         self,
@@ -458,6 +479,7 @@ class AuthAI:
 def _table(
     auth: AuthRoutes,
     mine: SessionRoutes,
+    limits: LimitsRoutes,
     proxy: ProxyRoutes,
     anthropic: AnthropicRoutes,
     admin: AdminRoutes | None,
@@ -484,6 +506,8 @@ def _table(
         Route(
             "DELETE", SESSIONS_PATH + "/*", mine.end_session, Guards(csrf="cookie", auth="bearer")
         ),
+        # (ours) the user's plan limits, as their provider reports them.
+        Route("GET", LIMITS_PATH, limits.limits, Guards(csrf="cookie", auth="bearer")),
         Route("GET", "/v1/models", proxy.models, proxied),
         Route("POST", "/v1/chat/completions", proxy.chat_completions, proxied),
         Route("POST", "/v1/responses", proxy.responses, proxied),
