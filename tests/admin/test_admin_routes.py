@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from authai_embed import UserDetail
+from authai_embed import InvalidRequest, UserDetail
 from authai_embed.testing import TOKEN_MARKER
 from authai_embed.types import Scope
 from tests._support.harness import Harness, HarnessFactory
@@ -198,3 +198,32 @@ async def test_a_users_limits_are_those_this_process_last_fetched(admin: Harness
     assert fetched.status_code == 200
     assert detail.json()["limits"] == fetched.json()
     assert detail.json()["usage"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/users?limit=many", 400),
+        ("GET", "/users?limit=0", 400),
+        ("GET", "/audit?limit=-1", 400),
+        ("GET", "/audit?since=last%20week", 400),
+        ("GET", "/usage?format=xml", 400),
+        ("POST", "/users/someone/delete", 404),
+        ("GET", "/users/a/b", 404),
+    ],
+)
+async def test_bad_admin_requests_are_refused(
+    admin: Harness, method: str, path: str, status: int
+) -> None:
+    response = await admin.client.request(method, "/authai/admin" + path, headers=SAME_ORIGIN)
+    assert response.status_code == status
+    assert await admin.authai.audit_log() == []
+
+
+async def test_an_admin_name_the_audit_log_cannot_keep_is_refused(harness: Harness) -> None:
+    for name in ("", "   ", "x" * 201, "bad\nname", 3):
+        with pytest.raises(InvalidRequest):
+            await harness.authai.pause(by=name)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest):
+        await harness.authai.pause(until=True, by="ops")
+    assert (await harness.authai.controls()).pauses == ()

@@ -55,22 +55,18 @@ def check_actor(actor: str) -> str:
 
 def parse_time(value: float | str | datetime | None, param: str) -> float | None:
     """A time given as Unix seconds (a number, or its digits as text), an ISO 8601 text (no
-    zone: UTC) or a `datetime`."""
-    if value is None or isinstance(value, bool):
-        if value is None:
-            return None
-        raise InvalidRequest(f"{param} must be a time", param=param)
-    if isinstance(value, int | float):
-        return float(value)
-    if (
-        isinstance(value, str)
-        and value.strip().replace(".", "", 1).isascii()
-        and value.strip().replace(".", "", 1).isdecimal()
-    ):
+    zone: UTC) or a `datetime`; `InvalidRequest` naming `param` for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
+        text = value.strip()
+        digits = text.replace(".", "", 1)
+        if digits.isascii() and digits.isdecimal():
+            return float(text)
         try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidRequest(f"{param} must be an ISO 8601 time", param=param) from None
     if isinstance(value, datetime):
