@@ -1,0 +1,116 @@
+"""The Codex CLI (`@openai/codex`, its native binary from the npm registry) pointed at the mount
+through a custom provider (`wire_api = "responses"`), as docs/clients.md configures it: what it
+sends (typed items, `client_metadata`, `include`, namespace, custom and web search tools) is
+accepted, a shell tool round trip completes, `--output-schema` gives structured output, and the
+turn's usage arrives. Codex speaks only the Responses API, always streamed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from authai_embed.testing.model.script import CodexReply, FunctionCall
+from tests._support.clients import (
+    MODEL,
+    NODE_DIR,
+    PROMPT,
+    STRUCTURED,
+    Mount,
+    require_node_package,
+    run_client,
+    tool_outputs,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+CODEX = str(NODE_DIR / "node_modules" / ".bin" / "codex")
+CONFIG = """\
+model = "{model}"
+model_provider = "authai"
+
+[model_providers.authai]
+name = "AuthAI"
+base_url = "{base_url}"
+env_key = "AUTHAI_JWT"
+wire_api = "responses"
+"""
+
+
+async def codex(mount: Mount, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+    """`codex exec --json args` against the mount; the JSON events it printed."""
+    require_node_package("@openai/codex")
+    home = tmp_path / "codex-home"
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text(CONFIG.format(model=MODEL, base_url=mount.v1))
+    out = await run_client(
+        [CODEX, "exec", "--json", "--skip-git-repo-check", *args],
+        env={"CODEX_HOME": str(home), "AUTHAI_JWT": mount.jwt},
+        cwd=tmp_path,
+    )
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def agent_messages(events: list[dict[str, Any]]) -> list[str]:
+    return [
+        e["item"]["text"]
+        for e in events
+        if e.get("type") == "item.completed" and e["item"].get("type") == "agent_message"
+    ]
+
+
+async def test_codex_exec_turn_is_answered_with_usage(mount: Mount, tmp_path: Path) -> None:
+    events = await codex(mount, tmp_path, PROMPT)
+    assert agent_messages(events) == [f"Echo: {PROMPT}"]
+    completed = [e for e in events if e.get("type") == "turn.completed"]
+    assert completed
+    assert completed[0]["usage"]["output_tokens"] > 0
+    sent = mount.bodies()[-1]
+    # What the CLI sends reached the backend as it wants it: typed items without ids,
+    # the CLI's metadata, encrypted reasoning asked back, and all its tool kinds.
+    assert all(item["type"] == "message" and "id" not in item for item in sent["input"])
+    assert sent["input"][-1]["content"] == [{"type": "input_text", "text": PROMPT}]
+    assert "session_id" in sent["client_metadata"]
+    assert "reasoning.encrypted_content" in sent["include"]
+    assert {"function", "namespace", "web_search"} <= {tool["type"] for tool in sent["tools"]}
+    assert sent["store"] is False
+    assert sent["stream"] is True
+
+
+async def test_codex_runs_a_shell_tool_and_answers_with_its_output(
+    mount: Mount, tmp_path: Path
+) -> None:
+    mount.upstream.script(
+        CodexReply(function_calls=[FunctionCall("exec_command", {"cmd": "echo tool-ran-42"})]),
+        CodexReply(text="The command printed tool-ran-42."),
+    )
+    events = await codex(mount, tmp_path, "--dangerously-bypass-approvals-and-sandbox", PROMPT)
+    assert agent_messages(events)[-1] == "The command printed tool-ran-42."
+    bodies = mount.bodies()
+    assert len(bodies) >= 2
+    outputs = tool_outputs(bodies[-1])
+    assert any("tool-ran-42" in output for output in outputs), outputs
+    # The call the model made went back with the result, as typed items without ids.
+    calls = [i for i in bodies[-1]["input"] if i.get("type") == "function_call"]
+    assert calls
+    assert calls[-1]["name"] == "exec_command"
+    assert "id" not in calls[-1]
+
+
+async def test_codex_output_schema_is_structured_output(mount: Mount, tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+        "additionalProperties": False,
+    }
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(schema))
+    mount.upstream.script(json.dumps(STRUCTURED))
+    events = await codex(mount, tmp_path, "--output-schema", str(schema_file), PROMPT)
+    assert json.loads(agent_messages(events)[-1]) == STRUCTURED
+    fmt = mount.bodies()[-1]["text"]["format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["schema"] == schema
