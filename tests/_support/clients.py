@@ -29,7 +29,7 @@ CLIENT_TIMEOUT = 120.0
 WEATHER_ARGS = {"city": "Paris"}
 WEATHER_RESULT = "sunny, 21 C"
 WEATHER_ANSWER = "It is sunny in Paris."
-STRUCTURED = {"city": "Paris", "population": 2100000}
+STRUCTURED: dict[str, Any] = {"city": "Paris", "population": 2100000}
 PROMPT = "hello there"
 ECHO = f"Echo: {PROMPT}"
 
