@@ -48,6 +48,11 @@ INPUTS: dict[str, Any] = {
     "typed": [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": PROMPT}]}
     ],
+    "mixed": [
+        {"role": "user", "content": "hi"},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "x"}]},
+        {"role": "user", "content": [{"type": "input_text", "text": PROMPT}]},
+    ],
 }
 
 
