@@ -25,6 +25,8 @@ NODE_DIR = ROOT / "tests" / "clients" / "node"
 MODEL = "gpt-5.4"
 CLIENT_TIMEOUT = 120.0
 """Seconds a client process may run before the test fails (a hung client never hangs CI)."""
+TIMEOUT = 30.0
+"""Seconds an in-process client waits for one answer (its own timeout setting)."""
 
 WEATHER_ARGS = {"city": "Paris"}
 WEATHER_RESULT = "sunny, 21 C"

@@ -19,6 +19,7 @@ from tests._support.clients import (
     MODEL,
     PROMPT,
     STRUCTURED,
+    TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
     WEATHER_RESULT,
@@ -48,7 +49,7 @@ def api(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     """The client's HTTP client, closed after the test (LangChain's own cached one never is)."""
-    async with httpx.AsyncClient(timeout=30.0) as client:
+    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         yield client
 
 

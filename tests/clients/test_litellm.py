@@ -20,6 +20,7 @@ from tests._support.clients import (
     MODEL,
     PROMPT,
     STRUCTURED,
+    TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
     WEATHER_RESULT,
@@ -79,7 +80,12 @@ async def litellm_call(mount: Mount, fn: Callable[[Any, dict[str, Any]], Any]) -
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no download at import
     import litellm
 
-    options = {"model": f"openai/{MODEL}", "api_base": mount.v1, "api_key": mount.jwt}
+    options = {
+        "model": f"openai/{MODEL}",
+        "api_base": mount.v1,
+        "api_key": mount.jwt,
+        "timeout": TIMEOUT,
+    }
     return await anyio.to_thread.run_sync(lambda: fn(litellm, options))
 
 

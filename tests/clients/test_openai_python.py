@@ -21,6 +21,7 @@ from tests._support.clients import (
     MODEL,
     PROMPT,
     STRUCTURED,
+    TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
     WEATHER_RESULT,
@@ -87,7 +88,7 @@ async def sdk(mount: Mount, kind: str) -> AsyncIterator[Client]:
     if kind == "async":
         client = mount.harness.authai.async_openai_client(mount.jwt)
     else:
-        client = openai.OpenAI(base_url=mount.v1, api_key=mount.jwt, max_retries=0)
+        client = openai.OpenAI(base_url=mount.v1, api_key=mount.jwt, max_retries=0, timeout=TIMEOUT)
     try:
         yield Client(client)
     finally:

@@ -19,6 +19,7 @@ from tests._support.clients import (
     MODEL,
     PROMPT,
     STRUCTURED,
+    TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
     WEATHER_RESULT,
@@ -51,7 +52,9 @@ async def model(mount: Mount, api: str) -> AsyncIterator[Any]:
     from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    client = openai.AsyncOpenAI(base_url=mount.v1, api_key=mount.jwt, max_retries=0)
+    client = openai.AsyncOpenAI(
+        base_url=mount.v1, api_key=mount.jwt, max_retries=0, timeout=TIMEOUT
+    )
     provider = OpenAIProvider(openai_client=client)
     kind = OpenAIResponsesModel if api == "responses" else OpenAIChatModel
     yield kind(MODEL, provider=provider)
