@@ -7,6 +7,7 @@ turn's usage arrives. Codex speaks only the Responses API, always streamed."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
+    CLIENT_TIMEOUT,
     MODEL,
     NODE_DIR,
     PROMPT,
@@ -23,6 +25,7 @@ from tests._support.clients import (
     run_client,
     tool_outputs,
 )
+from tests._support.serve_process import child_env, serving, sign_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -39,18 +42,29 @@ wire_api = "responses"
 """
 
 
-async def codex(mount: Mount, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
-    """`codex exec --json args` against the mount; the JSON events it printed."""
+def codex_home(tmp_path: Path, base_url: str) -> Path:
+    """A `CODEX_HOME` whose config.toml is the one docs/clients.md shows."""
     require_node_package("@openai/codex")
     home = tmp_path / "codex-home"
     home.mkdir(exist_ok=True)
-    (home / "config.toml").write_text(CONFIG.format(model=MODEL, base_url=mount.v1))
+    (home / "config.toml").write_text(CONFIG.format(model=MODEL, base_url=base_url))
+    return home
+
+
+def events_of(out: str) -> list[dict[str, Any]]:
+    """The JSON events `codex exec --json` printed."""
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+async def codex(mount: Mount, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+    """`codex exec --json args` against the mount; the JSON events it printed."""
+    home = codex_home(tmp_path, mount.v1)
     out = await run_client(
         [CODEX, "exec", "--json", "--skip-git-repo-check", *args],
         env={"CODEX_HOME": str(home), "AUTHAI_JWT": mount.jwt},
         cwd=tmp_path,
     )
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return events_of(out)
 
 
 def agent_messages(events: list[dict[str, Any]]) -> list[str]:
@@ -93,6 +107,9 @@ async def test_codex_runs_a_shell_tool_and_answers_with_its_output(
     outputs = tool_outputs(bodies[-1])
     assert any("tool-ran-42" in output for output in outputs), outputs
     # The call the model made went back with the result, as typed items without ids.
+    reasoning = [i for i in bodies[-1]["input"] if i.get("type") == "reasoning"]
+    assert reasoning, "the first turn's encrypted reasoning went back"
+    assert all("id" not in item and item.get("encrypted_content") for item in reasoning)
     calls = [i for i in bodies[-1]["input"] if i.get("type") == "function_call"]
     assert calls
     assert calls[-1]["name"] == "exec_command"
@@ -114,3 +131,22 @@ async def test_codex_output_schema_is_structured_output(mount: Mount, tmp_path: 
     fmt = mount.bodies()[-1]["text"]["format"]
     assert fmt["type"] == "json_schema"
     assert fmt["schema"] == schema
+
+
+def test_codex_exec_through_authai_embed_serve(tmp_path: Path) -> None:
+    """The same configuration against the standalone server (`authai-embed serve --emulator`),
+    whose `/v1` is at the root."""
+    with serving("--emulator", env={"AUTH_AI_EMULATOR_EVENT_DELAY": "0"}) as served:
+        home = codex_home(tmp_path, served.base_url + "/v1")
+        result = subprocess.run(  # noqa: S603
+            [CODEX, "exec", "--json", "--skip-git-repo-check", PROMPT],
+            env=child_env({"CODEX_HOME": str(home), "AUTHAI_JWT": sign_in(served.base_url)}),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=CLIENT_TIMEOUT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert agent_messages(events_of(result.stdout)) == [f"Echo: {PROMPT}"]
+        served.stop()
