@@ -13,6 +13,7 @@ from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._version import __version__
 from authai_embed.asgi.app import AuthAI, WhoAmI
 from authai_embed.asgi.limits import Limits, MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
+from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.credentials import Credentials
 from authai_embed.errors import (
     AuthAIError,
@@ -59,6 +60,7 @@ __all__ = [
     "RedisRateLimiter",
     "SQLiteStore",
     "Secrets",
+    "SessionInfo",
     "Settings",
     "SignInDisabled",
     "SigningKey",

@@ -165,6 +165,9 @@ class Settings(BaseModel):
     refresh_margin: Annotated[int, Field(ge=0, le=3600)] = 300
     """Refresh an access token when it has less than this many seconds left (and once more
     whenever the provider answers 401)."""
+    max_sessions_per_user: Annotated[int, Field(ge=1, le=1000)] = 10
+    """How many sessions (sign-ins on browsers and devices) one user may have at once; a new
+    sign-in past it ends that user's oldest session."""
     login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
     """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
@@ -251,6 +254,7 @@ class Settings(BaseModel):
             "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
             "AUTH_AI_SWEEP_INTERVAL": "sweep_interval",
             "AUTH_AI_REFRESH_MARGIN": "refresh_margin",
+            "AUTH_AI_MAX_SESSIONS_PER_USER": "max_sessions_per_user",
         }.items():
             if env.get(var):
                 values[field] = env[var]

@@ -18,6 +18,7 @@ import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
+from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
@@ -29,6 +30,8 @@ from authai_embed.asgi.limits import Gate, Limits, StartGuard
 from authai_embed.asgi.proxy_routes import ProxyRoutes
 from authai_embed.asgi.routing import AnyResponse, Guards, Route, find_route, is_v1
 from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script, serve_sdk
+from authai_embed.asgi.session_routes import SESSIONS_PATH, SessionRoutes
+from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
@@ -116,9 +119,12 @@ class AuthAI:
         self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
         self._fallback: ASGIApp | None = None
         self._prefix = ""
+        proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
-            ProxyRoutes(self.sessions, self.providers, self.settings, self.clock),
+            SessionRoutes(self.sessions, self._cookies),
+            proxy,
+            AnthropicRoutes(proxy),
         )
 
     async def startup(self) -> None:
@@ -142,9 +148,36 @@ class AuthAI:
         return WhoAmI(session.user_id, session.record.provider, session.claims.expires_at)
 
     async def revoke(self, jwt: str | None) -> None:
-        """Sign the user out everywhere: delete their record. Raises `Unauthorized` if invalid."""
+        """Sign this session out (the user's other sessions stay): delete its record and revoke
+        its tokens at the provider. Raises `Unauthorized` if invalid."""
         await self._life.ensure_started()
         await self.sessions.revoke(jwt)
+
+    async def revoke_all(self, user_id: str) -> int:
+        """Sign user `user_id` (`WhoAmI.user_id`) out everywhere: end every session of theirs;
+        return how many there were. Their provider tokens are not revoked at the provider (each
+        session's key is only on its device); they stop working here at once."""
+        await self._life.ensure_started()
+        return await self.sessions.accounts.end_all(user_id)
+
+    async def list_sessions(self, user_id: str) -> list[SessionInfo]:
+        """The live sessions of user `user_id`, oldest first, for a "your devices" page. Check that
+        the user asking is `user_id` (from `whoami`): this method trusts its argument."""
+        await self._life.ensure_started()
+        return await self.sessions.accounts.describe(user_id)
+
+    async def end_session(self, user_id: str, session_id: str) -> bool:
+        """End one session of user `user_id` by its `SessionInfo.session_id`; `False` when the
+        user has no such session (someone else's id included)."""
+        await self._life.ensure_started()
+        return await self.sessions.accounts.end(user_id, session_id)
+
+    async def label_session(self, user_id: str, session_id: str, label: str | None) -> bool:
+        """Name a session of user `user_id` ("Work laptop"; `None` clears it); `False` when the
+        user has no such session. Raises `InvalidRequest` for over 100 characters or control
+        characters. Sign-ins through a browser start labelled from its User-Agent."""
+        await self._life.ensure_started()
+        return await self.sessions.accounts.label(user_id, session_id, label)
 
     async def sweep(self) -> int:
         """Delete expired pending sign-ins, records past their grace period and stale leases;
@@ -218,7 +251,9 @@ class AuthAI:
         try:
             await self._life.ensure_started()
         except Exception as exc:  # the store is down: 503 now, and the next request tries again
-            await error_response(exc, v1=is_v1(path))(scope, receive, send)
+            route, _ = find_route(self._routes, scope["method"], path)
+            anthropic = route is not None and route.guards.dialect == "anthropic"
+            await error_response(exc, v1=is_v1(path), anthropic=anthropic)(scope, receive, send)
             return
         request = Request(scope, receive, path)
         started = time.perf_counter()
@@ -249,7 +284,8 @@ class AuthAI:
         try:
             response = await self._dispatch(request, route, ok)
         except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-            response = error_response(exc, v1=is_v1(request.path))
+            anthropic = route is not None and route.guards.dialect == "anthropic"
+            response = error_response(exc, v1=is_v1(request.path), anthropic=anthropic)
         response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
         if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
             await response.stream_to(send)  # the watch listens for a disconnect already
@@ -270,16 +306,23 @@ class AuthAI:
         if guards.csrf is not None and self._cookies is not None:
             self._cookies.admit(request, always=guards.csrf == "always")
         if guards.auth == "session":
-            request.session = await self.sessions.usable_session(request.bearer_token())
+            token = request.bearer_token()
+            if guards.dialect == "anthropic" and "authorization" not in request.headers:
+                token = request.headers.get("x-api-key") or token
+            request.session = await self.sessions.usable_session(token)
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
 
 
-def _table(auth: AuthRoutes, proxy: ProxyRoutes) -> tuple[Route, ...]:
-    """THE route table. `/v1` is OpenAI's API: only /v1 routes serve a /v1 path, and the
-    last one answers every other /v1 call; outside it, no route is a 404."""
+def _table(
+    auth: AuthRoutes, mine: SessionRoutes, proxy: ProxyRoutes, anthropic: AnthropicRoutes
+) -> tuple[Route, ...]:
+    """THE route table. `/v1` is OpenAI's API (and Anthropic's Messages): only /v1 routes serve
+    a /v1 path, and the last one answers every other /v1 call; outside it, no route is a 404."""
     proxied = Guards(rate="v1", csrf="cookie", auth="session", watch=True)
+    messages = Guards(rate="v1", csrf="cookie", auth="session", watch=True, dialect="anthropic")
+    no_tokens = Guards(csrf="cookie", watch=True, dialect="anthropic")
     return (
         Route("GET", "/", auth.root),
         Route("*", SDK_PATH, serve_sdk),
@@ -290,8 +333,16 @@ def _table(auth: AuthRoutes, proxy: ProxyRoutes) -> tuple[Route, ...]:
         Route("GET", "/auth/whoami", auth.whoami, Guards(csrf="cookie", auth="bearer")),
         # "bearer": revoke checks the token itself, so that a dead cookie is cleared too.
         Route("POST", "/auth/revoke", auth.revoke, Guards(csrf="cookie", auth="bearer")),
+        # (ours) a user's sessions: sign out everywhere, list them, end one by id.
+        Route("POST", "/auth/revoke-all", mine.revoke_all, Guards(csrf="cookie", auth="bearer")),
+        Route("GET", SESSIONS_PATH, mine.list_sessions, Guards(csrf="cookie", auth="bearer")),
+        Route(
+            "DELETE", SESSIONS_PATH + "/*", mine.end_session, Guards(csrf="cookie", auth="bearer")
+        ),
         Route("GET", "/v1/models", proxy.models, proxied),
         Route("POST", "/v1/chat/completions", proxy.chat_completions, proxied),
         Route("POST", "/v1/responses", proxy.responses, proxied),
+        Route("POST", "/v1/messages", anthropic.messages, messages),
+        Route("POST", "/v1/messages/count_tokens", anthropic.count_tokens, no_tokens),
         Route("*", "/v1*", proxy.unsupported, Guards(csrf="cookie", watch=True)),
     )

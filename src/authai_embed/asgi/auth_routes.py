@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from authai_embed._util.user_agent import device_label
 from authai_embed.asgi.cookies import CookieMode
 from authai_embed.asgi.errors import AUTH_UNAUTHORIZED
 from authai_embed.asgi.http import JSONResponse, Request, Response
@@ -79,7 +80,8 @@ class AuthRoutes:
 
     async def poll(self, request: Request) -> Response:
         """A login's status; `404` for an unknown login id."""
-        answer = await self._logins.poll(request.path[len(POLL_PREFIX) :])
+        label = device_label(request.headers.get("user-agent"))
+        answer = await self._logins.poll(request.path[len(POLL_PREFIX) :], label=label)
         if answer.jwt is not None and self.cookie is not None:
             return self.cookie.signed_in(answer.jwt)
         body: dict[str, str] = {"status": answer.status}

@@ -22,7 +22,7 @@ from authai_embed.asgi.errors import (
 )
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.auth.sessions import Session, Sessions
-from authai_embed.errors import InvalidRequest, Unauthorized
+from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import ModelBackend, Provider
 from authai_embed.proxy import relay
 from authai_embed.proxy.translate.chat_to_responses import (
@@ -39,12 +39,12 @@ from authai_embed.proxy.translate.responses_to_chat import (
 )
 from authai_embed.settings import Settings
 
-__all__ = ["ProxyRoutes"]
+__all__ = ["SSE_HEADERS", "ProxyRoutes", "signed_in"]
 
 logger = get_logger("proxy")
 
 MODEL_CREATED = 1_735_689_600  # the catalogs have no dates; a fixed, plausible `created`
-_SSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
+SSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
 
 
 class ProxyRoutes:
@@ -69,7 +69,7 @@ class ProxyRoutes:
 
     async def models(self, request: Request) -> Response:
         """The provider's catalog in OpenAI's list shape."""
-        session = _signed_in(request)
+        session = signed_in(request)
         backend = self._backend(session)
         session, models = await relay.retrying(self._sessions, session, backend.list_models)
         data = [
@@ -80,8 +80,11 @@ class ProxyRoutes:
 
     async def chat_completions(self, request: Request) -> Response | StreamingResponse:
         """Chat Completions in and out: passed through, or translated to Responses upstream."""
-        session = _signed_in(request)
-        body = await self._json_object(request)
+        return await self.chat(signed_in(request), await self.json_object(request))
+
+    async def chat(self, session: Session, body: dict[str, Any]) -> Response | StreamingResponse:
+        """The chat path below the route, for `session` and a Chat Completions `body` (also what
+        serves `/v1/messages`): a 200 answer, whole or streamed; errors are raised."""
         # Validated (and bounded) the same way whichever path serves it.
         backend = self._backend(session)
         chat = chat_to_responses(body, default_instructions=backend.default_instructions)
@@ -97,16 +100,31 @@ class ProxyRoutes:
             return await self._translated(session, backend, chat)
         # Our own extension field stays here; everything else is the caller's body.
         payload = {k: v for k, v in body.items() if k != REASONING_SUMMARY_FIELD}
-        upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        try:
+            upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        except UpstreamError as exc:
+            # A 400 may have taught the backend that the model is served on /responses only
+            # (Copilot's `unsupported_api_for_model`): then the call is made there, once.
+            if exc.status != 400:
+                raise
+            session, target = await relay.retrying(
+                self._sessions,
+                session,
+                lambda c: backend.endpoint_for(c, chat.model, "chat/completions"),
+            )
+            if target != "responses":
+                raise
+            logger.info("model %s is served on /responses only: retried there", chat.model[:100])
+            return await self._translated(session, backend, chat)
         if chat.stream:
             chunks = relay.relayed(upstream, chat=True, error_frame=chat_stream_error)
-            return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=upstream.aclose)
+            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=upstream.aclose)
         return _whole(*await relay.read_whole(upstream))
 
     async def responses(self, request: Request) -> Response | StreamingResponse:
         """The Responses API passed through, with what the upstream requires filled in."""
-        session = _signed_in(request)
-        body = await self._json_object(request)
+        session = signed_in(request)
+        body = await self.json_object(request)
         model = body.get("model")
         if not isinstance(model, str) or not model or "input" not in body:
             raise InvalidRequest("model and input are required", param="model")
@@ -133,7 +151,7 @@ class ProxyRoutes:
                 chunks=started,
                 defaults=defaults,
             )
-            return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=upstream.aclose)
+            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=upstream.aclose)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
             answer = await relay.aggregated(
                 upstream, lambda events: aggregate_response_async(events, defaults), now=now
@@ -176,9 +194,10 @@ class ProxyRoutes:
         frames = relay.translated(
             upstream, translator, error_frame=chat_stream_error, chunks=started
         )
-        return StreamingResponse(frames, headers=_SSE_HEADERS, closing=upstream.aclose)
+        return StreamingResponse(frames, headers=SSE_HEADERS, closing=upstream.aclose)
 
-    async def _json_object(self, request: Request) -> dict[str, Any]:
+    async def json_object(self, request: Request) -> dict[str, Any]:
+        """The request's body, which must be a JSON object (within the size limit)."""
         body = await request.json(self._settings.max_body_bytes)
         if not isinstance(body, dict):
             raise InvalidRequest("request body must be a JSON object")
@@ -194,7 +213,7 @@ class ProxyRoutes:
         return self._providers[session.record.provider].display_name
 
 
-def _signed_in(request: Request) -> Session:
+def signed_in(request: Request) -> Session:
     """The session the app opened for this route (the table declares `auth="session"`)."""
     if request.session is None:
         raise Unauthorized()

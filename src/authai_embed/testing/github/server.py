@@ -59,6 +59,13 @@ class GitHubKnobs(DeviceKnobs):
     api_endpoint: str | None = None
     """Set: the token exchange names this URL as `endpoints.api` (a foreign host, to test that
     clients validate it)."""
+    unsupported_api: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """model → the endpoints (`"/chat/completions"`, `"/responses"`) that answer it with 400
+    `unsupported_api_for_model`, whatever the catalog lists; a model named here is served on
+    the others (`{"gpt-5.4": ("/chat/completions",)}`: a Responses-only model)."""
+    premium_entitlement: int | None = 300
+    """Premium requests a month, reported on every model answer in
+    `x-quota-snapshot-premium_interactions` (`-1`: unlimited; `None`: no such header)."""
 
 
 @dataclass(slots=True)
@@ -85,7 +92,7 @@ class GitHubSide:
         self.knobs = GitHubKnobs()
         self.stats = GitHubStats()
         self.model = ChatModel(clock, copilot_catalog(), SCRIPTED_ERROR)
-        self.api = CopilotAPI(self.model, self._copilot_user)
+        self.api = CopilotAPI(self.model, self._copilot_login, self.knobs, clock)
         self.lock = threading.RLock()
         self.grants = DeviceGrants(clock)
         self.users: dict[str, GitHubUser] = {}
@@ -207,6 +214,10 @@ class GitHubSide:
             if entry is None or self.clock.now() >= entry[1]:
                 return None
             return self.users[entry[0]]
+
+    def _copilot_login(self, token: str) -> str | None:
+        user = self._copilot_user(token)
+        return None if user is None else user.login
 
     # GitHub's API host ---------------------------------------------------------------------
 
