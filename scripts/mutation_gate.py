@@ -180,8 +180,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "v1-error-param",
         "a /v1 400 names the offending field in `param`",
         "src/authai_embed/asgi/errors.py",
-        '_v1(exc.message, "invalid_request_error", param=exc.param)',
-        '_v1(exc.message, "invalid_request_error")',
+        '_v1(exc.message, "invalid_request_error", param=exc.param, code=exc.code)',
+        '_v1(exc.message, "invalid_request_error", code=exc.code)',
         (f"{_HOSTILE}::test_wrong_field_types_are_a_400_naming_the_field",),
     ),
     Mutation(
