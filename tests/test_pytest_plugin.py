@@ -12,7 +12,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ("-p", "authai_embed.testing.pytest_plugin")
-STRICT = ("-p", "no:cacheprovider", "-W", "error")
+# Every warning an error, as in our suite, except pytest's note that the plugin module cannot be
+# assert-rewritten: an earlier test of the same session (the docs harness) may have imported it.
+STRICT = (
+    "-p",
+    "no:cacheprovider",
+    "-W",
+    "error",
+    "-W",
+    "ignore::pytest.PytestAssertRewriteWarning",
+)
 ASYNCIO = """
 import pytest
 
