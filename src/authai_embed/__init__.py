@@ -18,7 +18,9 @@ from authai_embed.errors import (
     AuthAIError,
     ConfigError,
     InvalidRequest,
+    ModelNotAllowed,
     NotFound,
+    QuotaExceeded,
     RateLimited,
     SignInDisabled,
     StoreError,
@@ -28,11 +30,12 @@ from authai_embed.errors import (
 from authai_embed.mount import mount_authai
 from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
 from authai_embed.settings import OpenAIUpstream, Secrets, Settings, SigningKey
-from authai_embed.stores.base import AuthStore, PendingLogin, Record
+from authai_embed.stores.base import AuthStore, PendingLogin, Record, UsageRow
 from authai_embed.stores.memory import MemoryStore
 from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
 from authai_embed.stores.url import store_from_url
+from authai_embed.usage.quotas import Quota, QuotaFor, Quotas
 
 __all__ = [
     "AuthAI",
@@ -47,11 +50,16 @@ __all__ = [
     "Limits",
     "MemoryRateLimiter",
     "MemoryStore",
+    "ModelNotAllowed",
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
     "PostgresStore",
     "Provider",
+    "Quota",
+    "QuotaExceeded",
+    "QuotaFor",
+    "Quotas",
     "Rate",
     "RateLimited",
     "RateLimiter",
@@ -68,6 +76,7 @@ __all__ = [
     "Unauthorized",
     "UpstreamError",
     "UpstreamTransport",
+    "UsageRow",
     "WhoAmI",
     "__version__",
     "mount_authai",

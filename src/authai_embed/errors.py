@@ -12,7 +12,9 @@ __all__ = [
     "AuthAIError",
     "ConfigError",
     "InvalidRequest",
+    "ModelNotAllowed",
     "NotFound",
+    "QuotaExceeded",
     "RateLimited",
     "SignInDisabled",
     "StoreError",
@@ -102,3 +104,23 @@ class RateLimited(AuthAIError):
         super().__init__("rate limited")
         self.message = "rate limited"
         self.retry_after = retry_after
+
+
+class QuotaExceeded(AuthAIError):
+    """A user's quota (`Quotas`) is used up: answered as 429 with `Retry-After` (seconds to the
+    next window) and code `quota_exceeded`. `message` names the quota."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class ModelNotAllowed(AuthAIError):
+    """The user's quota does not allow the model asked for: answered as 403 with code
+    `model_not_allowed`."""
+
+    def __init__(self, model: str) -> None:
+        message = f"the model {model[:100]} is not allowed for this user"
+        super().__init__(message)
+        self.message = message

@@ -11,6 +11,7 @@ from authai_embed.integrations.starlette import is_starlette_like, mount_on_star
 from authai_embed.settings import Secrets
 from authai_embed.stores.base import AuthStore
 from authai_embed.types import ASGIApp
+from authai_embed.usage.quotas import Quotas
 
 __all__ = ["mount_authai"]
 
@@ -23,6 +24,7 @@ def mount_authai(
     path: str = "/authai",
     limits: Limits | None = None,
     start_guard: StartGuard | None = None,
+    quotas: Quotas | None = None,
     **settings: Any,
 ) -> AuthAI:
     """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
@@ -34,12 +36,18 @@ def mount_authai(
 
     `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). `limits` and
     `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
-    anyone may start a sign-in). Raises `ConfigError` for bad settings or secrets.
+    anyone may start a sign-in); `quotas` the per-user limits (see `Quotas`; off by default).
+    Raises `ConfigError` for bad settings or secrets.
     """
     if not path.startswith("/") or path.endswith("/") or len(path) < 2:
         raise ConfigError("path must start with '/' and not end with it, e.g. '/authai'")
     authai = AuthAI(
-        secrets=secrets, store=store, limits=limits, start_guard=start_guard, **settings
+        secrets=secrets,
+        store=store,
+        limits=limits,
+        start_guard=start_guard,
+        quotas=quotas,
+        **settings,
     )
     if is_starlette_like(app):
         mount_on_starlette(app, authai, path)

@@ -6,6 +6,7 @@ one route table: every request's path, its guards and its handler are below, in 
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
@@ -36,9 +37,13 @@ from authai_embed.errors import ConfigError
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
-from authai_embed.stores.base import AuthStore
+from authai_embed.stores.base import AuthStore, UsageRow
 from authai_embed.stores.url import store_from_url
 from authai_embed.types import ASGIApp, Receive, Scope, Send
+from authai_embed.usage.ledger import UsageLedger
+from authai_embed.usage.metering import Metering
+from authai_embed.usage.quotas import Quotas
+from authai_embed.usage.tally import utc_day
 
 if TYPE_CHECKING:
     import openai
@@ -66,7 +71,8 @@ class AuthAI:
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
-    async) decides who may start a sign-in (others get the uniform 401).
+    async) decides who may start a sign-in (others get the uniform 401). `quotas` sets
+    per-user limits on requests, tokens and models (`Quotas`; off by default).
     """
 
     def __init__(
@@ -79,6 +85,7 @@ class AuthAI:
         clock: Clock | None = None,
         limits: Limits | None = None,
         start_guard: StartGuard | None = None,
+        quotas: Quotas | None = None,
         **options: Any,
     ) -> None:
         if not isinstance(secrets, Secrets):
@@ -112,13 +119,30 @@ class AuthAI:
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
+        if quotas is not None and not isinstance(quotas, Quotas):
+            raise ConfigError("quotas must be a Quotas (e.g. Quotas(default=Quota(...)))")
+        self.metering: Metering | None = None
+        """The usage ledger and quotas; `None` when both are off."""
+        if self.settings.usage_ledger or quotas is not None:
+            ledger = UsageLedger(
+                self.store,
+                flush_seconds=self.settings.usage_flush_interval,
+                flush_calls=self.settings.usage_flush_calls,
+            )
+            self.metering = Metering(self.store, self.clock, ledger, quotas, self._gate.per_minute)
         owned_http = self.http if http_client is None else None  # closed at shutdown
-        self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
+        self._life = Lifespan(
+            self.store,
+            owned_http,
+            self.sweep,
+            self.settings.sweep_interval,
+            None if self.metering is None else self.metering.ledger,
+        )
         self._fallback: ASGIApp | None = None
         self._prefix = ""
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
-            ProxyRoutes(self.sessions, self.providers, self.settings, self.clock),
+            ProxyRoutes(self.sessions, self.providers, self.settings, self.clock, self.metering),
         )
 
     async def startup(self) -> None:
@@ -150,9 +174,29 @@ class AuthAI:
         """Delete expired pending sign-ins, records past their grace period and stale leases;
         return how many went. Call it from a periodic job (any process; it is idempotent)."""
         await self._life.ensure_started()
-        removed = await self.store.sweep(self.clock.now())
+        now = self.clock.now()
+        removed = await self.store.sweep(now)
+        if self.metering is not None:
+            kept = now - self.settings.usage_retention_days * 86400
+            removed += await self.store.sweep_usage(utc_day(kept))
         logger.info("sweep removed %d expired entries", removed)
         return removed
+
+    async def usage(
+        self,
+        user_id: str | None,
+        *,
+        since: datetime.date | str | None = None,
+        until: datetime.date | str | None = None,
+    ) -> list[UsageRow]:
+        """The usage ledger's rows of `user_id` (every user's when `None`) from UTC day `since`
+        to `until`, both included (`date`s or `YYYY-MM-DD`; default: today), ordered by day.
+        Counts this process still holds are written first, so the answer is current."""
+        await self._life.ensure_started()
+        if self.metering is not None:
+            await self.metering.ledger.flush()
+        today = utc_day(self.clock.now())
+        return await self.store.get_usage(user_id, _day(since, today), _day(until, today))
 
     @staticmethod
     def session_from_cookies(cookies: str | Mapping[str, str] | None) -> str | None:
@@ -274,6 +318,18 @@ class AuthAI:
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
+
+
+def _day(value: datetime.date | str | None, default: str) -> str:
+    """A day as `YYYY-MM-DD`; `ConfigError` for text that is not one."""
+    if value is None:
+        return default
+    if isinstance(value, datetime.date):
+        return value.isoformat()[:10]
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigError(f"{value[:40]!r} is not a day: use YYYY-MM-DD") from None
 
 
 def _table(auth: AuthRoutes, proxy: ProxyRoutes) -> tuple[Route, ...]:

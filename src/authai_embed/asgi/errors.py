@@ -16,7 +16,9 @@ from authai_embed.asgi.http import JSONResponse
 from authai_embed.errors import (
     AuthAIError,
     InvalidRequest,
+    ModelNotAllowed,
     NotFound,
+    QuotaExceeded,
     RateLimited,
     SignInDisabled,
     StoreError,
@@ -83,6 +85,16 @@ def _rate_limited(exc: RateLimited) -> Answer:
     return Answer(429, {"error": "rate limited"}, v1, _retry(exc.retry_after))
 
 
+def _quota_exceeded(exc: QuotaExceeded) -> Answer:
+    v1 = _v1(exc.message, "quota_exceeded", code="quota_exceeded")
+    return Answer(429, {"error": exc.message}, v1, _retry(exc.retry_after))
+
+
+def _model_not_allowed(exc: ModelNotAllowed) -> Answer:
+    v1 = _v1(exc.message, "invalid_request_error", param="model", code="model_not_allowed")
+    return Answer(403, {"error": exc.message}, v1)
+
+
 def _upstream(exc: UpstreamError) -> Answer:
     # The broker's own calls to the provider failed: a bad gateway, whatever it said.
     v1 = _v1(exc.message, "provider_error", code=exc.code)
@@ -117,6 +129,8 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Any], Answer]], ...] = (
         ),
     ),
     (RateLimited, _rate_limited),
+    (QuotaExceeded, _quota_exceeded),
+    (ModelNotAllowed, _model_not_allowed),
     (UpstreamError, _upstream),
     (StoreError, _store_down),
 )
