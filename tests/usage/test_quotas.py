@@ -131,7 +131,7 @@ async def test_quotas_are_off_by_default(harness: Harness) -> None:
         calls.append(args)
         return await original(*args)
 
-    harness.store.reserve_quota = spy  # type: ignore[method-assign]
+    harness.store.reserve_quota = spy  # type: ignore[method-assign,assignment]
     assert (await chat(harness, jwt)).status_code == 200
     assert calls == []
 
