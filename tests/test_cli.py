@@ -8,6 +8,7 @@ import pytest
 
 from authai_embed import Secrets
 from authai_embed.cli import main
+from authai_embed.stores.sqlite import SCHEMA_VERSION
 
 
 def test_secrets_prints_usable_environment_lines(capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,7 +41,7 @@ def test_store_migrate_then_doctor(tmp_path: object, capsys: pytest.CaptureFixtu
 
     db = Path(str(tmp_path)) / "cli.db"
     assert main(["store", "migrate", "--db", f"sqlite:///{db}"]) == 0
-    assert "schema_version: 1" in capsys.readouterr().out
+    assert f"schema_version: {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["store", "doctor", "--db", f"sqlite:///{db}"]) == 0
     out = capsys.readouterr().out
     assert "records: 0" in out

@@ -1,8 +1,9 @@
-"""`authai-embed`: make secrets, and more as the project grows."""
+"""`authai-embed`: make secrets, migrate and check the store, read the usage ledger."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import secrets
 import sys
 import time
@@ -67,6 +68,42 @@ def _cmd_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_usage(args: argparse.Namespace) -> int:
+    from authai_embed.errors import AuthAIError
+    from authai_embed.settings import Settings
+    from authai_embed.stores.base import UsageRow
+    from authai_embed.stores.url import store_from_url
+    from authai_embed.usage.report import render
+
+    url = args.db or Settings.from_env().db_url
+    today = datetime.datetime.now(datetime.UTC).date()
+    until = args.until or today
+    since = args.since or until - datetime.timedelta(days=29)
+
+    async def run() -> list[UsageRow]:
+        store = store_from_url(url)
+        await store.open()
+        try:
+            return await store.get_usage(args.user, since.isoformat(), until.isoformat())
+        finally:
+            await store.close()
+
+    try:
+        rows = anyio.run(run)
+    except AuthAIError as exc:
+        print(f"authai-embed usage: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render(rows, args.format))
+    return 0
+
+
+def _day(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: use YYYY-MM-DD") from None
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         from bench.__main__ import main as bench_main
@@ -101,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)
+    usage = sub.add_parser("usage", help="print the usage ledger: calls and tokens per user")
+    usage.add_argument("--user", help="one user's opaque id (default: every user)")
+    usage.add_argument("--since", type=_day, help="first UTC day, YYYY-MM-DD (default: 30 days)")
+    usage.add_argument("--until", type=_day, help="last UTC day, YYYY-MM-DD (default: today)")
+    usage.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    usage.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
+    usage.set_defaults(func=_cmd_usage)
     bench = sub.add_parser(
         "bench",
         help="measure what the proxy costs over the upstream (source checkout; python -m bench)",
