@@ -17,13 +17,14 @@ from pathlib import Path
 from .auth_storm import measure_auth_path, measure_refresh_storm
 from .inprocess import measure_nonstreaming, measure_scaling, measure_ttft
 from .loadgen import LoadResult
+from .metering import measure_metering
 from .report import Row, Target, format_table, machine, markdown_table, plot, verdict
 from .rig import open_rig
-from .served import chatmock_installed, run_served
+from .served import METERED, chatmock_installed, run_served
 from .stats import Summary
 from .translate_cost import capture_stream, measure_translation
 
-SECTIONS = ("inprocess", "streaming", "served", "auth", "storm", "scaling")
+SECTIONS = ("inprocess", "streaming", "served", "auth", "storm", "scaling", "metering")
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = [1, 16, 64, 256]
 QUICK_CONCURRENCY = [1, 16]
@@ -242,6 +243,20 @@ def _served_rows(results: object, rows: list[Row]) -> dict[str, dict[int, tuple[
         )
     else:
         rows.append(Row(sec, "ChatMock", None, "", note=results.chatmock))
+    if METERED in loads:
+        for c in (c for c in (1, 16) if c in loads[METERED]):
+            mine, base = results.paired(METERED, "authai 1w", c, _added_p50)
+            rows.append(
+                Row(
+                    sec,
+                    f"ledger + quota on, 1 worker, c={c}: latency p50",
+                    mine.p50_ms,
+                    "ms",
+                    base.p50_ms,
+                    Target("added<=", 0.1) if c == 1 else None,
+                    f"direct = ours, 1 worker, both off; added {mine.p50_ms - base.p50_ms:.2f} ms",
+                )
+            )
     if results.memory is not None:
         memory = results.memory
         measured = memory.ours_kib is not None and memory.direct_kib is not None
@@ -269,6 +284,7 @@ def _served_rows(results: object, rows: list[Row]) -> dict[str, dict[int, tuple[
     names = {
         "direct": "emulator alone (direct)",
         "authai 1w": "ours, 1 worker",
+        METERED: "ours, 1 worker, ledger + quota",
         "authai 2w": "ours, 2 workers",
         "chatmock": "ChatMock",
     }
@@ -322,6 +338,51 @@ async def _storm(plan: Plan, rows: list[Row]) -> None:
     )
 
 
+async def _metering(plan: Plan, rows: list[Row]) -> None:
+    sec = "7 usage ledger and quota (in-process, SQLite)"
+    cost = await measure_metering(plan.requests, plan.warmup)
+    rows.append(
+        Row(
+            sec,
+            "latency p50, ledger + quota on",
+            cost.latency.ours.p50,
+            "ms",
+            cost.latency.direct.p50,
+            Target("added<=", 0.1),
+            f"direct = today's (ledger off, no quota); added {cost.latency.added_p50:.3f} ms",
+        )
+    )
+    rows.append(
+        Row(
+            sec,
+            "latency p50, ledger only",
+            cost.ledger_only.ours.p50,
+            "ms",
+            cost.ledger_only.direct.p50,
+            Target("added<=", 0.1),
+            f"direct = today's; added {cost.ledger_only.added_p50:.3f} ms",
+        )
+    )
+    rows.append(
+        Row(
+            sec,
+            "ledger store writes per 1,000 requests",
+            cost.per_thousand(cost.flushes),
+            "",
+            note=f"{cost.flushes} batches for {cost.requests} requests (the last at shutdown)",
+        )
+    )
+    rows.append(
+        Row(
+            sec,
+            "quota reservations per 1,000 requests",
+            cost.per_thousand(cost.reservations),
+            "",
+            note="one atomic upsert per call under a daily quota",
+        )
+    )
+
+
 async def run(plan: Plan, only: set[str], rows: list[Row]) -> None:
     """Run the selected in-process measurements, appending rows."""
     if only & {"inprocess", "streaming", "scaling"}:
@@ -330,6 +391,8 @@ async def run(plan: Plan, only: set[str], rows: list[Row]) -> None:
         await _auth(plan, rows)
     if "storm" in only:
         await _storm(plan, rows)
+    if "metering" in only:
+        await _metering(plan, rows)
 
 
 def write_doc(

@@ -162,9 +162,17 @@ class SQLiteStore:
         return StoreError(f"SQLite store {self.path}: {what} failed: {cause}")
 
     async def _call(
-        self, what: str, work: Callable[[sqlite3.Connection], T], *, write: bool = True
+        self,
+        what: str,
+        work: Callable[[sqlite3.Connection], T],
+        *,
+        write: bool = True,
+        hot: bool = False,
     ) -> T:
-        """Run `work` on the connection in a worker thread (in a write transaction if `write`)."""
+        """Run `work` on the connection in a worker thread (in a write transaction if `write`).
+        Reads, and `hot` writes (one small transaction on a request's path), go through the
+        store's own thread; a cancelled caller stops waiting but the transaction still runs
+        whole."""
 
         def call() -> T:
             with self._lock:
@@ -176,7 +184,7 @@ class SQLiteStore:
                 except sqlite3.Error as exc:
                     raise self._error(what, exc) from exc
 
-        if not write and running_loop() is not None:  # asyncio (elsewhere: anyio's threads)
+        if (hot or not write) and running_loop() is not None:  # asyncio (else anyio's threads)
             return await self._reader.run(call)
         return await anyio.to_thread.run_sync(call)
 
@@ -460,7 +468,7 @@ class SQLiteStore:
         def reserve(conn: sqlite3.Connection) -> bool:
             return conn.execute(_QUOTA_RESERVE, bounds).rowcount == 1
 
-        return await self._call("reserve_quota", reserve)
+        return await self._call("reserve_quota", reserve, hot=True)
 
     async def sweep_usage(self, before_day: str) -> int:
         """Delete usage rows and quota counters of days before `before_day`."""
