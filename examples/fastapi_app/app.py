@@ -44,7 +44,7 @@ def _secrets() -> Secrets:
 def create_app(
     db_path: str | os.PathLike[str] = DB, *, host: str = HOST, port: int = PORT
 ) -> FastAPI:
-    """The host app: its own page and /api/me, the emulator, and authai at /authai.
+    """The host app: its own page, /api/me and /api/usage, the emulator, and authai at /authai.
 
     `host`/`port` are where the app is served: the emulator's sign-in page lives there.
     """
@@ -84,6 +84,20 @@ def create_app(
             raise HTTPException(401, "sign in first") from None
         name = authai.providers[user.provider].display_name
         return {"user_id": user.user_id, "provider": user.provider, "provider_name": name}
+
+    @app.get("/api/usage")
+    async def usage(authorization: str = Header("")) -> dict[str, int]:
+        """The signed-in user's model calls and tokens today (UTC), from the usage ledger."""
+        try:
+            user = await authai.whoami(authorization.removeprefix("Bearer ").strip())
+        except Unauthorized:
+            raise HTTPException(401, "sign in first") from None
+        rows = await authai.usage(user.user_id)  # today's rows, one per provider and model
+        return {
+            "requests": sum(r.requests for r in rows),
+            "input_tokens": sum(r.input_tokens for r in rows),
+            "output_tokens": sum(r.output_tokens for r in rows),
+        }
 
     @app.post("/api/chat")
     async def chat(request: Request, authorization: str = Header("")) -> StreamingResponse:
