@@ -35,7 +35,7 @@ from authai_embed.stores.memory import MemoryStore
 from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
 from authai_embed.stores.url import store_from_url
-from authai_embed.usage.quotas import Quota, QuotaFor, Quotas
+from authai_embed.usage.quotas import Quota, Quotas
 
 __all__ = [
     "AuthAI",
@@ -58,7 +58,6 @@ __all__ = [
     "Provider",
     "Quota",
     "QuotaExceeded",
-    "QuotaFor",
     "Quotas",
     "Rate",
     "RateLimited",

@@ -36,6 +36,7 @@ def _cmd_store(args: argparse.Namespace) -> int:
     from authai_embed.errors import AuthAIError
     from authai_embed.settings import Settings
     from authai_embed.stores.url import store_from_url
+    from authai_embed.usage.tally import utc_day
 
     url = args.db or Settings.from_env().db_url
 
@@ -51,7 +52,11 @@ def _cmd_store(args: argparse.Namespace) -> int:
             if args.action == "doctor" and counts is not None:
                 report.update(await counts())
             if args.action == "sweep":
-                report["removed"] = await store.sweep(time.time())
+                now = time.time()
+                removed = await store.sweep(now)
+                kept = now - Settings.from_env().usage_retention_days * 86400
+                removed += await store.sweep_usage(utc_day(kept))
+                report["removed"] = removed
             return report
         finally:
             await store.close()
@@ -134,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         choices=["migrate", "doctor", "sweep"],
         help="migrate: bring the schema up to date; doctor: schema version and counts;"
-        " sweep: delete expired sign-ins, records and leases",
+        " sweep: delete expired sign-ins, records, leases and usage past its retention",
     )
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)

@@ -110,3 +110,13 @@ def test_an_unreachable_store_fails_cleanly(
     url = f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}"
     assert main(["usage", "--db", url]) == 1
     assert "authai-embed usage:" in capsys.readouterr().err
+
+
+def test_store_sweep_drops_usage_past_its_retention(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTH_AI_USAGE_RETENTION_DAYS", "7")
+    assert main(["store", "sweep", "--db", db]) == 0
+    assert "removed: 3" in capsys.readouterr().out  # the three 2026-01 rows
+    out = run(capsys, "--db", db, "--since", "2000-01-01", "--format", "json")
+    assert [r["day"] for r in json.loads(out)] == [TODAY]
