@@ -26,8 +26,6 @@ from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingRes
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.errors import (
     InvalidRequest,
-    ModelNotAllowed,
-    QuotaExceeded,
     Unauthorized,
     UpstreamError,
 )
@@ -111,7 +109,7 @@ class ProxyRoutes:
             return await self._chat(session, backend, chat, body, target, None)
         try:
             return await self._chat(session, backend, chat, body, target, meter)
-        except Exception as exc:
+        except BaseException as exc:
             _failed(meter, exc)
             raise
 
@@ -160,7 +158,7 @@ class ProxyRoutes:
             return await self._responses(session, backend, body, model, target, None)
         try:
             return await self._responses(session, backend, body, model, target, meter)
-        except Exception as exc:
+        except BaseException as exc:
             _failed(meter, exc)
             raise
 
@@ -274,12 +272,11 @@ def _signed_in(request: Request) -> Session:
     return request.session
 
 
-def _failed(meter: Meter, exc: Exception) -> None:
-    """A call that ended in `exc` before its answer: counted as an error (a refusal by its
-    own quota is not a call)."""
-    if isinstance(exc, QuotaExceeded | ModelNotAllowed):
-        return
-    meter.fail(exc.status if isinstance(exc, UpstreamError | InvalidRequest) else 502)
+def _failed(meter: Meter, exc: BaseException) -> None:
+    """A call that ended in `exc` before its answer: counted as an error, or, when the client
+    went away (a cancellation), as a call without one."""
+    if isinstance(exc, Exception):
+        meter.fail(exc.status if isinstance(exc, UpstreamError | InvalidRequest) else 502)
     meter.close()
 
 
