@@ -79,7 +79,7 @@ class Meter:
 class Metering:
     """The ledger and the quotas of one `AuthAI`."""
 
-    __slots__ = ("_clock", "_per_minute", "_quotas", "_store", "ledger")
+    __slots__ = ("_clock", "_day", "_day_ends", "_per_minute", "_quotas", "_store", "ledger")
 
     def __init__(
         self,
@@ -94,17 +94,25 @@ class Metering:
         self.ledger = ledger
         self._quotas = quotas
         self._per_minute = per_minute
+        self._day, self._day_ends = "", -1.0  # today's name, until the next UTC midnight
 
     async def begin(self, user_id: str, provider: str, model: str, size: int) -> Meter:
         """Admit a call of `size` request bytes under the user's quota (raising
         `ModelNotAllowed` or `QuotaExceeded`) and return its meter."""
         now = self._clock.now()
-        day = utc_day(now)
+        day = self._today(now)
         reserved = None
         quota = None if self._quotas is None else await self._quotas.of(user_id)
         if quota is not None:
             reserved = await self._admit(quota, user_id, model, day, size, now)
         return Meter(self.ledger, (user_id, provider, model[:200], day), reserved)
+
+    def _today(self, now: float) -> str:
+        """`utc_day(now)`, formatted once a day (a clock moved back is formatted again)."""
+        if not self._day_ends - 86400 <= now < self._day_ends:
+            self._day = utc_day(now)
+            self._day_ends = (now // 86400 + 1) * 86400
+        return self._day
 
     async def _admit(
         self, quota: Quota, user_id: str, model: str, day: str, size: int, now: float
