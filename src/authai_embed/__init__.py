@@ -9,10 +9,12 @@ from __future__ import annotations
 from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed._transports.upstream import UpstreamTransport
 from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.access_log import install_log_filter
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._version import __version__
 from authai_embed.asgi.app import AuthAI, WhoAmI
 from authai_embed.asgi.limits import Limits, MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
+from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.credentials import Credentials
 from authai_embed.errors import (
     AuthAIError,
@@ -29,6 +31,7 @@ from authai_embed.errors import (
 )
 from authai_embed.mount import mount_authai
 from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
+from authai_embed.providers.plan import PlanCredits, PlanLimits, PlanWindow, PremiumQuota
 from authai_embed.settings import OpenAIUpstream, Secrets, Settings, SigningKey
 from authai_embed.stores.base import AuthStore, PendingLogin, Record, UsageRow
 from authai_embed.stores.memory import MemoryStore
@@ -54,7 +57,11 @@ __all__ = [
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
+    "PlanCredits",
+    "PlanLimits",
+    "PlanWindow",
     "PostgresStore",
+    "PremiumQuota",
     "Provider",
     "Quota",
     "QuotaExceeded",
@@ -66,6 +73,7 @@ __all__ = [
     "RedisRateLimiter",
     "SQLiteStore",
     "Secrets",
+    "SessionInfo",
     "Settings",
     "SignInDisabled",
     "SigningKey",
@@ -78,6 +86,7 @@ __all__ = [
     "UsageRow",
     "WhoAmI",
     "__version__",
+    "install_log_filter",
     "mount_authai",
     "new_upstream_client",
     "store_from_url",

@@ -1,4 +1,5 @@
-"""`authai-embed`: make secrets, migrate and check the store, read the usage ledger."""
+"""`authai-embed`: make secrets, look after the store, read the usage ledger, serve the mount
+on its own."""
 
 from __future__ import annotations
 
@@ -122,6 +123,21 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args.bench_args)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from authai_embed.errors import ConfigError
+    from authai_embed.server.config import load_config
+    from authai_embed.server.run import serve
+
+    try:
+        config = load_config(
+            host=args.host, port=args.port, workers=args.workers, emulator=args.emulator
+        )
+        return serve(config)
+    except ConfigError as exc:  # one line naming the variable; never a value, never a traceback
+        print(f"authai-embed serve: {exc}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -150,6 +166,24 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--format", choices=["table", "csv", "json"], default="table")
     usage.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     usage.set_defaults(func=_cmd_usage)
+    serve = sub.add_parser(
+        "serve",
+        help="run the mount as its own server (the reference relay's routes and variables)",
+        description="Serve GET /, /auth/* and /v1/* at the root, configured by AUTH_AI_*"
+        " variables (docs/standalone.md). Needs the serve extra.",
+    )
+    serve.add_argument("--host", help="address to bind (default: AUTH_AI_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (default: AUTH_AI_PORT or 3000)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default: AUTH_AI_WORKERS or 1)"
+    )
+    serve.add_argument(
+        "--emulator",
+        action="store_true",
+        help="offline: the bundled upstream emulator at /emulator stands in for the providers"
+        " (or AUTH_AI_EMULATOR=1)",
+    )
+    serve.set_defaults(func=_cmd_serve)
     bench = sub.add_parser(
         "bench",
         help="measure what the proxy costs over the upstream (source checkout; python -m bench)",

@@ -99,6 +99,32 @@ def storm_worker(spec: WorkerSpec, jwt: str, count: int, out: str, start: Any) -
     Path(out).write_text(json.dumps(anyio.run(run)))
 
 
+def sessions_storm_worker(
+    spec: WorkerSpec, jwts: list[str], count: int, out: str, start: Any
+) -> None:
+    """A worker process for several sessions of one account: `count` concurrent requests for
+    each JWT in `jwts`, all at once; writes `{jwt index: outcomes}` as JSON to `out`."""
+
+    async def run() -> dict[int, list[dict[str, Any]]]:
+        authai = spec.authai()
+        await authai.startup()
+        results: dict[int, list[dict[str, Any]]] = {}
+        try:
+            await anyio.to_thread.run_sync(start.wait)
+
+            async def one(index: int, jwt: str) -> None:
+                results[index] = await call_proxy(authai, jwt, count, spec.provider)
+
+            async with anyio.create_task_group() as tg:
+                for index, jwt in enumerate(jwts):
+                    tg.start_soon(one, index, jwt)
+            return results
+        finally:
+            await authai.shutdown()
+
+    Path(out).write_text(json.dumps(anyio.run(run)))
+
+
 def dying_worker(spec: WorkerSpec, jwt: str, lease_seconds: float, start: Any) -> None:
     """A worker process that dies the hard way (no cleanup, lease still held) once the provider
     has answered its refresh and before the new tokens are written."""

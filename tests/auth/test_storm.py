@@ -4,6 +4,9 @@ store (a SQLite file or PostgreSQL) and one upstream emulator served on loopback
 - The storm: 4 processes of 50 concurrent requests for one user whose access token has expired.
   The emulator must see exactly one refresh and every request must succeed; then a revocation
   made in one process is seen at once by a fresh one.
+- Several sessions of one account (one user signed in on three devices), storming from two
+  processes at once: each session's record is refreshed exactly once, none is lost, and every
+  session ends holding the refresh token the provider considers current.
 - The crash: a process dies after the provider answered its refresh and before it wrote the new
   tokens. The record must be left whole, and the next request must cleanly ask for sign-in
   (the spent refresh token is refused as reused) rather than fail with a 500.
@@ -26,10 +29,18 @@ import pytest
 
 from authai_embed import StreamingASGITransport
 from authai_embed.testing import Emulator
+from authai_embed.testing.token_ledger import TokenLedger
 from tests._support.loopback import served
 from tests._support.processes import run_processes
 from tests._support.services import drop_schema, require_postgres, unique_schema
-from tests._support.storm import KILLED_EXIT, WorkerSpec, call_proxy, dying_worker, storm_worker
+from tests._support.storm import (
+    KILLED_EXIT,
+    WorkerSpec,
+    call_proxy,
+    dying_worker,
+    sessions_storm_worker,
+    storm_worker,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -53,6 +64,11 @@ class Deployment:
     def auth_stats(self) -> Any:
         """The provider's token endpoint counters (`refreshes`, `refresh_reuses`, ...)."""
         return self.emulator.xai.stats if self.provider == "xai" else self.emulator.stats
+
+    @property
+    def ledger(self) -> TokenLedger:
+        """What became of every token the provider issued."""
+        return self.emulator.xai.ledger if self.provider == "xai" else self.emulator.auth.ledger
 
     @property
     def model_requests(self) -> int:
@@ -175,6 +191,49 @@ async def test_a_refresh_storm_across_processes_refreshes_once(
     )
     assert exitcodes == [0]
     assert json.loads(after.read_text()) == [{"status": 401, "body": UNAUTHORIZED}] * 5
+
+
+SESSIONS = 3
+SESSION_WORKERS = 2
+
+
+async def test_a_storm_over_several_sessions_of_one_account_refreshes_each_once(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    jwts = [await sign_in(deployment) for _ in range(SESSIONS)]
+    per_session = 20
+    outs = [tmp_path / f"sessions-worker-{n}.json" for n in range(SESSION_WORKERS)]
+    exitcodes = await anyio.to_thread.run_sync(
+        run_processes,
+        sessions_storm_worker,
+        [(deployment.spec, jwts, per_session, str(out)) for out in outs],
+    )
+    assert exitcodes == [0] * SESSION_WORKERS, f"worker exit codes {exitcodes}; see stderr"
+
+    results = [r for out in outs for rs in json.loads(out.read_text()).values() for r in rs]
+    assert len(results) == SESSION_WORKERS * SESSIONS * per_session
+    failures = [r for r in results if r["status"] != 200]
+    assert not failures, f"{len(failures)} requests failed, e.g. {failures[0]}"
+
+    stats = deployment.auth_stats
+    assert stats.refreshes == SESSIONS, f"the emulator saw {stats.refreshes} refreshes"
+    assert stats.rejected_refreshes == 0
+    assert stats.refresh_reuses == 0
+
+    authai = deployment.spec.authai()
+    async with authai.lifespan():
+        sessions = [await authai.sessions.open_session(jwt) for jwt in jwts]
+        users = {(await authai.whoami(jwt)).user_id for jwt in jwts}
+    assert len(users) == 1
+    assert len({s.record.id for s in sessions}) == SESSIONS
+    refresh_tokens = [s.credentials.refresh for s in sessions]
+    assert len(set(refresh_tokens)) == SESSIONS
+    for session in sessions:
+        assert session.record.version == 2  # written once: the one refresh
+        token = session.credentials.refresh
+        assert token is not None
+        verdict, _ = deployment.ledger.refresh_verdict(token, deployment.emulator.clock.now())
+        assert verdict == "ok", "a session kept a refresh token the provider rotated away"
 
 
 async def test_a_process_killed_between_refresh_and_write_leaves_a_clean_state(

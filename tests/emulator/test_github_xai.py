@@ -19,6 +19,7 @@ from tests._support.harness import ISSUER
 pytestmark = pytest.mark.anyio
 
 GH_CLIENT = "Iv1.b507a08c87ecfe98"
+QUOTA = "x-quota-snapshot-premium_interactions"
 XAI_CLIENT = "b1a00492-073a-47ea-816f-4c329264a828"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -118,10 +119,77 @@ async def test_copilot_tokens_expire_and_need_a_seat(
         headers=headers,
     )
     assert codex_on_chat.status_code == 400
-    assert codex_on_chat.json()["error"]["code"] == "model_not_supported"
+    assert codex_on_chat.json() == {
+        "error": {
+            "message": 'model "gpt-5.4-codex" is not accessible via the /chat/completions endpoint',
+            "code": "unsupported_api_for_model",
+        }
+    }
     clock.advance(1800)
     expired = await http.get("/copilot/models", headers=headers)
     assert expired.status_code == 401
+
+
+async def copilot_headers(http: httpx.AsyncClient, emulator: Emulator) -> dict[str, str]:
+    device = await gh_device(http)
+    emulator.github.approve(device["user_code"])
+    token = (await gh_poll(http, device["device_code"])).json()["access_token"]
+    minted = await http.get(
+        "/github-api/copilot_internal/v2/token", headers={"Authorization": f"token {token}"}
+    )
+    return {
+        "Authorization": f"Bearer {minted.json()['token']}",
+        "Copilot-Integration-Id": "vscode-chat",
+    }
+
+
+async def test_copilot_serves_a_model_where_the_unsupported_api_knob_says(
+    http: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    headers = await copilot_headers(http, emulator)
+    emulator.github.knobs.unsupported_api["claude-sonnet-4.5"] = ("/chat/completions",)
+    chat = {"model": "claude-sonnet-4.5", "messages": [{"role": "user", "content": "x"}]}
+    refused = await http.post("/copilot/chat/completions", json=chat, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "unsupported_api_for_model"
+    # Served on /responses although the catalog lists chat only, with the real event shapes.
+    body = {"model": "claude-sonnet-4.5", "input": "ping", "stream": True}
+    streamed = await http.post("/copilot/responses", json=body, headers=headers)
+    assert streamed.status_code == 200
+    kinds = [
+        json.loads(line[6:])["type"] for line in streamed.text.splitlines() if line[:6] == "data: "
+    ]
+    assert kinds[0] == "response.created"
+    assert "response.output_text.delta" in kinds
+    assert kinds[-1] == "response.completed"
+    emulator.github.knobs.unsupported_api["claude-sonnet-4.5"] = ("/chat/completions", "/responses")
+    neither = await http.post("/copilot/responses", json=body, headers=headers)
+    assert neither.json()["error"]["code"] == "unsupported_api_for_model"
+
+
+async def test_copilot_counts_premium_requests_and_reports_the_quota(
+    http: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    headers = await copilot_headers(http, emulator)
+    billing = {m["id"]: m["billing"] for m in emulator.github.model.catalog}
+    assert billing["gpt-5.4"] == {"is_premium": True, "multiplier": 1}
+    assert billing["gpt-4.1"] == {"is_premium": False, "multiplier": 0}
+
+    async def call(model: str, initiator: str) -> httpx.Response:
+        chat = {"model": model, "messages": [{"role": "user", "content": "x"}]}
+        sent = {**headers, "X-Initiator": initiator}
+        return await http.post("/copilot/chat/completions", json=chat, headers=sent)
+
+    await call("gpt-5.4", "user")
+    await call("gpt-5.4", "agent")
+    last = await call("gpt-4.1", "user")
+    assert emulator.github.api.premium_used == {"octocat-emu": 1.0}
+    quota = dict(p.split("=") for p in last.headers[QUOTA].split("&"))
+    assert quota["ent"] == "300"
+    assert quota["rem"] == "99.7"
+    assert quota["rst"].startswith("2027-02-01T00")  # the 1st of next month, UTC
+    emulator.github.knobs.premium_entitlement = None
+    assert QUOTA not in (await call("gpt-4.1", "user")).headers
 
 
 async def xai_device(http: httpx.AsyncClient) -> dict[str, str]:

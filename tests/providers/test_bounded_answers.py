@@ -80,3 +80,9 @@ async def test_one_byte_over_the_limit_is_no_answer() -> None:
 @pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, gzip", "compress"])
 async def test_an_encoding_we_cannot_bound_is_no_answer(encoding: str) -> None:
     assert await read_bounded(_answer(b"{}", encoding), ANSWER_LIMIT) is None
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decompress_is_no_answer(encoding: str) -> None:
+    # Not an exception escaping as a 500: the caller treats it as any unreadable answer.
+    assert await read_bounded(_answer(b"not compressed at all", encoding), ANSWER_LIMIT) is None

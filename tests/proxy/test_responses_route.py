@@ -181,3 +181,26 @@ async def test_pass_through_providers_get_typed_items_and_keep_their_store(
     sent = model.last_request().body
     assert sent["input"] == [typed("user", "input_text", "hi")]
     assert sent["include"] == ["reasoning.encrypted_content"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+@pytest.mark.parametrize("provider", ["xai", "github"])
+async def test_a_compressed_whole_answer_reaches_the_caller_decoded(
+    harness: Harness, provider: str, encoding: str
+) -> None:
+    # The mount asks for `identity`; a server (or a proxy on the way) that compresses anyway
+    # must not leave the caller with bytes it cannot read.
+    jwt = await harness.sign_in(provider=provider)
+    model = harness.emulator.xai.model if provider == "xai" else harness.emulator.github.model
+    model.knobs.content_encoding = encoding  # type: ignore[assignment]
+    answer = await post(harness, jwt, input="hi", model=MODELS[provider])
+    assert "content-encoding" not in answer.headers
+    assert answer.json()["output"][-1]["content"][0]["text"] == "Echo: hi"
+    chat = await harness.client.post(
+        "/authai/v1/chat/completions",
+        headers=bearer(jwt),
+        json={"model": MODELS[provider], "messages": [{"role": "user", "content": "yo"}]},
+    )
+    assert chat.status_code == 200, chat.text
+    assert "content-encoding" not in chat.headers
+    assert chat.json()["choices"][0]["message"]["content"] == "Echo: yo"

@@ -160,15 +160,53 @@ async def test_binary_iv_and_blob_round_trip_exactly(store: ConcreteStore) -> No
 
 
 @pytest.mark.anyio
-async def test_a_new_record_for_the_account_replaces_the_old_one(store: ConcreteStore) -> None:
+async def test_a_new_record_for_the_account_keeps_the_old_one(store: ConcreteStore) -> None:
     old = make_record()
-    new = make_record(blob=b"second sign-in")
+    new = make_record(blob=b"second sign-in", created_at=NOW + 1)
     await store.put_record(old)
     await store.put_record(new)
-    assert await store.get_record(old.id) is None
+    assert await store.get_record(old.id) == old
     assert await store.get_record(new.id) == new
-    assert await store.delete_record(old.id) is False
-    assert (await store.counts())["records"] == 1
+    assert await store.list_records(None, "account-1") == [old, new]
+    assert (await store.counts())["records"] == 2
+
+
+@pytest.mark.anyio
+async def test_list_records_is_one_users_records_oldest_first(store: ConcreteStore) -> None:
+    later = make_record(created_at=NOW + 5)
+    earlier = make_record(created_at=NOW + 1)
+    other_user = make_record(account="account-2")
+    other_tenant = make_record(app_id="t1")
+    for record in (later, earlier, other_user, other_tenant):
+        await store.put_record(record)
+    assert await store.list_records(None, "account-1") == [earlier, later]
+    assert await store.list_records("", "account-1") == [earlier, later]
+    assert await store.list_records("t1", "account-1") == [other_tenant]
+    assert await store.list_records(None, "nobody") == []
+
+
+@pytest.mark.anyio
+async def test_touch_and_label_write_only_their_column(store: ConcreteStore) -> None:
+    record = make_record()
+    await store.put_record(record)
+    await store.touch_record(record.id, NOW + 60)
+    assert await store.label_record(record.id, "Firefox on Linux") is True
+    got = await store.get_record(record.id)
+    assert got == replace(record, last_used_at=NOW + 60, label="Firefox on Linux")
+    # A refresh's compare-and-swap keeps them, and they never bump the version.
+    assert await store.swap_record(next_version(record), expected_version=1) is True
+    swapped = await store.get_record(record.id)
+    assert swapped is not None
+    assert (swapped.version, swapped.label, swapped.last_used_at) == (
+        2,
+        "Firefox on Linux",
+        NOW + 60,
+    )
+    assert await store.label_record(record.id, None) is True
+    assert (await store.get_record(record.id) or record).label is None
+    assert await store.label_record("missing", "x") is False
+    await store.touch_record("missing", NOW)  # no error
+    assert await store.get_record("missing") is None
 
 
 @pytest.mark.anyio
@@ -188,21 +226,20 @@ async def test_app_ids_keep_the_same_account_apart(store: ConcreteStore) -> None
     assert await store.get_record(default.id) == default
     assert await store.get_record(tenant.id) == tenant
 
-    replacement = make_record(app_id="t1", blob=b"again")
-    await store.put_record(replacement)
-    assert await store.get_record(tenant.id) is None
-    assert await store.get_record(default.id) == default
-    assert await store.get_record(replacement.id) == replacement
+    again = make_record(app_id="t1", blob=b"again", created_at=NOW + 1)
+    await store.put_record(again)
+    assert await store.list_records("t1", "account-1") == [tenant, again]
+    assert await store.list_records(None, "account-1") == [default]
 
 
 @pytest.mark.anyio
 async def test_an_empty_app_id_is_the_default_tenant(store: ConcreteStore) -> None:
     default = make_record(app_id=None)
     await store.put_record(default)
-    empty = make_record(app_id="")
+    empty = make_record(app_id="", created_at=NOW + 1)
     await store.put_record(empty)
-    assert await store.get_record(default.id) is None
     assert await store.get_record(empty.id) == replace(empty, app_id=None)
+    assert await store.list_records(None, "account-1") == [default, replace(empty, app_id=None)]
 
 
 @pytest.mark.anyio

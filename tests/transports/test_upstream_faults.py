@@ -286,6 +286,32 @@ async def test_a_client_leaving_while_the_answer_starts_closes_the_upstream(
     assert stats.completed_streams == 0
 
 
+async def test_a_client_leaving_while_a_passed_through_answer_starts_closes_the_upstream(
+    harness: Harness,
+) -> None:
+    # Copilot's chat completions are relayed as they come, with no opening held back (which
+    # would read, and on a failure close, the upstream call itself): only the response's own
+    # `closing` can close the call when the relaying generator never starts.
+    jwt = await harness.sign_in(provider="github")
+    model = harness.emulator.github.model
+    model.knobs.event_delay = 0.05
+    model.script(CodexReply(text="word " * 400))
+    body = {"model": "claude-sonnet-4.5", "messages": CHAT["messages"], "stream": True}
+    sent = await call_and_leave(
+        harness.authai,
+        "/v1/chat/completions",
+        body,
+        bearer(jwt),
+        leave_when=lambda: False,
+        stall_at_start=True,
+    )
+    assert sent[0]["status"] == 200  # the answer had started: the upstream call was open
+    assert model.stats.streams == 1
+    assert model.stats.open_streams == 0
+    assert model.stats.cancelled_streams == 1
+    assert model.stats.completed_streams == 0
+
+
 async def test_a_client_leaving_over_real_sockets_frees_the_upstream_connection(
     harness: Harness,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from authai_embed._util.user_agent import device_label
 from authai_embed.asgi.cookies import CookieMode
 from authai_embed.asgi.errors import AUTH_UNAUTHORIZED
 from authai_embed.asgi.http import JSONResponse, Request, Response
@@ -63,8 +64,17 @@ class AuthRoutes:
         if not isinstance(name, str):
             raise InvalidRequest("provider must be a string", param="provider")
         provider_id = canonical_provider_id(name)
-        if provider_id is None or provider_id not in self._providers:
-            raise InvalidRequest(f"unknown provider: {name[:64]}", param="provider")
+        if provider_id is None:
+            raise InvalidRequest(
+                f"unknown provider: {name[:64]}", param="provider", code="unknown_provider"
+            )
+        if provider_id not in self._providers:
+            enabled = ", ".join(self._providers) or "none"
+            raise InvalidRequest(
+                f"provider not enabled on this server: {provider_id} (enabled: {enabled})",
+                param="provider",
+                code="provider_not_enabled",
+            )
         started = await self._logins.start(provider_id)
         return JSONResponse(
             {
@@ -79,7 +89,8 @@ class AuthRoutes:
 
     async def poll(self, request: Request) -> Response:
         """A login's status; `404` for an unknown login id."""
-        answer = await self._logins.poll(request.path[len(POLL_PREFIX) :])
+        label = device_label(request.headers.get("user-agent"))
+        answer = await self._logins.poll(request.path[len(POLL_PREFIX) :], label=label)
         if answer.jwt is not None and self.cookie is not None:
             return self.cookie.signed_in(answer.jwt)
         body: dict[str, str] = {"status": answer.status}

@@ -1,13 +1,16 @@
 """Every error body and SSE error frame of the wire contract, built in one place.
 
 `/auth/*` answers use the reference relay's flat shape (`{"error": "..."}`), `/v1/*` answers
-OpenAI's envelope (so the SDKs raise their usual classes). One table maps each exception to both,
-as httpx maps transport exceptions; authentication failures are byte-for-byte identical.
+OpenAI's envelope (so the SDKs raise their usual classes), and the Anthropic routes
+(`/v1/messages`) Anthropic's (`{"type": "error", "error": {"type", "message"}}`). One table maps
+each exception to all three, as httpx maps transport exceptions; authentication failures are
+byte-for-byte identical on every `/v1` route, the Anthropic ones included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +34,10 @@ __all__ = [
     "AUTH_UNAUTHORIZED",
     "V1_UNAUTHORIZED",
     "CrossSite",
+    "anthropic_error_type",
+    "anthropic_stream_error",
     "chat_stream_error",
+    "count_tokens_unsupported",
     "error_response",
     "method_not_allowed",
     "origin_not_allowed",
@@ -104,6 +110,14 @@ def _upstream(exc: UpstreamError) -> Answer:
     return Answer(exc.status, auth, v1, _retry(exc.retry_after), auth_status=502)
 
 
+def _invalid(exc: InvalidRequest) -> Answer:
+    auth: dict[str, Any] = {"error": exc.message}
+    if exc.code is not None:  # (ours) a stable code beside the message
+        auth["code"] = exc.code
+    v1 = _v1(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
+    return Answer(exc.status, auth, v1)
+
+
 def _store_down(exc: StoreError) -> Answer:
     logger.error("store failure: %s", exc)
     v1 = _v1(_STORE_DOWN, "service_unavailable")
@@ -120,14 +134,7 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Any], Answer]], ...] = (
             404, {"status": "error", "error": exc.message}, _v1(exc.message, "not_found")
         ),
     ),
-    (
-        InvalidRequest,
-        lambda exc: Answer(
-            exc.status,
-            {"error": exc.message},
-            _v1(exc.message, "invalid_request_error", param=exc.param),
-        ),
-    ),
+    (InvalidRequest, _invalid),
     (RateLimited, _rate_limited),
     (QuotaExceeded, _quota_exceeded),
     (ModelNotAllowed, _model_not_allowed),
@@ -137,17 +144,75 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Any], Answer]], ...] = (
 _UNEXPECTED = Answer(500, {"error": _INTERNAL}, _v1(_INTERNAL, "server_error"))
 
 
-def error_response(exc: BaseException, *, v1: bool) -> JSONResponse:
-    """The answer to `exc` on `/v1/*` (`v1`) or elsewhere; unexpected ones are logged, `500`."""
+def error_response(exc: BaseException, *, v1: bool, anthropic: bool = False) -> JSONResponse:
+    """The answer to `exc` on `/v1/*` (`v1`; in Anthropic's shape with `anthropic`) or
+    elsewhere; unexpected ones are logged, `500`."""
     answer = next((to(exc) for kind, to in _ANSWERS if isinstance(exc, kind)), None)
     if answer is None:
         # The type only: an exception's text or traceback could carry request data.
         kind = "AuthAIError" if isinstance(exc, AuthAIError) else type(exc).__name__
         logger.error("unexpected error while handling a request: %s", kind)
         answer = _UNEXPECTED
+    if anthropic and answer.v1 is not V1_UNAUTHORIZED:  # the 401 stays the one every route sends
+        body = answer.v1 if isinstance(answer.v1, dict) else json.loads(answer.v1)
+        error = _anthropic(anthropic_error_type(answer.status), str(body["error"]["message"]))
+        return _json(error, answer.status, answer.headers)
     if v1:
         return _json(answer.v1, answer.status, answer.headers)
     return _json(answer.auth, answer.auth_status or answer.status, answer.headers)
+
+
+# -- Anthropic's envelope (the `/v1/messages` routes) -----------------------------------------
+
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+# Mid-stream, only a code is known: these are the ones that are not a plain server error.
+_ANTHROPIC_STREAM_TYPES = {
+    "rate_limit_exceeded": "rate_limit_error",
+    "usage_limit_reached": "rate_limit_error",
+    "usage_not_included": "rate_limit_error",
+    "server_is_overloaded": "overloaded_error",
+}
+
+
+def anthropic_error_type(status: int) -> str:
+    """Anthropic's error `type` for an HTTP status (what its SDK and clients switch on)."""
+    found = _ANTHROPIC_TYPES.get(status)
+    if found is not None:
+        return found
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
+
+
+def _anthropic(kind: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def anthropic_stream_error(error: Mapping[str, Any]) -> bytes:
+    """The `event: error` frame ending an Anthropic stream, from a chat error object."""
+    code = error.get("code")
+    kind = _ANTHROPIC_STREAM_TYPES.get(code, "api_error") if isinstance(code, str) else "api_error"
+    message = error.get("message")
+    text = message if isinstance(message, str) else "the provider's stream broke off"
+    return encode_event("error", _anthropic(kind, text))
+
+
+def count_tokens_unsupported() -> JSONResponse:
+    """`/v1/messages/count_tokens`: no provider behind the mount can count a prompt's tokens."""
+    message = (
+        "count_tokens is not supported by AuthAI: none of its providers can count tokens "
+        "without running the model; use the usage of a /v1/messages answer instead"
+    )
+    return _json(_anthropic("not_found_error", message), 404)
 
 
 def _json(body: Body, status: int, headers: Headers = ()) -> JSONResponse:

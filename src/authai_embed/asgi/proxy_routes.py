@@ -24,11 +24,7 @@ from authai_embed.asgi.errors import (
 )
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.auth.sessions import Session, Sessions
-from authai_embed.errors import (
-    InvalidRequest,
-    Unauthorized,
-    UpstreamError,
-)
+from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.providers.base import Endpoint, ModelBackend, Provider
 from authai_embed.proxy import relay
 from authai_embed.proxy.translate.chat_to_responses import (
@@ -48,12 +44,12 @@ from authai_embed.settings import Settings
 from authai_embed.usage.metering import Meter, Metering
 from authai_embed.usage.tally import tally_of_json
 
-__all__ = ["ProxyRoutes"]
+__all__ = ["SSE_HEADERS", "ProxyRoutes", "signed_in"]
 
 logger = get_logger("proxy")
 
 MODEL_CREATED = 1_735_689_600  # the catalogs have no dates; a fixed, plausible `created`
-_SSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
+SSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
 
 
 class ProxyRoutes:
@@ -80,7 +76,7 @@ class ProxyRoutes:
 
     async def models(self, request: Request) -> Response:
         """The provider's catalog in OpenAI's list shape."""
-        session = _signed_in(request)
+        session = signed_in(request)
         backend = self._backend(session)
         session, models = await relay.retrying(self._sessions, session, backend.list_models)
         data = [
@@ -91,8 +87,19 @@ class ProxyRoutes:
 
     async def chat_completions(self, request: Request) -> Response | StreamingResponse:
         """Chat Completions in and out: passed through, or translated to Responses upstream."""
-        session = _signed_in(request)
-        body = await self._json_object(request)
+        body = await self.json_object(request)
+        return await self.chat(signed_in(request), body, size=await self.body_size(request))
+
+    async def body_size(self, request: Request) -> int:
+        """The request body's size in bytes (read once; the quota's token estimate)."""
+        return len(await request.body(self._settings.max_body_bytes))
+
+    async def chat(
+        self, session: Session, body: dict[str, Any], *, size: int = 0
+    ) -> Response | StreamingResponse:
+        """The chat path below the route, for `session` and a Chat Completions `body` (also what
+        serves `/v1/messages`): a 200 answer, whole or streamed; errors are raised. `size` is
+        the request's size in bytes, for a quota's estimate."""
         # Validated (and bounded) the same way whichever path serves it.
         backend = self._backend(session)
         chat = chat_to_responses(body, default_instructions=backend.default_instructions)
@@ -104,7 +111,7 @@ class ProxyRoutes:
         if target is None:
             name, model = self._display_name(session), chat.model[:100]
             raise InvalidRequest(f"{name} does not serve the model {model}", param="model")
-        meter = await self._begin(session, chat.model, request)
+        meter = await self._begin(session, chat.model, size)
         if meter is None:
             return await self._chat(session, backend, chat, body, target, None)
         try:
@@ -127,13 +134,28 @@ class ProxyRoutes:
         # Our own extension field stays here; everything else is the caller's body.
         payload = {k: v for k, v in body.items() if k != REASONING_SUMMARY_FIELD}
         strip = meter is not None and chat.stream and not ask_for_usage(payload)
-        upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        try:
+            upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
+        except UpstreamError as exc:
+            # A 400 may have taught the backend that the model is served on /responses only
+            # (Copilot's `unsupported_api_for_model`): then the call is made there, once.
+            if exc.status != 400:
+                raise
+            session, served = await relay.retrying(
+                self._sessions,
+                session,
+                lambda c: backend.endpoint_for(c, chat.model, "chat/completions"),
+            )
+            if served != "responses":
+                raise
+            logger.info("model %s is served on /responses only: retried there", chat.model[:100])
+            return await self._translated(session, backend, chat, meter)
         if chat.stream:
             chunks = relay.relayed(upstream, chat=True, error_frame=chat_stream_error)
             if meter is not None:
                 chunks = tapped_chat_stream(chunks, meter.saw, meter.fail, strip=strip)
             closing = _closing(upstream, meter)
-            return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=closing)
+            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=closing)
         whole, media_type = await relay.read_whole(upstream)
         if meter is not None:
             meter.tally = tally_of_json(whole)
@@ -142,8 +164,8 @@ class ProxyRoutes:
 
     async def responses(self, request: Request) -> Response | StreamingResponse:
         """The Responses API passed through, with what the upstream requires filled in."""
-        session = _signed_in(request)
-        body = await self._json_object(request)
+        session = signed_in(request)
+        body = await self.json_object(request)
         model = body.get("model")
         if not isinstance(model, str) or not model or "input" not in body:
             raise InvalidRequest("model and input are required", param="model")
@@ -153,7 +175,7 @@ class ProxyRoutes:
         )
         if target != "responses":
             return responses_unsupported(self._display_name(session))
-        meter = await self._begin(session, model, request)
+        meter = await self._begin(session, model, await self.body_size(request))
         if meter is None:
             return await self._responses(session, backend, body, model, target, None)
         try:
@@ -190,7 +212,7 @@ class ProxyRoutes:
                 observe=None if meter is None else meter.observe,
             )
             closing = _closing(upstream, meter)
-            return StreamingResponse(chunks, headers=_SSE_HEADERS, closing=closing)
+            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=closing)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
             answer = await relay.aggregated(
                 upstream, lambda events: aggregate_response_async(events, defaults), now=now
@@ -240,16 +262,16 @@ class ProxyRoutes:
             upstream, translator, error_frame=chat_stream_error, chunks=started
         )
         closing = _closing(upstream, meter, translator)
-        return StreamingResponse(frames, headers=_SSE_HEADERS, closing=closing)
+        return StreamingResponse(frames, headers=SSE_HEADERS, closing=closing)
 
-    async def _begin(self, session: Session, model: str, request: Request) -> Meter | None:
+    async def _begin(self, session: Session, model: str, size: int) -> Meter | None:
         """The call's meter (its quota applied first), or `None` when metering is off."""
         if self._metering is None:
             return None
-        size = len(await request.body(self._settings.max_body_bytes))
         return await self._metering.begin(session.user_id, session.record.provider, model, size)
 
-    async def _json_object(self, request: Request) -> dict[str, Any]:
+    async def json_object(self, request: Request) -> dict[str, Any]:
+        """The request's body, which must be a JSON object (within the size limit)."""
         body = await request.json(self._settings.max_body_bytes)
         if not isinstance(body, dict):
             raise InvalidRequest("request body must be a JSON object")
@@ -265,7 +287,7 @@ class ProxyRoutes:
         return self._providers[session.record.provider].display_name
 
 
-def _signed_in(request: Request) -> Session:
+def signed_in(request: Request) -> Session:
     """The session the app opened for this route (the table declares `auth="session"`)."""
     if request.session is None:
         raise Unauthorized()

@@ -30,6 +30,9 @@ class Guards:
     # checks the token itself. Either way a bearer header, else (cookie mode) the cookie.
     auth: Literal["bearer", "session"] | None = None
     watch: bool = False  # a client that goes away cancels the work, the upstream call included
+    # The API a /v1 route speaks: its error envelope, and for "anthropic" the session JWT may
+    # also come as `x-api-key` (the Anthropic SDKs' header). The 401 is the same either way.
+    dialect: Literal["openai", "anthropic"] = "openai"
 
 
 OPEN = Guards()

@@ -135,10 +135,11 @@ class LoginBroker:
             poll_interval_ms=int(interval * 1000),
         )
 
-    async def poll(self, session_id: str) -> PollAnswer:
+    async def poll(self, session_id: str, *, label: str | None = None) -> PollAnswer:
         """Report a login's status, asking the provider at most once per interval.
 
-        Raises `NotFound` for an unknown or malformed session id.
+        `label` names the session this poll may create ("Firefox on Linux"). Raises `NotFound`
+        for an unknown or malformed session id.
         """
         if not _SESSION_ID_RE.match(session_id):
             raise NotFound("session not found")
@@ -166,10 +167,10 @@ class LoginBroker:
         )
         if not await self._store.swap_pending(claimed, login.version):
             return PollAnswer("pending")  # another poll is asking the provider right now
-        return await self._ask_provider(claimed, key, payload)
+        return await self._ask_provider(claimed, key, payload, label)
 
     async def _ask_provider(
-        self, login: PendingLogin, key: bytes, payload: dict[str, Any]
+        self, login: PendingLogin, key: bytes, payload: dict[str, Any], label: str | None
     ) -> PollAnswer:
         provider = self._providers.get(login.provider)
         if provider is None:
@@ -198,7 +199,7 @@ class LoginBroker:
             if result.code is not None:
                 payload = {**payload, "code": result.code, "help": result.help_url}
             return await self._finish(login, key, payload, status="error", error=message)
-        jwt, _exp = await self._sessions.create_session(result.credentials)
+        jwt, _exp = await self._sessions.create_session(result.credentials, label=label)
         logger.info("device login complete provider=%s", login.provider)
         pickup_until = min(login.expires_at, self._clock.now() + PICKUP_WINDOW)
         return await self._finish(

@@ -1,8 +1,10 @@
 """From a session JWT to usable credentials, and from fresh credentials to a new session.
 
-Any failure to open a session is the same `Unauthorized`. Refresh tokens are single-use, so at
-most one refresh per record runs at a time, across processes (a lock, then a store lease); a
-waiter uses the winner's tokens and never spends the refresh token again. docs/operations.md.
+Every sign-in is its own session (record and key); a user's sessions as a whole are
+`account_sessions.py`'s. Any failure to open a session is the same `Unauthorized`. Refresh
+tokens are single-use, so at most one refresh per record runs at a time, across processes (a
+lock, then a store lease); a waiter uses the winner's tokens and never spends the refresh token
+again. docs/operations.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import anyio
 from authai_embed._util.clock import Clock
 from authai_embed._util.keyed_lock import KeyedLocks
 from authai_embed._util.logs import get_logger
+from authai_embed.auth.account_sessions import AccountSessions, EndReason
 from authai_embed.auth.identity import user_id
 from authai_embed.auth.session_jwt import SessionClaims, SessionSigner
 from authai_embed.auth.vault import Sealed, new_key, open_sealed, seal
@@ -70,9 +73,17 @@ class Sessions:
         self._providers = providers
         self._locks = KeyedLocks()
         self._owner = token_hex(8)
+        self.accounts = AccountSessions(
+            store=store, identity_key=secrets.identity_key, settings=settings, clock=clock
+        )
 
-    async def create_session(self, credentials: Credentials) -> tuple[str, int]:
-        """Store `credentials` in a new record sealed under a fresh key; return (JWT, exp)."""
+    async def create_session(
+        self, credentials: Credentials, *, label: str | None = None
+    ) -> tuple[str, int]:
+        """Store `credentials` in a new record sealed under a fresh key; return (JWT, exp).
+
+        The user's other sessions stay, up to `max_sessions_per_user`: past it, the oldest end.
+        """
         now = self._clock.now()
         key = new_key()
         record_id = token_urlsafe(16)
@@ -93,8 +104,10 @@ class Sessions:
             created_at=now,
             updated_at=now,
             expires_at=now + self._settings.token_ttl + self._settings.record_grace,
+            label=label,
         )
         await self._store.put_record(record)
+        await self.accounts.enforce_limit(record)
         return self._signer.issue(
             record_id=record_id,
             key=key,
@@ -110,7 +123,9 @@ class Sessions:
         claims = self._signer.verify(token)
         if claims.app_id != self._settings.app_id:
             raise Unauthorized()
-        return await self._load(claims)
+        session = await self._load(claims)
+        await self.accounts.touch(session.record)
+        return session
 
     async def _load(self, claims: SessionClaims) -> Session:
         record = await self._store.get_record(claims.record_id)
@@ -215,7 +230,8 @@ class Sessions:
             fresh = await provider.refresh(current.credentials)
         except Unauthorized:
             logger.info("refresh rejected by the provider; the record is deleted")
-            await self._store.delete_record(record.id)
+            if await self._store.delete_record(record.id):
+                self.accounts.ended(record, "rejected")
             raise
         sealed = seal(
             current.claims.key, fresh.to_plaintext(), record_id=record.id, provider=record.provider
@@ -234,10 +250,23 @@ class Sessions:
         return Session(claims=current.claims, record=updated, credentials=fresh)
 
     async def revoke(self, token: str | None) -> None:
-        """Delete the session's record: every JWT for it stops working everywhere at once.
-        Then ask the provider to revoke the tokens too (`revoke_upstream`)."""
+        """Delete this session's record (the user's other sessions stay): its JWT stops working
+        everywhere at once. Then ask the provider to revoke its tokens too (`revoke_upstream`)."""
         session = await self.open_session(token)
-        await self._store.delete_record(session.record.id)
+        await self.end(session, "signed_out")
+
+    async def revoke_all(self, token: str | None) -> int:
+        """Sign the bearer's user out everywhere: delete every session of theirs, this one's
+        tokens revoked at the provider too (the others' keys are only on their devices)."""
+        session = await self.open_session(token)
+        count = await self.accounts.end_all(session.user_id)
+        await self.revoke_upstream(session)
+        return count
+
+    async def end(self, session: Session, reason: EndReason) -> None:
+        """End an open session: delete its record, then revoke its tokens upstream."""
+        if await self._store.delete_record(session.record.id):
+            self.accounts.ended(session.record, reason)
         await self.revoke_upstream(session)
 
     async def revoke_upstream(self, session: Session) -> None:

@@ -74,8 +74,9 @@ async def read_json(response: httpx.Response, limit: int) -> dict[str, Any] | No
 
 async def read_bounded(response: httpx.Response, limit: int) -> bytes | None:
     """The body, decoded (identity, gzip or deflate), or `None` once it passes `limit` bytes
-    DECODED or has another encoding. Decompression stops at the limit: a small compressed
-    answer that would inflate to gigabytes costs `limit` bytes, not the inflated size."""
+    DECODED, has another encoding or does not decompress. Decompression stops at the limit: a
+    small compressed answer that would inflate to gigabytes costs `limit` bytes, not the
+    inflated size."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in _DECODERS:
         return None
@@ -86,7 +87,10 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes | None:
         data = raw
         while data:
             room = limit - size + 1  # one byte more than allowed tells "too long"
-            piece = data if inflate is None else inflate.decompress(data, room)
+            try:
+                piece = data if inflate is None else inflate.decompress(data, room)
+            except zlib.error:
+                return None
             data = b"" if inflate is None else inflate.unconsumed_tail
             size += len(piece)
             if size > limit:

@@ -21,6 +21,7 @@ import httpx
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
+from authai_embed.providers._upstream import read_bounded
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
 from authai_embed.proxy.stream_limits import hold_start, watch_limits
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
@@ -175,16 +176,17 @@ async def translated(
 
 
 async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
-    """A non-streamed answer's body (at most `PASSTHROUGH_LIMIT` bytes) and content type."""
-    chunks: list[bytes] = []
-    size = 0
+    """A non-streamed answer's body, decoded (at most `PASSTHROUGH_LIMIT` bytes once decoded),
+    and content type. The call asks for `identity`, but a server or proxy that compresses
+    anyway is decoded here: the answer is sent on without its `Content-Encoding`."""
     async with _reading(upstream, broke_off="the provider's answer broke off"):
-        async for chunk in upstream.aiter_raw():
-            size += len(chunk)
-            if size > PASSTHROUGH_LIMIT:
-                raise UpstreamError("the provider's answer is too large", status=502)
-            chunks.append(chunk)
-    return b"".join(chunks), upstream.headers.get("content-type", "application/json")
+        body = await read_bounded(upstream, PASSTHROUGH_LIMIT)
+    if body is None:
+        raise UpstreamError(
+            "the provider's answer is too large or in an encoding that cannot be read",
+            status=502,
+        )
+    return body, upstream.headers.get("content-type", "application/json")
 
 
 async def aggregated(

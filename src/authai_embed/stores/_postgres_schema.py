@@ -54,7 +54,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             until DOUBLE PRECISION NOT NULL
         )""",
     ),
-    (  # 2: the usage ledger and the per-user daily quota counters.
+    (  # 2: one record per session, not per account; a session's label and last use.
+        # The constraint's name is the one PostgreSQL gave migration 1's UNIQUE clause.
+        "ALTER TABLE {s}.records DROP CONSTRAINT records_app_id_account_id_hash_key",
+        "ALTER TABLE {s}.records ADD COLUMN label TEXT, ADD COLUMN last_used_at DOUBLE PRECISION",
+        "CREATE INDEX records_user ON {s}.records (app_id, account_id_hash, created_at)",
+    ),
+    (  # 3: the usage ledger and the per-user daily quota counters.
         """CREATE TABLE {s}.usage_days (
             user_id TEXT NOT NULL,
             provider TEXT NOT NULL,

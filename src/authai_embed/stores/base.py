@@ -32,11 +32,14 @@ def check_swap_version(new: int, expected: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One user's sealed provider credentials.
+    """One session's sealed provider credentials: each completed sign-in is its own record.
 
-    `version` is bumped by every write, for compare-and-swap. `access_expires_at` is kept in the
-    clear so refreshes can be planned without decrypting. `expires_at` is when the sweep may delete
-    the record. Times are Unix seconds.
+    `account_id_hash` is the opaque user id (the same for every session of one account), indexed
+    so a user's sessions can be listed and ended together. `version` is bumped by every write, for
+    compare-and-swap. `access_expires_at` is kept in the clear so refreshes can be planned without
+    decrypting. `expires_at` is when the sweep may delete the record. `label` (set by the host,
+    e.g. "Firefox on Linux") and `last_used_at` are bookkeeping for a "your devices" page: a
+    compare-and-swap never writes them. Times are Unix seconds.
     """
 
     id: str
@@ -50,6 +53,8 @@ class Record:
     created_at: float
     updated_at: float
     expires_at: float
+    label: str | None = None
+    last_used_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +131,28 @@ class AuthStore(Protocol):
         ...
 
     async def put_record(self, record: Record) -> None:
-        """Insert `record`, replacing any record with the same `(app_id, account_id_hash)`.
+        """Insert `record` as a new session; the account's other records stay.
 
-        Replacing is how a new sign-in supersedes the old one: the old record id disappears, so
-        every older JWT of that account stops working.
+        Putting the same record again overwrites it; an id held by another account is a
+        `StoreError`, as a primary key would refuse it.
         """
         ...
 
     async def get_record(self, record_id: str) -> Record | None:
         """The record with this id, or `None`."""
+        ...
+
+    async def list_records(self, app_id: str | None, account_id_hash: str) -> list[Record]:
+        """Every record of one user (`account_id_hash`) in one tenant, oldest first (by
+        `created_at`, then `id`)."""
+        ...
+
+    async def touch_record(self, record_id: str, last_used_at: float) -> None:
+        """Set `last_used_at` (nothing else, the version included); a missing id is no error."""
+        ...
+
+    async def label_record(self, record_id: str, label: str | None) -> bool:
+        """Set `label` (nothing else, the version included); return whether the record exists."""
         ...
 
     async def swap_record(self, record: Record, expected_version: int) -> bool:

@@ -22,8 +22,16 @@ from authai_embed.stores.base import (
 
 __all__ = ["MemoryStore"]
 
-# What a compare-and-swap may not change: the row's identity, fixed when it was first put.
-_RECORD_IDENTITY = ("app_id", "provider", "account_id_hash", "created_at")
+# What a compare-and-swap may not change: the row's identity, fixed when it was first put, and
+# the bookkeeping that has its own writes (`touch_record`, `label_record`).
+_RECORD_IDENTITY = (
+    "app_id",
+    "provider",
+    "account_id_hash",
+    "created_at",
+    "label",
+    "last_used_at",
+)
 _PENDING_IDENTITY = ("app_id", "provider", "created_at")
 
 
@@ -51,7 +59,6 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._records: dict[str, Record] = {}
-        self._by_account: dict[tuple[str | None, str], str] = {}
         self._pending: dict[str, PendingLogin] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._usage: dict[tuple[str, str, str, str], UsageRow] = {}
@@ -64,7 +71,7 @@ class MemoryStore:
         """Nothing to release; the data stays until the object is dropped."""
 
     async def put_record(self, record: Record) -> None:
-        """Insert, replacing the account's previous record.
+        """Insert a new session record (the same record again overwrites it).
 
         Raises `StoreError` if `record.id` already belongs to another account, as a database's
         primary key would.
@@ -74,13 +81,35 @@ class MemoryStore:
         same_id = self._records.get(record.id)
         if same_id is not None and (same_id.app_id, same_id.account_id_hash) != account:
             raise StoreError("MemoryStore put_record failed: the record id is already taken")
-        self._drop_record(self._by_account.get(account))
         self._records[record.id] = record
-        self._by_account[account] = record.id
 
     async def get_record(self, record_id: str) -> Record | None:
         """The record, or `None`."""
         return self._records.get(record_id)
+
+    async def list_records(self, app_id: str | None, account_id_hash: str) -> list[Record]:
+        """The user's records in the tenant, oldest first."""
+        tenant = _default_tenant(app_id)
+        mine = [
+            r
+            for r in self._records.values()
+            if r.app_id == tenant and r.account_id_hash == account_id_hash
+        ]
+        return sorted(mine, key=lambda r: (r.created_at, r.id))
+
+    async def touch_record(self, record_id: str, last_used_at: float) -> None:
+        """Set `last_used_at` if the record exists."""
+        current = self._records.get(record_id)
+        if current is not None:
+            self._records[record_id] = replace(current, last_used_at=last_used_at)
+
+    async def label_record(self, record_id: str, label: str | None) -> bool:
+        """Set `label`; return whether the record exists."""
+        current = self._records.get(record_id)
+        if current is None:
+            return False
+        self._records[record_id] = replace(current, label=label)
+        return True
 
     async def swap_record(self, record: Record, expected_version: int) -> bool:
         """Compare-and-swap on `version`.
@@ -205,13 +234,9 @@ class MemoryStore:
             "leases": len(self._leases),
         }
 
-    def _drop_record(self, record_id: str | None) -> bool:
-        """Remove a record and its account index entry (synchronous, so callers stay atomic)."""
-        record = self._records.pop(record_id, None) if record_id is not None else None
-        if record is None:
-            return False
-        self._by_account.pop((record.app_id, record.account_id_hash), None)
-        return True
+    def _drop_record(self, record_id: str) -> bool:
+        """Remove a record (synchronous, so callers stay atomic)."""
+        return self._records.pop(record_id, None) is not None
 
 
 def _counts(row: UsageRow) -> tuple[int, ...]:

@@ -41,8 +41,11 @@ _ARGUMENT = re.compile(r"(query argument \$\d+).*", re.DOTALL)
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _RECORD_FIELDS = tuple(f.name for f in fields(Record))
 _PENDING_FIELDS = tuple(f.name for f in fields(PendingLogin))
-# A compare-and-swap writes every other column; these keep the values of the first put.
-_IDENTITY = frozenset({"id", "app_id", "provider", "account_id_hash", "created_at"})
+# A compare-and-swap writes every other column; these keep the values of the first put (or of
+# their own writes: `touch_record`, `label_record`).
+_IDENTITY = frozenset(
+    {"id", "app_id", "provider", "account_id_hash", "created_at", "label", "last_used_at"}
+)
 _RECORD_SWAPPED = tuple(n for n in _RECORD_FIELDS if n not in _IDENTITY)
 _PENDING_SWAPPED = tuple(n for n in _PENDING_FIELDS if n not in _IDENTITY)
 _INSTALL_HINT = "PostgresStore needs asyncpg: pip install 'authai-embed[postgres]'"
@@ -229,12 +232,16 @@ class PostgresStore:
     # -- records and pending logins -------------------------------------------------------
 
     async def put_record(self, record: Record) -> None:
-        """Insert, replacing the account's previous record, in one transaction."""
-        delete = f"DELETE FROM {self._records} WHERE app_id = $1 AND account_id_hash = $2"  # noqa: S608
+        """Insert a new session record (the same record again overwrites it), in one
+        transaction; an id held by another account fails on the primary key."""
+        delete = (
+            f"DELETE FROM {self._records}"  # noqa: S608
+            " WHERE id = $1 AND app_id = $2 AND account_id_hash = $3"
+        )
         insert = self._insert(self._records, _RECORD_FIELDS)
 
         async def put(conn: Any) -> None:
-            await conn.execute(delete, _value(record, "app_id"), record.account_id_hash)
+            await conn.execute(delete, record.id, _value(record, "app_id"), record.account_id_hash)
             await conn.execute(insert, *(_value(record, n) for n in _RECORD_FIELDS))
 
         await self._run("put_record", put)
@@ -242,6 +249,37 @@ class PostgresStore:
     async def get_record(self, record_id: str) -> Record | None:
         """The record, or `None`."""
         return await self._get("get_record", Record, self._records, _RECORD_FIELDS, record_id)
+
+    async def list_records(self, app_id: str | None, account_id_hash: str) -> list[Record]:
+        """The user's records in the tenant, oldest first (one index range scan)."""
+        query = (
+            f"SELECT {_columns(_RECORD_FIELDS)} FROM {self._records}"  # noqa: S608
+            " WHERE app_id = $1 AND account_id_hash = $2 ORDER BY created_at, id"
+        )
+
+        async def select(conn: Any) -> list[Record]:
+            rows = await conn.fetch(query, app_id or "", account_id_hash)
+            return [_from_row(Record, row) for row in rows]
+
+        return await self._run("list_records", select, tx=False)
+
+    async def touch_record(self, record_id: str, last_used_at: float) -> None:
+        """Set `last_used_at` if the record exists."""
+        query = f"UPDATE {self._records} SET last_used_at = $1 WHERE id = $2"  # noqa: S608
+
+        async def touch(conn: Any) -> None:
+            await conn.execute(query, last_used_at, record_id)
+
+        await self._run("touch_record", touch, tx=False)
+
+    async def label_record(self, record_id: str, label: str | None) -> bool:
+        """Set `label`; return whether the record exists."""
+        query = f"UPDATE {self._records} SET label = $1 WHERE id = $2 RETURNING 1"  # noqa: S608
+
+        async def label_it(conn: Any) -> bool:
+            return await conn.fetchval(query, label, record_id) is not None
+
+        return await self._run("label_record", label_it, tx=False)
 
     async def swap_record(self, record: Record, expected_version: int) -> bool:
         """Compare-and-swap the sealed blob and timestamps on `version`.

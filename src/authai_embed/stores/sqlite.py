@@ -70,7 +70,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX pending_logins_expires_at ON pending_logins (expires_at)",
         "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)",
     ),
-    (  # 2: the usage ledger and the per-user daily quota counters.
+    (  # 2: one record per session, not per account; a session's label and last use.
+        # SQLite cannot drop a UNIQUE constraint, so the table is rebuilt with the same rows.
+        """CREATE TABLE records_v2 (
+            id TEXT PRIMARY KEY,
+            app_id TEXT NOT NULL DEFAULT '',
+            provider TEXT NOT NULL,
+            account_id_hash TEXT NOT NULL,
+            iv BLOB NOT NULL,
+            blob BLOB NOT NULL,
+            version INTEGER NOT NULL,
+            access_expires_at REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            label TEXT,
+            last_used_at REAL
+        )""",
+        """INSERT INTO records_v2 (id, app_id, provider, account_id_hash, iv, blob, version,
+            access_expires_at, created_at, updated_at, expires_at)
+        SELECT id, app_id, provider, account_id_hash, iv, blob, version,
+            access_expires_at, created_at, updated_at, expires_at FROM records""",
+        "DROP TABLE records",
+        "ALTER TABLE records_v2 RENAME TO records",
+        "CREATE INDEX records_expires_at ON records (expires_at)",
+        "CREATE INDEX records_user ON records (app_id, account_id_hash, created_at)",
+    ),
+    (  # 3: the usage ledger and the per-user daily quota counters.
         """CREATE TABLE usage_days (
             user_id TEXT NOT NULL,
             provider TEXT NOT NULL,
@@ -100,8 +126,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _MEMORY = ":memory:"
 _RECORD_FIELDS = tuple(f.name for f in fields(Record))
 _PENDING_FIELDS = tuple(f.name for f in fields(PendingLogin))
-# A compare-and-swap writes every other column; these keep the values of the first put.
-_IDENTITY = frozenset({"id", "app_id", "provider", "account_id_hash", "created_at"})
+# A compare-and-swap writes every other column; these keep the values of the first put (or of
+# their own writes: `touch_record`, `label_record`).
+_IDENTITY = frozenset(
+    {"id", "app_id", "provider", "account_id_hash", "created_at", "label", "last_used_at"}
+)
 _RECORD_SWAPPED = tuple(n for n in _RECORD_FIELDS if n not in _IDENTITY)
 _PENDING_SWAPPED = tuple(n for n in _PENDING_FIELDS if n not in _IDENTITY)
 _BLOBS = frozenset({"iv", "blob"})
@@ -295,12 +324,13 @@ class SQLiteStore:
     # -- records --------------------------------------------------------------------------
 
     async def put_record(self, record: Record) -> None:
-        """Insert, replacing the account's previous record, in one transaction."""
+        """Insert a new session record (the same record again overwrites it), in one
+        transaction; an id held by another account fails on the primary key."""
 
         def put(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "DELETE FROM records WHERE app_id = ? AND account_id_hash = ?",
-                (_value(record, "app_id"), record.account_id_hash),
+                "DELETE FROM records WHERE id = ? AND app_id = ? AND account_id_hash = ?",
+                (record.id, _value(record, "app_id"), record.account_id_hash),
             )
             conn.execute(
                 _insert("records", _RECORD_FIELDS),
@@ -312,6 +342,38 @@ class SQLiteStore:
     async def get_record(self, record_id: str) -> Record | None:
         """The record, or `None`."""
         return await self._get("get_record", Record, "records", _RECORD_FIELDS, record_id)
+
+    async def list_records(self, app_id: str | None, account_id_hash: str) -> list[Record]:
+        """The user's records in the tenant, oldest first (one index range scan)."""
+        query = (
+            f"SELECT {', '.join(_RECORD_FIELDS)} FROM records"  # noqa: S608
+            " WHERE app_id = ? AND account_id_hash = ? ORDER BY created_at, id"
+        )
+
+        def select(conn: sqlite3.Connection) -> list[Record]:
+            rows = conn.execute(query, (app_id or "", account_id_hash)).fetchall()
+            return [_from_row(Record, _RECORD_FIELDS, row) for row in rows]
+
+        return await self._call("list_records", select, write=False)
+
+    async def touch_record(self, record_id: str, last_used_at: float) -> None:
+        """Set `last_used_at` if the record exists."""
+
+        def touch(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE records SET last_used_at = ? WHERE id = ?", (last_used_at, record_id)
+            )
+
+        await self._call("touch_record", touch)
+
+    async def label_record(self, record_id: str, label: str | None) -> bool:
+        """Set `label`; return whether the record exists."""
+
+        def label_it(conn: sqlite3.Connection) -> bool:
+            query = "UPDATE records SET label = ? WHERE id = ?"
+            return conn.execute(query, (label, record_id)).rowcount == 1
+
+        return await self._call("label_record", label_it)
 
     async def swap_record(self, record: Record, expected_version: int) -> bool:
         """Compare-and-swap the sealed blob and timestamps on `version`.

@@ -3,6 +3,9 @@
 The stored GitHub token is exchanged on demand for a Copilot token, kept in memory per record,
 renewed shortly before it expires or once the API refuses it, minted once at a time per user.
 Its `endpoints.api` is the API base (Business and Enterprise seats have their own hosts).
+Each accepted call counts the user's premium requests (`premium.py`); a model that chat
+completions refuses as `unsupported_api_for_model` is remembered as `/responses`-only
+(`catalog.py`), so the proxy's one retry there, and every later call, goes to `/responses`.
 """
 
 from __future__ import annotations
@@ -20,9 +23,25 @@ from authai_embed._util.keyed_lock import KeyedLocks
 from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._cache import ModelCache
-from authai_embed.providers._upstream import open_post, read_failure, send, upstream_error
+from authai_embed.providers._upstream import (
+    Failure,
+    open_post,
+    read_failure,
+    send,
+    upstream_error,
+)
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
+from authai_embed.providers.github.catalog import (
+    CopilotModel,
+    ResponsesOnly,
+    parse_catalog,
+    serving,
+)
 from authai_embed.providers.github.config import GitHubUpstream
+from authai_embed.providers.github.premium import PremiumRequests, PremiumUsage, quota_of
+from authai_embed.providers.github.quota import USER_PATH, parse_user, with_counts
+from authai_embed.providers.github.turns import has_image, initiator
+from authai_embed.providers.plan import PlanLimits
 
 __all__ = ["CopilotBackend", "CopilotNotEntitled", "CopilotToken", "CopilotTokens"]
 
@@ -30,6 +49,7 @@ DEFAULT_API = "https://api.individual.githubcopilot.com"
 RENEW_MARGIN = 300.0
 _CACHE_LIMIT = 4096
 NAME = "GitHub Copilot"
+UNSUPPORTED_API = "unsupported_api_for_model"
 
 
 class CopilotNotEntitled(UpstreamError):
@@ -163,7 +183,41 @@ class CopilotBackend:
         self._http = http
         self._clock = clock
         self.tokens = CopilotTokens(upstream, http, clock)
-        self._models: ModelCache[dict[str, tuple[str, ...]]] = ModelCache()
+        self._models: ModelCache[dict[str, CopilotModel]] = ModelCache()
+        self._responses_only = ResponsesOnly()
+        self._premium = PremiumRequests(clock)
+
+    def premium_requests(self, account_id: str) -> PremiumUsage:
+        """The account's Copilot premium requests this month, as counted by this process, and
+        the quota Copilot last reported for it. `account_id` is the GitHub account id
+        (`Credentials.account_id`; the session's opaque user id is derived from it)."""
+        return self._premium.snapshot(account_id)
+
+    def seen_limits(
+        self, credentials: Credentials, fetched: PlanLimits | None
+    ) -> PlanLimits | None:
+        """`fetched` (the user endpoint's last answer) with this process's premium requests."""
+        if fetched is None:
+            return None
+        return with_counts(fetched, self._premium.snapshot(credentials.account_id))
+
+    async def plan_limits(self, credentials: Credentials) -> PlanLimits:
+        """Ask Copilot's user endpoint (`quota.py`) for the plan and its monthly quotas."""
+        request = self._http.build_request(
+            "GET",
+            f"{self._upstream.api_base}{USER_PATH}",
+            headers={
+                "authorization": f"token {credentials.access}",
+                "accept": "application/json",
+                **self.tokens.editor_headers(),
+            },
+        )
+        answer = await send(self._http, "Copilot user", request)
+        if answer.status_code == 401:
+            raise UpstreamUnauthorized()
+        if not answer.is_success or answer.body is None:
+            raise UpstreamError(f"the Copilot user endpoint failed (status {answer.status_code})")
+        return parse_user(answer.body, self._clock.now())
 
     def _headers(self, token: CopilotToken) -> dict[str, str]:
         return {
@@ -181,16 +235,10 @@ class CopilotBackend:
     async def endpoint_for(
         self, credentials: Credentials, model: str, requested: Endpoint
     ) -> Endpoint | None:
-        """Chat passes through, or is translated for a `/responses`-only model; `/responses`
-        only for models that list it."""
-        endpoints = (await self._catalog(credentials)).get(model)
-        if endpoints is None or not endpoints:  # unknown or unrestricted: chat only
-            return "chat/completions" if requested == "chat/completions" else None
-        if requested == "responses":
-            return "responses" if "/responses" in endpoints else None
-        if "/chat/completions" in endpoints:
-            return "chat/completions"
-        return "responses" if "/responses" in endpoints else None
+        """Chat passes through, or is translated for a `/responses`-only model (listed so, or
+        found so); `/responses` only for models that list it."""
+        entry = (await self._catalog(credentials)).get(model)
+        return serving(entry, requested, responses_only=model in self._responses_only)
 
     def responses_payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """Copilot takes the Responses body as given (the proxy has typed its input)."""
@@ -204,9 +252,13 @@ class CopilotBackend:
         *,
         conversation: str,
     ) -> httpx.Response:
-        """POST to `{endpoints.api}/{endpoint}`; a refused Copilot token is renewed once."""
-        headers = {"x-initiator": _initiator(payload)}
-        if _has_image(payload):
+        """POST to `{endpoints.api}/{endpoint}`; a refused Copilot token is renewed once. An
+        accepted user turn on a premium model is counted; a chat call refused as
+        `unsupported_api_for_model` marks the model `/responses`-only before it raises."""
+        who = initiator(payload)
+        headers = {"x-initiator": who}
+        cost = await self._premium_cost(credentials, payload) if who == "user" else None
+        if has_image(payload):
             headers["copilot-vision-request"] = "true"
         stale: str | None = None
         for _ in range(2):
@@ -218,6 +270,7 @@ class CopilotBackend:
                 payload,
             )
             if response.is_success:
+                self._accepted(credentials.account_id, cost, response)
                 return response
             failure = await read_failure(response)
             if failure.status not in (401, 403) or stale is not None:
@@ -226,10 +279,45 @@ class CopilotBackend:
         if failure.status in (401, 403):
             # Refused twice, the second time just minted: the GitHub token is fine, Copilot is not.
             raise UpstreamError("GitHub Copilot refused a freshly minted token", status=502)
-        raise upstream_error(failure, NAME)
+        raise self._refused(endpoint, payload, failure)
 
-    async def _catalog(self, credentials: Credentials) -> dict[str, tuple[str, ...]]:
-        """model id → supported endpoints, cached per account for a few minutes."""
+    async def _premium_cost(
+        self, credentials: Credentials, payload: dict[str, Any]
+    ) -> float | None:
+        """What a user turn costs in premium requests (`None`: not a premium model). Asked
+        before the call opens: the catalog is cached (the proxy has just read it)."""
+        entry = (await self._catalog(credentials)).get(str(payload.get("model")))
+        return entry.multiplier if entry is not None and entry.premium else None
+
+    def _accepted(self, account: str, cost: float | None, response: httpx.Response) -> None:
+        """Count a premium request (`cost`: a user turn on a premium model; a tool follow-up
+        costs nothing) and keep the quota Copilot reported."""
+        quota = quota_of(response.headers)
+        if quota is not None:
+            self._premium.report(account, quota)
+        if cost is not None:
+            self._premium.count(account, cost)
+
+    def _refused(
+        self, endpoint: Endpoint, payload: dict[str, Any], failure: Failure
+    ) -> UpstreamError:
+        """What a refused call raises, after learning where its model is served."""
+        model = payload.get("model")
+        if failure.status == 400 and failure.code == UNSUPPORTED_API and isinstance(model, str):
+            if endpoint == "chat/completions":
+                self._responses_only.add(model)  # the caller retries on /responses once
+            elif model in self._responses_only:
+                self._responses_only.discard(model)
+                return UpstreamError(
+                    f"{NAME} serves the model {model[:100]} on neither /chat/completions "
+                    "nor /responses",
+                    status=400,
+                    code=UNSUPPORTED_API,
+                )
+        return upstream_error(failure, NAME)
+
+    async def _catalog(self, credentials: Credentials) -> dict[str, CopilotModel]:
+        """model id → its catalog entry, cached per account for a few minutes."""
         now = self._clock.now()
         cached = self._models.get(credentials.account_id, now)
         if cached is not None:
@@ -247,47 +335,6 @@ class CopilotBackend:
         body = response.body if response.is_success else None
         if body is None or not isinstance(body.get("data"), list):
             raise UpstreamError(f"Copilot model list failed (status {response.status_code})")
-        catalog: dict[str, tuple[str, ...]] = {}
-        for model in body["data"]:
-            if not isinstance(model, dict) or not isinstance(model.get("id"), str):
-                continue
-            raw = model.get("supported_endpoints") or []
-            endpoints = tuple(e for e in raw if isinstance(e, str)) if isinstance(raw, list) else ()
-            if not endpoints or {"/chat/completions", "/responses"} & set(endpoints):
-                catalog[model["id"]] = endpoints
+        catalog = parse_catalog(body["data"])
         self._models.put(credentials.account_id, now, catalog)
         return catalog
-
-
-def _initiator(payload: dict[str, Any]) -> str:
-    """`user` when the last input item is the user's (a turn a person typed), `agent`
-    otherwise (tool results, an assistant prefill): Copilot bills premium requests per user
-    turn, so say so honestly, neither over- nor under-billing."""
-    messages = payload.get("messages")
-    if isinstance(messages, list) and messages:
-        last = messages[-1]
-        return "user" if isinstance(last, dict) and last.get("role") == "user" else "agent"
-    items = payload.get("input")
-    if isinstance(items, list) and items:
-        last = items[-1]
-        if not isinstance(last, dict):
-            return "agent"
-        typed = last.get("type", "message")  # shorthand messages have no type
-        return "user" if typed == "message" and last.get("role") == "user" else "agent"
-    return "user"  # a string input is the user's words
-
-
-def _has_image(payload: dict[str, Any]) -> bool:
-    entries = [
-        entry
-        for key in ("messages", "input")
-        if isinstance(payload.get(key), list)
-        for entry in payload[key]
-    ]
-    for entry in entries:
-        content = entry.get("content") if isinstance(entry, dict) else None
-        if isinstance(content, list):
-            for part in content:
-                if isinstance(part, dict) and part.get("type") in ("image_url", "input_image"):
-                    return True
-    return False

@@ -10,9 +10,10 @@ import json
 import math
 import secrets
 import threading
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
@@ -42,6 +43,9 @@ class ChatKnobs:
     backend's habit, to test a client against it on this side too)."""
     omit_response_fields: tuple[str, ...] = ()
     """`/responses`: fields left out of every `response` object (e.g. `("created_at",)`)."""
+    content_encoding: Literal["gzip", "deflate"] | None = None
+    """Set: whole (not streamed) answers are compressed so, with `Content-Encoding`, whatever
+    the caller's `Accept-Encoding` asked (some servers and proxies on the way ignore it)."""
 
 
 def _tokens(text: str) -> int:
@@ -134,15 +138,17 @@ class ChatModel:
             if calls:
                 message["tool_calls"] = calls
             choice = {"index": 0, "message": message, "finish_reason": finish}
-            return JSONResponse(
-                {
-                    "id": completion_id,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [choice],
-                    "usage": usage,
-                }
+            return self._encoded(
+                JSONResponse(
+                    {
+                        "id": completion_id,
+                        "object": "chat.completion",
+                        "created": created,
+                        "model": model,
+                        "choices": [choice],
+                        "usage": usage,
+                    }
+                )
             )
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -211,7 +217,17 @@ class ChatModel:
             (e["response"] for e in reversed(plan.events) if isinstance(e.get("response"), dict)),
             None,
         )
-        return JSONResponse(final)
+        return self._encoded(JSONResponse(final))
+
+    def _encoded(self, response: Response) -> Response:
+        """`response` compressed as `knobs.content_encoding` says (unchanged when unset)."""
+        encoding = self.knobs.content_encoding
+        if encoding is None:
+            return response
+        packer = zlib.compressobj(wbits=16 + zlib.MAX_WBITS if encoding == "gzip" else 15)
+        response.body = packer.compress(response.body) + packer.flush()
+        response.headers.append((b"content-encoding", encoding.encode()))
+        return response
 
     def _error(self, reply: CodexReply) -> JSONResponse:
         self.stats.rejected += 1
