@@ -33,9 +33,11 @@ from authai_embed.settings import Settings
 from .loadgen import LoadResult, run_load
 from .rig import MODEL
 
-__all__ = ["MemoryResult", "ServedResults", "chatmock_installed", "run_served"]
+__all__ = ["METERED", "MemoryResult", "ServedResults", "chatmock_installed", "run_served"]
 
 ROOT = Path(__file__).resolve().parent.parent
+METERED = "authai 1w metered"
+"""The 1-worker app with the usage ledger and a quota on (the others have both off)."""
 PROMPT = "Tell me, in a sentence or two, what a benchmark of a streaming proxy should measure."
 
 
@@ -334,6 +336,14 @@ def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
             }
             name = f"authai {workers}w"
             running[name] = _uvicorn(name, "bench.servers:authai_app", env, workers)
+        env = {  # the usage ledger and a quota on, 1 worker: against "authai 1w"
+            "AUTHAI_BENCH_ISSUER": issuer,
+            "AUTHAI_BENCH_DB": str(tmp / "authai-metered.db"),
+            "AUTHAI_BENCH_METERED": "1",
+            "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
+            "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
+        }
+        running[METERED] = _uvicorn(METERED, "bench.servers:authai_app", env, 1)
         if with_chatmock:
             home = tmp / "chatmock"
             home.mkdir()
@@ -359,7 +369,7 @@ def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
     emulator = running["emulator"]
     chat = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "stream": True}
     targets: dict[str, Target] = {}
-    for name in ("authai 1w", "authai 2w"):
+    for name in ("authai 1w", "authai 2w", METERED):
         app = running[name]
         jwt = _sign_in_app(app, emulator)
         targets[name] = Target(

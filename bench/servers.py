@@ -1,8 +1,10 @@
 """The ASGI apps the served measurements run under uvicorn (`uvicorn --factory bench.servers:...`).
 
 Configuration comes from the environment, because uvicorn starts them in fresh processes:
-`AUTHAI_BENCH_ISSUER` (the emulator's base URL), `AUTHAI_BENCH_DB` (the app's SQLite file) and
-the app's secrets (`AUTH_AI_JWT_SECRET`, `AUTH_AI_IDENTITY_SECRET`), shared by its workers.
+`AUTHAI_BENCH_ISSUER` (the emulator's base URL), `AUTHAI_BENCH_DB` (the app's SQLite file),
+`AUTHAI_BENCH_METERED` (set: the usage ledger and a quota on; unset: both off, as before they
+existed) and the app's secrets (`AUTH_AI_JWT_SECRET`, `AUTH_AI_IDENTITY_SECRET`), shared by its
+workers.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 
-from authai_embed import AuthAI, Secrets, SQLiteStore, mount_authai
+from authai_embed import AuthAI, Quota, Quotas, Secrets, SQLiteStore, mount_authai
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import Emulator
 
@@ -55,12 +57,18 @@ def authai_app() -> AuthAI:
     """authai_embed as a user would serve it: mounted on a host app (a bare 404 app, so only
     our cost shows), its own upstream client, a SQLite store the workers share."""
     issuer = os.environ["AUTHAI_BENCH_ISSUER"]
+    metered = bool(os.environ.get("AUTHAI_BENCH_METERED"))
     app = mount_authai(
         not_found,
         store=SQLiteStore(os.environ["AUTHAI_BENCH_DB"]),
         secrets=Secrets.from_env(),
         limits=BENCH_LIMITS,
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
+        usage_ledger=metered,
+        # A quota every call is reserved against and none is refused by.
+        quotas=Quotas(default=Quota(requests_per_day=10**9, tokens_per_day=10**12))
+        if metered
+        else None,
     )
     assert isinstance(app, AuthAI)
     return app

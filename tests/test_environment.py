@@ -62,6 +62,7 @@ def _value(path: str) -> tuple[str, Any]:
         "providers": ("openai,github", ("openai", "github")),
         "db_url": ("memory://", "memory://"),
         "originator": ("env-app", "env-app"),
+        "usage_ledger": ("0", False),  # on by default: the variable turns it off
     }  # fmt: skip
     if path in special:
         return special[path]

@@ -77,7 +77,7 @@ def _secrets() -> Secrets:
 def create_app(
     db_path: str | os.PathLike[str] = DB, *, host: str = HOST, port: int = PORT
 ) -> FastAPI:
-    """The host app: its own page and /api/me, the emulator, and authai at /authai.
+    """The host app: its own page, /api/me and /api/usage, the emulator, and authai at /authai.
 
     `host`/`port` are where the app is served: the emulator's sign-in page lives there.
     """
@@ -122,6 +122,16 @@ def create_app(
         """Who is signed in, as the host backend sees it (never the provider's tokens)."""
         name = authai.providers[user.provider].display_name
         return {"user_id": user.user_id, "provider": user.provider, "provider_name": name}
+
+    @app.get("/api/usage")
+    async def usage(user: current_user) -> dict[str, int]:
+        """The signed-in user's model calls and tokens today (UTC), from the usage ledger."""
+        rows = await authai.usage(user.user_id)  # today's rows, one per provider and model
+        return {
+            "requests": sum(r.requests for r in rows),
+            "input_tokens": sum(r.input_tokens for r in rows),
+            "output_tokens": sum(r.output_tokens for r in rows),
+        }
 
     @app.post("/api/chat")
     async def chat(

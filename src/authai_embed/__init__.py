@@ -22,7 +22,9 @@ from authai_embed.errors import (
     AuthAIError,
     ConfigError,
     InvalidRequest,
+    ModelNotAllowed,
     NotFound,
+    QuotaExceeded,
     RateLimited,
     SignInDisabled,
     StoreError,
@@ -39,12 +41,14 @@ from authai_embed.stores.base import (
     Control,
     PendingLogin,
     Record,
+    UsageRow,
     UserSummary,
 )
 from authai_embed.stores.memory import MemoryStore
 from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
 from authai_embed.stores.url import store_from_url
+from authai_embed.usage.quotas import Quota, Quotas
 
 __all__ = [
     "AuditEntry",
@@ -62,6 +66,7 @@ __all__ = [
     "Limits",
     "MemoryRateLimiter",
     "MemoryStore",
+    "ModelNotAllowed",
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
@@ -71,6 +76,9 @@ __all__ = [
     "PostgresStore",
     "PremiumQuota",
     "Provider",
+    "Quota",
+    "QuotaExceeded",
+    "Quotas",
     "Rate",
     "RateLimited",
     "RateLimiter",
@@ -88,6 +96,7 @@ __all__ = [
     "Unauthorized",
     "UpstreamError",
     "UpstreamTransport",
+    "UsageRow",
     "UserDetail",
     "UserSummary",
     "WhoAmI",

@@ -1,8 +1,10 @@
-"""`authai-embed`: make secrets, look after the store, serve the mount on its own."""
+"""`authai-embed`: make secrets, look after the store, read the usage ledger, serve the mount
+on its own."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import secrets
 import sys
 import time
@@ -36,6 +38,7 @@ def _cmd_store(args: argparse.Namespace) -> int:
     from authai_embed.errors import AuthAIError
     from authai_embed.settings import Settings
     from authai_embed.stores.url import store_from_url
+    from authai_embed.usage.tally import utc_day
 
     url = args.db or Settings.from_env().db_url
 
@@ -51,7 +54,11 @@ def _cmd_store(args: argparse.Namespace) -> int:
             if args.action == "doctor" and counts is not None:
                 report.update(await counts())
             if args.action == "sweep":
-                report["removed"] = await store.sweep(time.time())
+                now = time.time()
+                removed = await store.sweep(now)
+                kept = now - Settings.from_env().usage_retention_days * 86400
+                removed += await store.sweep_usage(utc_day(kept))
+                report["removed"] = removed
             return report
         finally:
             await store.close()
@@ -66,6 +73,42 @@ def _cmd_store(args: argparse.Namespace) -> int:
     if args.action == "doctor":
         print("status: ok")
     return 0
+
+
+def _cmd_usage(args: argparse.Namespace) -> int:
+    from authai_embed.errors import AuthAIError
+    from authai_embed.settings import Settings
+    from authai_embed.stores.base import UsageRow
+    from authai_embed.stores.url import store_from_url
+    from authai_embed.usage.report import render
+
+    url = args.db or Settings.from_env().db_url
+    today = datetime.datetime.now(datetime.UTC).date()
+    until = args.until or today
+    since = args.since or until - datetime.timedelta(days=29)
+
+    async def run() -> list[UsageRow]:
+        store = store_from_url(url)
+        await store.open()
+        try:
+            return await store.get_usage(args.user, since.isoformat(), until.isoformat())
+        finally:
+            await store.close()
+
+    try:
+        rows = anyio.run(run)
+    except AuthAIError as exc:
+        print(f"authai-embed usage: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render(rows, args.format))
+    return 0
+
+
+def _day(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: use YYYY-MM-DD") from None
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -113,10 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         choices=["migrate", "doctor", "sweep"],
         help="migrate: bring the schema up to date; doctor: schema version and counts;"
-        " sweep: delete expired sign-ins, records and leases",
+        " sweep: delete expired sign-ins, records, leases and usage past its retention",
     )
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)
+    usage = sub.add_parser("usage", help="print the usage ledger: calls and tokens per user")
+    usage.add_argument("--user", help="one user's opaque id (default: every user)")
+    usage.add_argument("--since", type=_day, help="first UTC day, YYYY-MM-DD (default: 30 days)")
+    usage.add_argument("--until", type=_day, help="last UTC day, YYYY-MM-DD (default: today)")
+    usage.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    usage.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
+    usage.set_defaults(func=_cmd_usage)
     serve = sub.add_parser(
         "serve",
         help="run the mount as its own server (the reference relay's routes and variables)",

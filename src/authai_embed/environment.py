@@ -25,6 +25,8 @@ ENVIRONMENT: dict[str, str] = {
     "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
     "AUTH_AI_SESSION_COOKIE": "session_cookie",
     "AUTH_AI_SWEEP_INTERVAL": "sweep_interval",
+    "AUTH_AI_USAGE_LEDGER": "usage_ledger",
+    "AUTH_AI_USAGE_RETENTION_DAYS": "usage_retention_days",
     "AUTH_AI_APP_ID": "app_id",
     "AUTH_AI_DB_URL": "db_url",
     "AUTH_AI_OPENAI_ISSUER": "openai.issuer",

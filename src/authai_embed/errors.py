@@ -13,8 +13,10 @@ __all__ = [
     "ConfigError",
     "Forbidden",
     "InvalidRequest",
+    "ModelNotAllowed",
     "NotFound",
     "Paused",
+    "QuotaExceeded",
     "RateLimited",
     "SignInDisabled",
     "StoreError",
@@ -120,8 +122,28 @@ class Paused(AuthAIError):
         self.retry_after = retry_after
 
 
+class QuotaExceeded(AuthAIError):
+    """A user's quota (`Quotas`) is used up: answered as 429 with `Retry-After` (seconds to the
+    next window) and code `quota_exceeded`. `message` names the quota."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
 class Forbidden(AuthAIError):
     """The caller may not use an admin route (the host's `admin_guard` said no): 403."""
 
     def __init__(self) -> None:
         super().__init__("forbidden")
+
+
+class ModelNotAllowed(AuthAIError):
+    """The user's quota does not allow the model asked for: answered as 403 with code
+    `model_not_allowed`."""
+
+    def __init__(self, model: str) -> None:
+        message = f"the model {model[:100]} is not allowed for this user"
+        super().__init__(message)
+        self.message = message

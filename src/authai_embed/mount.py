@@ -12,6 +12,7 @@ from authai_embed.integrations.starlette import is_starlette_like, mount_on_star
 from authai_embed.settings import Secrets
 from authai_embed.stores.base import AuthStore
 from authai_embed.types import ASGIApp
+from authai_embed.usage.quotas import Quotas
 
 __all__ = ["mount_authai"]
 
@@ -25,6 +26,7 @@ def mount_authai(
     limits: Limits | None = None,
     start_guard: StartGuard | None = None,
     admin_guard: AdminGuard | None = None,
+    quotas: Quotas | None = None,
     **settings: Any,
 ) -> AuthAI:
     """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
@@ -38,7 +40,8 @@ def mount_authai(
     comes from its `AUTH_AI_*` variable, else its default, and `secrets` from
     `Secrets.from_env()` when not given (docs/configuration.md). `limits` and
     `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
-    anyone may start a sign-in). `admin_guard` turns the admin routes on (docs/admin.md).
+    anyone may start a sign-in); `quotas` the per-user limits (see `Quotas`; off by default).
+    `admin_guard` turns the admin routes on (docs/admin.md).
     Raises `ConfigError` for bad settings or secrets.
     """
     if not path.startswith("/") or path.endswith("/") or len(path) < 2:
@@ -49,6 +52,7 @@ def mount_authai(
         limits=limits,
         start_guard=start_guard,
         admin_guard=admin_guard,
+        quotas=quotas,
         **settings,
     )
     if is_starlette_like(app):

@@ -186,6 +186,16 @@ class Settings(BaseModel):
     sweep_interval: Seconds | None = None
     """Run `AuthAI.sweep()` every this many seconds while the app runs; `None`: only when called
     (from a periodic job, or `authai-embed store sweep`)."""
+    usage_ledger: bool = True
+    """Count every model call per user, provider, model and UTC day in the store (read it with
+    `AuthAI.usage` or `authai-embed usage`). Quotas need it and turn it on."""
+    usage_flush_interval: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    """The usage ledger writes its in-memory counts to the store this often, in seconds (and at
+    shutdown): a process that crashes loses at most this long of counts."""
+    usage_flush_calls: Annotated[int, Field(ge=1)] = 1000
+    """The usage ledger also writes as soon as this many calls are counted since the last write."""
+    usage_retention_days: Annotated[int, Field(ge=1)] = 90
+    """Usage rows and quota counters older than this many days are deleted by the sweep."""
     db_url: str = "sqlite:///authai.db"
     """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
     # One section per provider, typed by its `providers/<id>/config.py` and named by its line in
@@ -245,7 +255,8 @@ class Settings(BaseModel):
 
 # Not settings, but keywords of `AuthAI`/`mount_authai`: a misspelt one is suggested too.
 _CONSTRUCTOR_KEYWORDS = (
-    "secrets", "store", "settings", "http_client", "clock", "limits", "start_guard", "path"
+    "secrets", "store", "settings", "http_client", "clock", "limits", "start_guard", "path",
+    "quotas",
 )  # fmt: skip
 
 

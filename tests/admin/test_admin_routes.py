@@ -79,7 +79,7 @@ async def test_list_users_and_a_users_sessions_without_tokens(admin: Harness) ->
     assert (listed["provider"], listed["sessions"]) == ("openai", 2)
     body = detail.json()
     assert [s["provider"] for s in body["sessions"]] == ["openai", "openai"]
-    assert (body["usage"], body["limits"]) == (None, None)
+    assert (body["usage"], body["limits"]) == ([], None)  # no call made yet; limits never fetched
     for text in (users.text, detail.text):
         assert TOKEN_MARKER not in text
         assert jwt not in text
@@ -137,11 +137,32 @@ async def test_a_bad_pause_body_is_a_400(admin: Harness) -> None:
     assert (await admin.authai.controls()).pauses == ()
 
 
-async def test_usage_export_is_404_until_a_usage_ledger_is_wired(admin: Harness) -> None:
-    response = await admin.client.get("/authai/admin/usage", headers=ADMIN)
+async def test_usage_export_is_404_with_the_usage_ledger_off(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(admin_guard=guard, usage_ledger=False)
+    response = await harness.client.get("/authai/admin/usage", headers=ADMIN)
     assert response.status_code == 404
     assert response.json()["error"] == "no usage ledger is configured for this mount"
-    assert await admin.authai.audit_log() == []
+    assert await harness.authai.audit_log() == []
+
+
+async def test_the_admin_sees_the_usage_ledgers_rows(admin: Harness) -> None:
+    jwt = await admin.sign_in()
+    user_id = (await admin.authai.whoami(jwt)).user_id
+    chat = await admin.client.post("/authai/v1/chat/completions", json=CHAT, headers=bearer(jwt))
+    assert chat.status_code == 200
+
+    detail = await admin.client.get(f"/authai/admin/users/{user_id}", headers=ADMIN)
+    export = await admin.client.get("/authai/admin/usage?format=json", headers=ADMIN)
+
+    [row] = detail.json()["usage"]
+    assert (row["user_id"], row["provider"], row["model"], row["requests"]) == (
+        user_id,
+        "openai",
+        "gpt-5.4",
+        1,
+    )
+    assert row["output_tokens"] > 0
+    assert export.json() == [row]
 
 
 async def test_usage_export_writes_the_ledgers_rows_and_is_audited(admin: Harness) -> None:
@@ -197,7 +218,7 @@ async def test_a_users_limits_are_those_this_process_last_fetched(admin: Harness
 
     assert fetched.status_code == 200
     assert detail.json()["limits"] == fetched.json()
-    assert detail.json()["usage"] is None
+    assert detail.json()["usage"] == []
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,12 @@ async def _browse(base: str, provider: str) -> None:
         )
         assert reply.status_code == 200
         assert reply.text == "Echo: ping"
+        usage = await browser.get("/api/usage", headers=auth)  # the page's "Today:" line
+        assert usage.status_code == 200
+        today = usage.json()
+        assert today["requests"] == 1
+        assert today["input_tokens"] > 0
+        assert today["output_tokens"] > 0
 
         assert (await browser.post("/authai/auth/revoke", headers=auth)).status_code == 204
         assert (await browser.get("/api/me", headers=auth)).status_code == 401

@@ -38,7 +38,8 @@ class AnthropicRoutes:
         and not needed: the answer's shape is the current one)."""
         session = signed_in(request)
         asked = messages_to_chat(await self._proxy.json_object(request))
-        answer = await self._proxy.chat(session, asked.chat)
+        size = await self._proxy.body_size(request)
+        answer = await self._proxy.chat(session, asked.chat, size=size)
         message_id = self._ids.new("msg_")
         if isinstance(answer, StreamingResponse):
             return self._streamed(answer, asked, message_id)

@@ -6,11 +6,12 @@ one route table: every request's path, its guards and its handler are below, in 
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -50,9 +51,13 @@ from authai_embed.providers.base import Provider
 from authai_embed.providers.plan import PlanLimits
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
-from authai_embed.stores.base import AuditEntry, AuthStore, Control, UserSummary
+from authai_embed.stores.base import AuditEntry, AuthStore, Control, UsageRow, UserSummary
 from authai_embed.stores.url import store_from_url
 from authai_embed.types import ASGIApp, Receive, Scope, Send
+from authai_embed.usage.ledger import UsageLedger
+from authai_embed.usage.metering import Metering
+from authai_embed.usage.quotas import Quotas
+from authai_embed.usage.tally import utc_day
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -85,11 +90,12 @@ class AuthAI:
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
-    async) decides who may start a sign-in (others get the uniform 401). `admin_guard(scope)`
-    (sync or async) turns on the admin routes under `{mount}/admin/` (docs/admin.md): it returns
-    the admin's name, or `None` for a 403; without it there are no admin routes at all.
-    Creating one installs `install_log_filter()` on uvicorn's access log (sign-in session ids
-    masked there).
+    async) decides who may start a sign-in (others get the uniform 401). `quotas` sets
+    per-user limits on requests, tokens and models (`Quotas`; off by default).
+    `admin_guard(scope)` (sync or async) turns on the admin routes under `{mount}/admin/`
+    (docs/admin.md): it returns the admin's name, or `None` for a 403; without it there are no
+    admin routes at all. Creating one installs `install_log_filter()` on uvicorn's access log
+    (sign-in session ids masked there).
     """
 
     def __init__(
@@ -103,6 +109,7 @@ class AuthAI:
         limits: Limits | None = None,
         start_guard: StartGuard | None = None,
         admin_guard: AdminGuard | None = None,
+        quotas: Quotas | None = None,
         **options: Any,
     ) -> None:
         from_env: tuple[str, ...] = ()
@@ -158,12 +165,30 @@ class AuthAI:
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
+        if quotas is not None and not isinstance(quotas, Quotas):
+            raise ConfigError("quotas must be a Quotas (e.g. Quotas(default=Quota(...)))")
+        self.metering: Metering | None = None
+        """The usage ledger and quotas; `None` when both are off."""
+        if self.settings.usage_ledger or quotas is not None:
+            ledger = UsageLedger(
+                self.store,
+                flush_seconds=self.settings.usage_flush_interval,
+                flush_calls=self.settings.usage_flush_calls,
+            )
+            self.metering = Metering(self.store, self.clock, ledger, quotas, self._gate.per_minute)
+            self.admin.usage_source = self._usage_rows
         owned_http = self.http if http_client is None else None  # closed at shutdown
-        self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
+        self._life = Lifespan(
+            self.store,
+            owned_http,
+            self.sweep,
+            self.settings.sweep_interval,
+            None if self.metering is None else self.metering.ledger,
+        )
         self._fallback: ASGIApp | None = None
         self._fastapi: FastAPIDependencies | None = None
         self._prefix = ""
-        proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)
+        proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock, self.metering)
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
             SessionRoutes(self.sessions, self._cookies),
@@ -229,7 +254,7 @@ class AuthAI:
         *,
         signins: bool = False,
         provider: str | None = None,
-        until: float | str | datetime | None = None,
+        until: float | str | datetime.datetime | None = None,
         by: str = "python",
     ) -> Control:
         """Kill switch: pause new sign-ins (`signins=True`), one provider's model calls
@@ -263,7 +288,7 @@ class AuthAI:
         return await self.admin.user_detail(user_id)
 
     async def audit_log(
-        self, *, since: float | str | datetime | None = None, limit: int = 100
+        self, *, since: float | str | datetime.datetime | None = None, limit: int = 100
     ) -> list[AuditEntry]:
         """The admin actions (pause, resume, revoke, export) since `since`, oldest first."""
         await self._life.ensure_started()
@@ -306,9 +331,40 @@ class AuthAI:
         """Delete expired pending sign-ins, records past their grace period and stale leases;
         return how many went. Call it from a periodic job (any process; it is idempotent)."""
         await self._life.ensure_started()
-        removed = await self.store.sweep(self.clock.now())
+        now = self.clock.now()
+        removed = await self.store.sweep(now)
+        if self.metering is not None:
+            kept = now - self.settings.usage_retention_days * 86400
+            removed += await self.store.sweep_usage(utc_day(kept))
         logger.info("sweep removed %d expired entries", removed)
         return removed
+
+    async def usage(
+        self,
+        user_id: str | None,
+        *,
+        since: datetime.date | str | None = None,
+        until: datetime.date | str | None = None,
+    ) -> list[UsageRow]:
+        """The usage ledger's rows of `user_id` (every user's when `None`) from UTC day `since`
+        to `until`, both included (`date`s or `YYYY-MM-DD`; default: today), ordered by day.
+        Counts this process still holds are written first, so the answer is current."""
+        await self._life.ensure_started()
+        if self.metering is not None:
+            await self.metering.ledger.flush()
+        today = utc_day(self.clock.now())
+        return await self.store.get_usage(user_id, _day(since, today), _day(until, today))
+
+    async def _usage_rows(
+        self, user_id: str | None, since: float | None, until: float | None
+    ) -> list[dict[str, Any]]:
+        """The admin seam's usage: the ledger's rows between two Unix times (their UTC days; by
+        default the last 30 days), one mapping per row."""
+        now = self.clock.now()
+        first = utc_day(now - 30 * 86400 if since is None else since)
+        last = utc_day(now if until is None else until)
+        rows = await self.usage(user_id, since=first, until=last)
+        return [dataclasses.asdict(row) for row in rows]
 
     @staticmethod
     def session_from_cookies(cookies: str | Mapping[str, str] | None) -> str | None:
@@ -474,6 +530,18 @@ class AuthAI:
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
+
+
+def _day(value: datetime.date | str | None, default: str) -> str:
+    """A day as `YYYY-MM-DD`; `ConfigError` for text that is not one."""
+    if value is None:
+        return default
+    if isinstance(value, datetime.date):
+        return value.isoformat()[:10]
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigError(f"{value[:40]!r} is not a day: use YYYY-MM-DD") from None
 
 
 def _table(

@@ -20,8 +20,10 @@ from authai_embed.errors import (
     AuthAIError,
     Forbidden,
     InvalidRequest,
+    ModelNotAllowed,
     NotFound,
     Paused,
+    QuotaExceeded,
     RateLimited,
     SignInDisabled,
     StoreError,
@@ -91,6 +93,16 @@ def _rate_limited(exc: RateLimited) -> Answer:
     return Answer(429, {"error": "rate limited"}, v1, _retry(exc.retry_after))
 
 
+def _quota_exceeded(exc: QuotaExceeded) -> Answer:
+    v1 = _v1(exc.message, "quota_exceeded", code="quota_exceeded")
+    return Answer(429, {"error": exc.message}, v1, _retry(exc.retry_after))
+
+
+def _model_not_allowed(exc: ModelNotAllowed) -> Answer:
+    v1 = _v1(exc.message, "invalid_request_error", param="model", code="model_not_allowed")
+    return Answer(403, {"error": exc.message}, v1)
+
+
 def _upstream(exc: UpstreamError) -> Answer:
     # The broker's own calls to the provider failed: a bad gateway, whatever it said.
     v1 = _v1(exc.message, "provider_error", code=exc.code)
@@ -134,6 +146,8 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Any], Answer]], ...] = (
     ),
     (InvalidRequest, _invalid),
     (RateLimited, _rate_limited),
+    (QuotaExceeded, _quota_exceeded),
+    (ModelNotAllowed, _model_not_allowed),
     (UpstreamError, _upstream),
     (StoreError, _store_down),
 )

@@ -19,6 +19,7 @@ from authai_embed._util.logs import get_logger
 from authai_embed.errors import AuthAIError
 from authai_embed.stores.base import AuthStore
 from authai_embed.types import ASGIApp, Message, Receive, Scope, Send
+from authai_embed.usage.ledger import UsageLedger
 
 __all__ = ["Lifespan"]
 
@@ -28,10 +29,21 @@ T = TypeVar("T")
 
 
 class Lifespan:
-    """Starts and stops what the mount holds open: the store, the sweep task, and the upstream
-    client when the mount made it. `startup` and `shutdown` are idempotent."""
+    """Starts and stops what the mount holds open: the store, the sweep task, the usage
+    ledger's flushes, and the upstream client when the mount made it. `startup` and `shutdown`
+    are idempotent."""
 
-    __slots__ = ("_http", "_interval", "_lock", "_store", "_sweep", "_sweeper", "loop", "started")
+    __slots__ = (
+        "_http",
+        "_interval",
+        "_ledger",
+        "_lock",
+        "_store",
+        "_sweep",
+        "_sweeper",
+        "loop",
+        "started",
+    )
 
     def __init__(
         self,
@@ -39,8 +51,10 @@ class Lifespan:
         http: httpx.AsyncClient | None,
         sweep: Callable[[], Awaitable[int]],
         sweep_interval: float | None,
+        ledger: UsageLedger | None = None,
     ) -> None:
         self._store = store
+        self._ledger = ledger
         self._http = http  # closed at shutdown: the client the mount made, else None
         self._sweep = sweep
         self._interval = sweep_interval
@@ -56,6 +70,8 @@ class Lifespan:
                 await self._store.open()
                 self.started = True
                 self.loop = asyncio.get_running_loop()
+                if self._ledger is not None:
+                    await self._ledger.start()
                 if self._interval is not None:
                     self._sweeper = self.loop.create_task(self._sweep_every(self._interval))
 
@@ -68,6 +84,11 @@ class Lifespan:
                     await self._sweeper
                 self._sweeper = None
             if self.started:
+                if self._ledger is not None:
+                    try:  # the shutdown flush: counts still in memory go to the store
+                        await self._ledger.stop()
+                    except AuthAIError as exc:
+                        logger.warning("usage ledger's last flush failed: %s", exc)
                 await self._store.close()
                 self.started = False
             if self._http is not None and not self._http.is_closed:

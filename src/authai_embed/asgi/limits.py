@@ -284,6 +284,11 @@ class Gate:
         """Count a `/v1/*` call against its signed-in user."""
         await self._hit("v1", user_id, self._limits.v1)
 
+    async def per_minute(self, key: str, count: int) -> float:
+        """Count one request against `key` under `count` per minute on the mount's limiter (a
+        quota's requests per minute): 0 when admitted, else the seconds to wait."""
+        return await self._limiter.hit(key, Rate(count, 60.0))
+
     def _client(self, request: Request) -> str:
         return rate_key(client_ip(request.scope, request.headers, self._networks))
 

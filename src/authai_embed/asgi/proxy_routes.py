@@ -8,8 +8,10 @@ back in a response.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import httpx
 
 from authai_embed._util.clock import Clock
 from authai_embed._util.ids import IdMint
@@ -23,7 +25,7 @@ from authai_embed.asgi.errors import (
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
-from authai_embed.providers.base import ModelBackend, Provider
+from authai_embed.providers.base import Endpoint, ModelBackend, Provider
 from authai_embed.proxy import relay
 from authai_embed.proxy.translate.chat_to_responses import (
     REASONING_SUMMARY_FIELD,
@@ -37,7 +39,10 @@ from authai_embed.proxy.translate.responses_to_chat import (
     aggregate_chat_completion_async,
     aggregate_response_async,
 )
+from authai_embed.proxy.usage_tap import ask_for_usage, tapped_chat_stream
 from authai_embed.settings import Settings
+from authai_embed.usage.metering import Meter, Metering
+from authai_embed.usage.tally import tally_of_json
 
 __all__ = ["SSE_HEADERS", "ProxyRoutes", "signed_in"]
 
@@ -56,8 +61,10 @@ class ProxyRoutes:
         providers: Mapping[str, Provider],
         settings: Settings,
         clock: Clock,
+        metering: Metering | None = None,
     ) -> None:
         self._ids = IdMint()
+        self._metering = metering
         self._sessions = sessions
         self._providers = providers
         self._settings = settings
@@ -80,11 +87,19 @@ class ProxyRoutes:
 
     async def chat_completions(self, request: Request) -> Response | StreamingResponse:
         """Chat Completions in and out: passed through, or translated to Responses upstream."""
-        return await self.chat(signed_in(request), await self.json_object(request))
+        body = await self.json_object(request)
+        return await self.chat(signed_in(request), body, size=await self.body_size(request))
 
-    async def chat(self, session: Session, body: dict[str, Any]) -> Response | StreamingResponse:
+    async def body_size(self, request: Request) -> int:
+        """The request body's size in bytes (read once; the quota's token estimate)."""
+        return len(await request.body(self._settings.max_body_bytes))
+
+    async def chat(
+        self, session: Session, body: dict[str, Any], *, size: int = 0
+    ) -> Response | StreamingResponse:
         """The chat path below the route, for `session` and a Chat Completions `body` (also what
-        serves `/v1/messages`): a 200 answer, whole or streamed; errors are raised."""
+        serves `/v1/messages`): a 200 answer, whole or streamed; errors are raised. `size` is
+        the request's size in bytes, for a quota's estimate."""
         # Validated (and bounded) the same way whichever path serves it.
         backend = self._backend(session)
         chat = chat_to_responses(body, default_instructions=backend.default_instructions)
@@ -96,10 +111,29 @@ class ProxyRoutes:
         if target is None:
             name, model = self._display_name(session), chat.model[:100]
             raise InvalidRequest(f"{name} does not serve the model {model}", param="model")
+        meter = await self._begin(session, chat.model, size)
+        if meter is None:
+            return await self._chat(session, backend, chat, body, target, None)
+        try:
+            return await self._chat(session, backend, chat, body, target, meter)
+        except BaseException as exc:
+            _failed(meter, exc)
+            raise
+
+    async def _chat(
+        self,
+        session: Session,
+        backend: ModelBackend,
+        chat: ChatRequest,
+        body: dict[str, Any],
+        target: Endpoint,
+        meter: Meter | None,
+    ) -> Response | StreamingResponse:
         if target != "chat/completions":
-            return await self._translated(session, backend, chat)
+            return await self._translated(session, backend, chat, meter)
         # Our own extension field stays here; everything else is the caller's body.
         payload = {k: v for k, v in body.items() if k != REASONING_SUMMARY_FIELD}
+        strip = meter is not None and chat.stream and not ask_for_usage(payload)
         try:
             upstream = await relay.open_upstream(self._sessions, session, backend, target, payload)
         except UpstreamError as exc:
@@ -107,19 +141,26 @@ class ProxyRoutes:
             # (Copilot's `unsupported_api_for_model`): then the call is made there, once.
             if exc.status != 400:
                 raise
-            session, target = await relay.retrying(
+            session, served = await relay.retrying(
                 self._sessions,
                 session,
                 lambda c: backend.endpoint_for(c, chat.model, "chat/completions"),
             )
-            if target != "responses":
+            if served != "responses":
                 raise
             logger.info("model %s is served on /responses only: retried there", chat.model[:100])
-            return await self._translated(session, backend, chat)
+            return await self._translated(session, backend, chat, meter)
         if chat.stream:
             chunks = relay.relayed(upstream, chat=True, error_frame=chat_stream_error)
-            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=upstream.aclose)
-        return _whole(*await relay.read_whole(upstream))
+            if meter is not None:
+                chunks = tapped_chat_stream(chunks, meter.saw, meter.fail, strip=strip)
+            closing = _closing(upstream, meter)
+            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=closing)
+        whole, media_type = await relay.read_whole(upstream)
+        if meter is not None:
+            meter.tally = tally_of_json(whole)
+            meter.close()
+        return _whole(whole, media_type)
 
     async def responses(self, request: Request) -> Response | StreamingResponse:
         """The Responses API passed through, with what the upstream requires filled in."""
@@ -128,13 +169,31 @@ class ProxyRoutes:
         model = body.get("model")
         if not isinstance(model, str) or not model or "input" not in body:
             raise InvalidRequest("model and input are required", param="model")
-        wants_stream = body.get("stream") is True
         backend = self._backend(session)
         session, target = await relay.retrying(
             self._sessions, session, lambda c: backend.endpoint_for(c, model, "responses")
         )
         if target != "responses":
             return responses_unsupported(self._display_name(session))
+        meter = await self._begin(session, model, await self.body_size(request))
+        if meter is None:
+            return await self._responses(session, backend, body, model, target, None)
+        try:
+            return await self._responses(session, backend, body, model, target, meter)
+        except BaseException as exc:
+            _failed(meter, exc)
+            raise
+
+    async def _responses(
+        self,
+        session: Session,
+        backend: ModelBackend,
+        body: dict[str, Any],
+        model: str,
+        target: Endpoint,
+        meter: Meter | None,
+    ) -> Response | StreamingResponse:
+        wants_stream = body.get("stream") is True
         # Typed items for every provider: the one shape each upstream reads (docs/proxy.md).
         payload = backend.responses_payload({**body, "input": typed_input(body["input"])})
         if payload.get("store") is False:  # the upstream keeps nothing it could look up
@@ -150,17 +209,24 @@ class ProxyRoutes:
                 error_frame=responses_stream_error,
                 chunks=started,
                 defaults=defaults,
+                observe=None if meter is None else meter.observe,
             )
-            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=upstream.aclose)
+            closing = _closing(upstream, meter)
+            return StreamingResponse(chunks, headers=SSE_HEADERS, closing=closing)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
             answer = await relay.aggregated(
                 upstream, lambda events: aggregate_response_async(events, defaults), now=now
             )
+            _counted(meter, answer)
             return JSONResponse(answer)
-        return _whole_response(*await relay.read_whole(upstream), defaults)
+        whole, media_type = await relay.read_whole(upstream)
+        if meter is not None:
+            meter.tally = tally_of_json(whole)
+            meter.close()
+        return _whole_response(whole, media_type, defaults)
 
     async def _translated(
-        self, session: Session, backend: ModelBackend, chat: ChatRequest
+        self, session: Session, backend: ModelBackend, chat: ChatRequest, meter: Meter | None
     ) -> Response | StreamingResponse:
         """Chat Completions in, Responses upstream, Chat Completions out."""
         if chat.dropped:
@@ -182,6 +248,7 @@ class ProxyRoutes:
                 ),
                 now=self._clock.now(),
             )
+            _counted(meter, completion)
             return JSONResponse(completion)
         translator = ChatStreamTranslator(
             chat.model,
@@ -194,7 +261,14 @@ class ProxyRoutes:
         frames = relay.translated(
             upstream, translator, error_frame=chat_stream_error, chunks=started
         )
-        return StreamingResponse(frames, headers=SSE_HEADERS, closing=upstream.aclose)
+        closing = _closing(upstream, meter, translator)
+        return StreamingResponse(frames, headers=SSE_HEADERS, closing=closing)
+
+    async def _begin(self, session: Session, model: str, size: int) -> Meter | None:
+        """The call's meter (its quota applied first), or `None` when metering is off."""
+        if self._metering is None:
+            return None
+        return await self._metering.begin(session.user_id, session.record.provider, model, size)
 
     async def json_object(self, request: Request) -> dict[str, Any]:
         """The request's body, which must be a JSON object (within the size limit)."""
@@ -218,6 +292,43 @@ def signed_in(request: Request) -> Session:
     if request.session is None:
         raise Unauthorized()
     return request.session
+
+
+def _failed(meter: Meter, exc: BaseException) -> None:
+    """A call that ended in `exc` before its answer: counted as an error, or, when the client
+    went away (a cancellation), as a call without one."""
+    if isinstance(exc, Exception):
+        meter.fail(exc.status if isinstance(exc, UpstreamError | InvalidRequest) else 502)
+    meter.close()
+
+
+def _counted(meter: Meter | None, answer: Mapping[str, Any]) -> None:
+    """A whole answer's usage into its meter, and the call counted."""
+    if meter is not None:
+        meter.saw(answer.get("usage"))
+        meter.close()
+
+
+def _closing(
+    upstream: httpx.Response,
+    meter: Meter | None,
+    translator: ChatStreamTranslator | None = None,
+) -> Callable[[], Awaitable[None]]:
+    """What a streamed answer runs when it ends: close the call, then count it."""
+    if meter is None:
+        return upstream.aclose
+
+    async def close() -> None:
+        try:
+            await upstream.aclose()
+        finally:
+            if translator is not None:
+                meter.saw(translator.usage)
+                if translator.failed:
+                    meter.fail()
+            meter.close()
+
+    return close
 
 
 def _whole(body: bytes, media_type: str) -> Response:

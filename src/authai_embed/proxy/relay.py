@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -131,19 +131,21 @@ async def relayed(
     error_frame: ErrorFrame,
     chunks: AsyncIterable[bytes] | None = None,
     defaults: ResponseDefaults | None = None,
+    observe: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """A streamed answer passed through: Chat Completions chunk by chunk as they come,
     Responses event by event, checked (a cut stream ends in an error event) and with every
     `response` object completed from `defaults` and the stream. `chunks` are the upstream's
-    bytes when already started (`held`). A transport error ends the stream with
-    `error_frame(exc)`; the call is closed either way."""
+    bytes when already started (`held`); `observe` sees each Responses event (the usage
+    meter). A transport error ends the stream with `error_frame(exc)`; the call is closed
+    either way."""
     body = upstream.aiter_raw() if chunks is None else chunks
     try:
         if chat:
             async for chunk in body:
                 yield chunk
         else:
-            async for frame in checked_responses_stream(body, defaults):
+            async for frame in checked_responses_stream(body, defaults, observe):
                 yield frame
     except httpx.HTTPError as exc:
         # The stream may have broken off mid-frame: a blank line ends that frame first.

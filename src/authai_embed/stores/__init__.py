@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authai_embed.stores.base import AuthStore, LoginStatus, PendingLogin, Record
+from authai_embed.stores.base import AuthStore, LoginStatus, PendingLogin, Record, UsageRow
 from authai_embed.stores.memory import MemoryStore
 from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
@@ -16,5 +16,6 @@ __all__ = [
     "PostgresStore",
     "Record",
     "SQLiteStore",
+    "UsageRow",
     "store_from_url",
 ]

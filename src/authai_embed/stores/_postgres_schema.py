@@ -80,6 +80,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX audit_log_at ON {s}.audit_log (app_id, at)",
     ),
+    (  # 4: the usage ledger and the per-user daily quota counters.
+        """CREATE TABLE {s}.usage_days (
+            user_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            day TEXT NOT NULL,
+            requests BIGINT NOT NULL DEFAULT 0,
+            input_tokens BIGINT NOT NULL DEFAULT 0,
+            cached_input_tokens BIGINT NOT NULL DEFAULT 0,
+            output_tokens BIGINT NOT NULL DEFAULT 0,
+            reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+            errors BIGINT NOT NULL DEFAULT 0,
+            rate_limited BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, day, provider, model)
+        )""",
+        "CREATE INDEX usage_days_day ON {s}.usage_days (day)",
+        """CREATE TABLE {s}.quota_days (
+            user_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            requests BIGINT NOT NULL,
+            tokens BIGINT NOT NULL,
+            PRIMARY KEY (user_id, day)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

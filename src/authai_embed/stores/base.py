@@ -7,16 +7,19 @@ database dump alone yields no provider token, no device code and no session JWT.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "USAGE_COUNTS",
     "AuditEntry",
     "AuthStore",
     "Control",
     "LoginStatus",
     "PendingLogin",
     "Record",
+    "UsageRow",
     "UserSummary",
     "check_swap_version",
 ]
@@ -122,6 +125,40 @@ class AuditEntry:
     detail: str | None = None
 
 
+USAGE_COUNTS = (
+    "requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "errors",
+    "rate_limited",
+)
+"""The counters of a `UsageRow`, in column order; the stores add them up field by field."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One user's model calls to one provider and model on one UTC day (`YYYY-MM-DD`).
+
+    Token counts are the upstream's own; `errors` counts calls that failed (any cause), and
+    `rate_limited` those of them that were answered 429. Written in batches by the usage
+    ledger, so a row is a sum of many calls.
+    """
+
+    user_id: str
+    provider: str
+    model: str
+    day: str
+    requests: int = 0
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    errors: int = 0
+    rate_limited: int = 0
+
+
 @runtime_checkable
 class AuthStore(Protocol):
     """What `AuthAI` needs from a store. Every method is safe to call concurrently.
@@ -223,4 +260,34 @@ class AuthStore(Protocol):
     async def list_audit(self, app_id: str | None, *, since: float, limit: int) -> list[AuditEntry]:
         """The tenant's audit entries at or after `since`, oldest first; the newest `limit` when
         there are more."""
+        ...
+
+    async def add_usage(
+        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+    ) -> None:
+        """Add `rows` to the usage ledger (summed into the stored row of the same user,
+        provider, model and day) and each `(user_id, day, tokens)` of `quota_tokens` to that
+        user's quota counter, in one transaction: the ledger's batched flush."""
+        ...
+
+    async def get_usage(self, user_id: str | None, since: str, until: str) -> list[UsageRow]:
+        """The usage rows of `user_id` (every user's when `None`) from day `since` to day
+        `until`, both included (`YYYY-MM-DD`), ordered by day, user, provider and model."""
+        ...
+
+    async def reserve_quota(
+        self,
+        user_id: str,
+        day: str,
+        tokens: int,
+        max_requests: int | None,
+        max_tokens: int | None,
+    ) -> bool:
+        """Count one request and `tokens` on the user's counter for `day`, atomically and only
+        if that keeps it within `max_requests` and `max_tokens` (`None`: no bound). Return
+        whether it was counted. Every process sharing the store sees the same counter."""
+        ...
+
+    async def sweep_usage(self, before_day: str) -> int:
+        """Delete usage rows and quota counters of days before `before_day`; return how many."""
         ...

@@ -7,15 +7,18 @@ row's identity columns, a version that is not `expected_version + 1` is a `Value
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TypeVar
+from collections.abc import Sequence
+from dataclasses import astuple, replace
+from typing import Any, TypeVar
 
 from authai_embed.errors import StoreError
 from authai_embed.stores.base import (
+    USAGE_COUNTS,
     AuditEntry,
     Control,
     PendingLogin,
     Record,
+    UsageRow,
     UserSummary,
     check_swap_version,
 )
@@ -63,6 +66,8 @@ class MemoryStore:
         self._leases: dict[str, tuple[str, float]] = {}
         self._controls: dict[tuple[str | None, str], Control] = {}
         self._audit: list[tuple[str | None, AuditEntry]] = []
+        self._usage: dict[tuple[str, str, str, str], UsageRow] = {}
+        self._quota: dict[tuple[str, str], tuple[int, int]] = {}  # (user, day): requests, tokens
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -170,6 +175,62 @@ class MemoryStore:
             gone += 1
         return gone
 
+    async def add_usage(
+        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+    ) -> None:
+        """Sum `rows` into the ledger and `quota_tokens` into the quota counters."""
+        for row in rows:
+            key = (row.user_id, row.provider, row.model, row.day)
+            held = self._usage.get(key)
+            if held is None:
+                self._usage[key] = row
+                continue
+            sums: dict[str, Any] = {
+                n: a + b for n, a, b in zip(USAGE_COUNTS, _counts(held), _counts(row), strict=True)
+            }
+            self._usage[key] = replace(held, **sums)
+        for user_id, day, tokens in quota_tokens:
+            if (user_id, day) not in self._quota:
+                continue  # as the databases: only an existing counter is settled
+            requests, used = self._quota[(user_id, day)]
+            self._quota[(user_id, day)] = (requests, max(0, used + tokens))
+
+    async def get_usage(self, user_id: str | None, since: str, until: str) -> list[UsageRow]:
+        """The rows of `user_id` (or everyone) from `since` to `until`, days included."""
+        rows = [
+            r
+            for r in self._usage.values()
+            if since <= r.day <= until and (user_id is None or r.user_id == user_id)
+        ]
+        return sorted(rows, key=lambda r: (r.day, r.user_id, r.provider, r.model))
+
+    async def reserve_quota(
+        self,
+        user_id: str,
+        day: str,
+        tokens: int,
+        max_requests: int | None,
+        max_tokens: int | None,
+    ) -> bool:
+        """Count one request and `tokens` if both stay within their bounds."""
+        requests, used = self._quota.get((user_id, day), (0, 0))
+        if max_requests is not None and requests + 1 > max_requests:
+            return False
+        if max_tokens is not None and used + tokens > max_tokens:
+            return False
+        self._quota[(user_id, day)] = (requests + 1, used + tokens)
+        return True
+
+    async def sweep_usage(self, before_day: str) -> int:
+        """Drop usage rows and quota counters of days before `before_day`."""
+        old = [k for k, r in self._usage.items() if r.day < before_day]
+        counters = [k for k in self._quota if k[1] < before_day]
+        for key in old:
+            del self._usage[key]
+        for counter in counters:
+            del self._quota[counter]
+        return len(old) + len(counters)
+
     async def counts(self) -> dict[str, int]:
         """How many records, pending logins and leases are held."""
         return {
@@ -232,3 +293,8 @@ class MemoryStore:
     def _drop_record(self, record_id: str) -> bool:
         """Remove a record (synchronous, so callers stay atomic)."""
         return self._records.pop(record_id, None) is not None
+
+
+def _counts(row: UsageRow) -> tuple[int, ...]:
+    """The counters of `row`, in `USAGE_COUNTS` order (they follow the four key fields)."""
+    return astuple(row)[4:]

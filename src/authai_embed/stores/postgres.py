@@ -10,7 +10,7 @@ so the package works without the `postgres` extra until a PostgresStore is opene
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -25,10 +25,12 @@ from authai_embed.stores._postgres_schema import (
     migrations_table,
 )
 from authai_embed.stores.base import (
+    USAGE_COUNTS,
     AuditEntry,
     Control,
     PendingLogin,
     Record,
+    UsageRow,
     UserSummary,
     check_swap_version,
 )
@@ -119,6 +121,7 @@ class PostgresStore:
         )
         self._migrations = migrations_table(schema)
         self._controls, self._audit = f"{s}.controls", f"{s}.audit_log"
+        self._usage, self._quota = f"{s}.usage_days", f"{s}.quota_days"
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -488,3 +491,83 @@ class PostgresStore:
             return [AuditEntry(*row) for row in await conn.fetch(query, app_id or "", since, limit)]
 
         return await self._run("list_audit", select, tx=False)
+
+    # -- usage ledger and quotas ----------------------------------------------------------
+
+    async def add_usage(
+        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+    ) -> None:
+        """Sum `rows` into the ledger and `quota_tokens` into the quota counters, in one
+        transaction (one `executemany` each)."""
+        upsert = (
+            self._insert(self._usage, _USAGE_FIELDS)
+            + " ON CONFLICT (user_id, day, provider, model) DO UPDATE SET "
+            + ", ".join(f'"{n}" = {self._usage}."{n}" + excluded."{n}"' for n in USAGE_COUNTS)
+        )
+        settle = (
+            f"UPDATE {self._quota} SET tokens = greatest(0, tokens + $1)"  # noqa: S608
+            " WHERE user_id = $2 AND day = $3"
+        )
+        add = [tuple(getattr(r, n) for n in _USAGE_FIELDS) for r in rows]
+
+        async def write(conn: Any) -> None:
+            if add:
+                await conn.executemany(upsert, add)
+            if quota_tokens:
+                await conn.executemany(settle, [(t, u, d) for u, d, t in quota_tokens])
+
+        await self._run("add_usage", write)
+
+    async def get_usage(self, user_id: str | None, since: str, until: str) -> list[UsageRow]:
+        """The rows of `user_id` (or everyone) from `since` to `until`, days included."""
+        query = (
+            f"SELECT {_columns(_USAGE_FIELDS)} FROM {self._usage}"  # noqa: S608
+            " WHERE day >= $1 AND day <= $2 AND ($3::text IS NULL OR user_id = $3)"
+            " ORDER BY day, user_id, provider, model"
+        )
+
+        async def read(conn: Any) -> list[UsageRow]:
+            rows = await conn.fetch(query, since, until, user_id)
+            return [UsageRow(**dict(r.items())) for r in rows]
+
+        return await self._run("get_usage", read, tx=False)
+
+    async def reserve_quota(
+        self,
+        user_id: str,
+        day: str,
+        tokens: int,
+        max_requests: int | None,
+        max_tokens: int | None,
+    ) -> bool:
+        """One conditional upsert: counted only if both bounds hold afterwards."""
+        query = (
+            f"INSERT INTO {self._quota} AS q (user_id, day, requests, tokens)"
+            " SELECT $1, $2, 1, $3::bigint"
+            " WHERE ($4::bigint IS NULL OR 1 <= $4) AND ($5::bigint IS NULL OR $3 <= $5)"
+            " ON CONFLICT (user_id, day) DO UPDATE"
+            " SET requests = q.requests + 1, tokens = q.tokens + excluded.tokens"
+            " WHERE ($4::bigint IS NULL OR q.requests + 1 <= $4)"
+            " AND ($5::bigint IS NULL OR q.tokens + excluded.tokens <= $5) RETURNING 1"
+        )
+
+        async def reserve(conn: Any) -> bool:
+            row = await conn.fetchval(query, user_id, day, tokens, max_requests, max_tokens)
+            return row is not None
+
+        return await self._run("reserve_quota", reserve, tx=False)
+
+    async def sweep_usage(self, before_day: str) -> int:
+        """Delete usage rows and quota counters of days before `before_day`."""
+
+        async def sweep(conn: Any) -> int:
+            gone = 0
+            for table in (self._usage, self._quota):
+                status = await conn.execute(f"DELETE FROM {table} WHERE day < $1", before_day)  # noqa: S608
+                gone += int(status.rpartition(" ")[2])
+            return gone
+
+        return await self._run("sweep_usage", sweep)
+
+
+_USAGE_FIELDS = tuple(f.name for f in fields(UsageRow))

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,10 +23,12 @@ from authai_embed._util.loop import running_loop
 from authai_embed.errors import StoreError
 from authai_embed.stores._reader import ReaderThread
 from authai_embed.stores.base import (
+    USAGE_COUNTS,
     AuditEntry,
     Control,
     PendingLogin,
     Record,
+    UsageRow,
     UserSummary,
     check_swap_version,
 )
@@ -117,6 +119,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX audit_log_at ON audit_log (app_id, at)",
     ),
+    (  # 4: the usage ledger and the per-user daily quota counters.
+        """CREATE TABLE usage_days (
+            user_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            day TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            rate_limited INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, day, provider, model)
+        )""",
+        "CREATE INDEX usage_days_day ON usage_days (day)",
+        """CREATE TABLE quota_days (
+            user_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            PRIMARY KEY (user_id, day)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -188,9 +214,17 @@ class SQLiteStore:
         return StoreError(f"SQLite store {self.path}: {what} failed: {cause}")
 
     async def _call(
-        self, what: str, work: Callable[[sqlite3.Connection], T], *, write: bool = True
+        self,
+        what: str,
+        work: Callable[[sqlite3.Connection], T],
+        *,
+        write: bool = True,
+        hot: bool = False,
     ) -> T:
-        """Run `work` on the connection in a worker thread (in a write transaction if `write`)."""
+        """Run `work` on the connection in a worker thread (in a write transaction if `write`).
+        Reads, and `hot` writes (one small transaction on a request's path), go through the
+        store's own thread; a cancelled caller stops waiting but the transaction still runs
+        whole."""
 
         def call() -> T:
             with self._lock:
@@ -202,7 +236,7 @@ class SQLiteStore:
                 except sqlite3.Error as exc:
                     raise self._error(what, exc) from exc
 
-        if not write and running_loop() is not None:  # asyncio (elsewhere: anyio's threads)
+        if (hot or not write) and running_loop() is not None:  # asyncio (else anyio's threads)
             return await self._reader.run(call)
         return await anyio.to_thread.run_sync(call)
 
@@ -549,3 +583,83 @@ class SQLiteStore:
             return [AuditEntry(*row) for row in rows]
 
         return await self._call("list_audit", select, write=False)
+
+    # -- usage ledger and quotas ----------------------------------------------------------
+
+    async def add_usage(
+        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+    ) -> None:
+        """Sum `rows` into the ledger and `quota_tokens` into the quota counters, in one
+        transaction."""
+        add = [(*_usage_key(r), *(getattr(r, n) for n in USAGE_COUNTS)) for r in rows]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(_USAGE_UPSERT, add)
+            conn.executemany(_QUOTA_SETTLE, [(t, u, d) for u, d, t in quota_tokens])
+
+        await self._call("add_usage", write)
+
+    async def get_usage(self, user_id: str | None, since: str, until: str) -> list[UsageRow]:
+        """The rows of `user_id` (or everyone) from `since` to `until`, days included."""
+        who = "" if user_id is None else " AND user_id = ?"
+        query = (
+            f"SELECT {', '.join(_USAGE_FIELDS)} FROM usage_days"  # noqa: S608
+            f" WHERE day >= ? AND day <= ?{who} ORDER BY day, user_id, provider, model"
+        )
+        params = (since, until) if user_id is None else (since, until, user_id)
+
+        def read(conn: sqlite3.Connection) -> list[UsageRow]:
+            return [UsageRow(*row) for row in conn.execute(query, params)]
+
+        return await self._call("get_usage", read, write=False)
+
+    async def reserve_quota(
+        self,
+        user_id: str,
+        day: str,
+        tokens: int,
+        max_requests: int | None,
+        max_tokens: int | None,
+    ) -> bool:
+        """One conditional upsert: counted only if both bounds hold afterwards."""
+        bounds = (user_id, day, tokens, max_requests, max_tokens)
+
+        def reserve(conn: sqlite3.Connection) -> bool:
+            return conn.execute(_QUOTA_RESERVE, bounds).rowcount == 1
+
+        return await self._call("reserve_quota", reserve, hot=True)
+
+    async def sweep_usage(self, before_day: str) -> int:
+        """Delete usage rows and quota counters of days before `before_day`."""
+
+        def sweep(conn: sqlite3.Connection) -> int:
+            gone = conn.execute("DELETE FROM usage_days WHERE day < ?", (before_day,)).rowcount
+            return (
+                gone + conn.execute("DELETE FROM quota_days WHERE day < ?", (before_day,)).rowcount
+            )
+
+        return await self._call("sweep_usage", sweep)
+
+
+_USAGE_FIELDS = tuple(f.name for f in fields(UsageRow))
+
+
+def _usage_key(row: UsageRow) -> tuple[str, str, str, str]:
+    return (row.user_id, row.provider, row.model, row.day)
+
+
+_USAGE_UPSERT = (
+    _insert("usage_days", _USAGE_FIELDS)
+    + " ON CONFLICT (user_id, day, provider, model) DO UPDATE SET "
+    + ", ".join(f"{n} = {n} + excluded.{n}" for n in USAGE_COUNTS)
+)
+# A settlement may take tokens back: a counter never goes below zero.
+_QUOTA_SETTLE = "UPDATE quota_days SET tokens = max(0, tokens + ?) WHERE user_id = ? AND day = ?"
+# The row is inserted only when one request and the tokens fit on their own; an existing row
+# is updated only when its sums still fit. `?4`/`?5` NULL mean no bound.
+_QUOTA_RESERVE = """
+INSERT INTO quota_days (user_id, day, requests, tokens)
+SELECT ?1, ?2, 1, ?3 WHERE (?4 IS NULL OR 1 <= ?4) AND (?5 IS NULL OR ?3 <= ?5)
+ON CONFLICT (user_id, day) DO UPDATE SET requests = requests + 1, tokens = tokens + ?3
+WHERE (?4 IS NULL OR quota_days.requests + 1 <= ?4) AND (?5 IS NULL OR quota_days.tokens + ?3 <= ?5)
+"""

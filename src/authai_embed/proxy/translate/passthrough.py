@@ -7,7 +7,7 @@ without a terminal event gets a final OpenAI-shaped `error` event instead of a s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
 from authai_embed._util.logs import redact
@@ -37,25 +37,28 @@ def stream_error_event(message: str, code: str | None) -> bytes:
 
 
 async def checked_responses_stream(
-    chunks: AsyncIterable[bytes], defaults: ResponseDefaults | None = None
+    chunks: AsyncIterable[bytes],
+    defaults: ResponseDefaults | None = None,
+    observe: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """Re-emit each event of `chunks` as it is decoded; end with an `error` event when the
     stream is malformed or stops before a terminal event. Transport errors propagate.
 
     With `defaults`, every `response` object is completed (`ResponseFiller`): the final one
-    carries the items the stream delivered when the upstream left its `output` empty."""
+    carries the items the stream delivered when the upstream left its `output` empty.
+    `observe`, when given, sees each decoded event first (the usage meter)."""
     decoder = SSEDecoder()
     filler = ResponseFiller(defaults) if defaults is not None else None
     finished = False
     try:
         async for chunk in chunks:
             for event in decoder.feed(chunk):
-                frame, terminal = _checked(event, filler)
+                frame, terminal = _checked(event, filler, observe)
                 finished = finished or terminal
                 if frame:
                     yield frame
         for event in decoder.close():
-            frame, terminal = _checked(event, filler)
+            frame, terminal = _checked(event, filler, observe)
             finished = finished or terminal
             if frame:
                 yield frame
@@ -66,10 +69,16 @@ async def checked_responses_stream(
         yield stream_error_event(CUT_MESSAGE, INCOMPLETE_STREAM)
 
 
-def _checked(event: SSEEvent, filler: ResponseFiller | None) -> tuple[bytes, bool]:
+def _checked(
+    event: SSEEvent,
+    filler: ResponseFiller | None,
+    observe: Callable[[Mapping[str, Any]], None] | None,
+) -> tuple[bytes, bool]:
     obj = parse_json_event(event)  # raises UpstreamError(malformed_stream)
     if obj is None:
         return b"", False
+    if observe is not None:
+        observe(obj)
     kind = obj.get("type")
     text = event.data
     if filler is not None:
