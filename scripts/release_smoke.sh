@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a release would ship, checked end to end: build the sdist and the wheel, `twine check`
 # them, install each in a fresh virtualenv (dependencies from PyPI, through pip's cache) and run
-# scripts/release_smoke.py there, from outside the checkout so only the installed copy is found.
+# scripts/release_smoke.py there, from outside the checkout so only the installed copy is found;
+# then follow the pages with the wheel (scripts/docs_walkthrough.py).
 # Usage: scripts/release_smoke.sh [output directory, default: a temporary one]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,4 +35,23 @@ for artifact in "$WHEEL" "$SDIST"; do
     (cd "$WORK" && env -u PYTHONPATH "$WORK/venv/bin/python" smoke.py)
     (cd "$WORK" && env -u PYTHONPATH "$WORK/venv/bin/authai-embed" --version)
 done
+
+# A new user with the wheel: README, quickstart, fastapi.md, then django.md, each page's
+# snippets pasted in order reaching a streamed reply, with the extras the pages install.
+echo "== fresh virtualenv: the pages, followed with $(basename "$WHEEL")"
+rm -rf "$WORK/venv"
+python -m venv "$WORK/venv"
+walk() {  # in a subshell: none of this shell's settings reach the page
+    (
+        cd "$WORK"
+        for name in $(compgen -e | grep -E '^(AUTH_AI_|DJANGO_)' || true); do unset "$name"; done
+        env -u PYTHONPATH "$WORK/venv/bin/python" "$ROOT/scripts/docs_walkthrough.py" \
+            --root "$ROOT" --installed "$1" >"$WORK/walk.log" 2>&1
+    ) || { cat "$WORK/walk.log"; exit 1; }
+    echo "   $1: streamed reply"
+}
+"$WORK/venv/bin/python" -m pip install "${PIP_FLAGS[@]}" "$WHEEL[fastapi,openai]"
+for page in README.md docs/quickstart.md docs/fastapi.md; do walk "$page"; done
+"$WORK/venv/bin/python" -m pip install "${PIP_FLAGS[@]}" "$WHEEL[django,openai]"
+walk docs/django.md
 echo "== release smoke passed"
