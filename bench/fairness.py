@@ -7,9 +7,8 @@ Two measurements, small by default (the machine is shared):
   re-sent as soon as it is answered, after the `Retry-After` of a 429), with the per-user cap
   at its default and switched off.
 - **Upstream bottleneck**, served (uvicorn, one worker each, loopback): p99 at c=64 sent
-  straight to the emulator and through the mount, against a slow upstream and against a
-  CPU-bound one (no delay: the emulator's single worker is the limit). Target: ours within
-  1.5x of direct.
+  straight to the emulator and through the mount, against a slow upstream (50 ms to the first
+  byte) and one without delay. Target: ours within 1.5x of direct.
 """
 
 from __future__ import annotations
@@ -265,7 +264,7 @@ def measure_bottleneck(plan: FairnessPlan, rows: list[Row]) -> None:
             ours, direct = _targets(app, emulator)
             for target in (ours, direct):
                 run_load(target.spec(4, 0.5))  # warm both paths
-            cases = (("slow upstream", plan.slow_delay), ("CPU-bound upstream", 0.0))
+            cases = (("slow upstream", plan.slow_delay), ("upstream without delay", 0.0))
             for label, delay in cases:
                 knobs = {"first_byte_delay": delay}
                 httpx.post(f"{emulator.url}/bench/knobs", json=knobs, timeout=10)
