@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .auth_storm import measure_auth_path, measure_refresh_storm
+from .fairness import QUICK_FAIRNESS, FairnessPlan, kept_section, run_fairness, write_section
 from .inprocess import measure_nonstreaming, measure_scaling, measure_ttft
 from .loadgen import LoadResult
 from .metering import measure_metering
@@ -405,7 +406,9 @@ def write_doc(
 ) -> None:
     passed, failed = verdict(rows)
     image = f"\n![Latency and throughput vs concurrency]({plotted.name})\n" if plotted else ""
-    path.write_text(f"""# Performance
+    fairness = kept_section(path)  # measured by `--fairness`, on its own
+    path.write_text(
+        f"""# Performance
 
 What embedding authai_embed costs over calling the upstream directly, measured against the
 bundled emulator on one machine, with the same requests sent straight to the emulator as the
@@ -528,7 +531,9 @@ libraries change: rerun the benchmark before relying on one.
   decodes each event name once.
 - **Chat Completions chunks are assembled from bytes prebuilt per stream**: only the varying text
   is JSON-encoded per event; translating an event costs about 1.3 times what decoding it does.
-""")
+"""
+        + (f"\n{fairness}" if fairness else "")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -540,6 +545,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"comma-separated sections: {', '.join(SECTIONS)}",
     )
     parser.add_argument("--no-chatmock", action="store_true", help="skip the ChatMock peer")
+    parser.add_argument(
+        "--fairness",
+        action="store_true",
+        help="only overload and fairness (bench/fairness.py); with --doc, its section there",
+    )
     parser.add_argument(
         "--doc",
         type=Path,
@@ -554,6 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     doc = args.doc
+    if args.fairness:
+        return _fairness(args, doc)
     if doc is None and not args.quick and only == set(SECTIONS):
         doc = ROOT / "docs" / "performance.md"
     with_chatmock = not args.no_chatmock and chatmock_installed()
@@ -597,6 +609,26 @@ def _run_and_report(
         command = " ".join(["python -m bench", shlex.join(args.argv)]).strip()
         write_doc(doc, rows, command, started, seconds, plotted)
         print(f"wrote {doc}" + (f" and {plotted}" if plotted else ""))
+    return 0
+
+
+def _fairness(args: argparse.Namespace, doc: Path | None) -> int:
+    started = datetime.now(UTC)
+    package_logger = logging.getLogger("authai_embed")
+    level = package_logger.level
+    package_logger.setLevel(logging.WARNING)
+    try:
+        rows = run_fairness(QUICK_FAIRNESS if args.quick else FairnessPlan())
+    finally:
+        package_logger.setLevel(level)
+    print(f"Machine: {machine()}")
+    print(format_table(rows))
+    passed, failed = verdict(rows)
+    print(f"\n{passed} targets passed, {failed} failed")
+    if doc is not None:
+        command = " ".join(["python -m bench", shlex.join(args.argv)]).strip()
+        write_section(doc, rows, command, started.strftime("%Y-%m-%d %H:%M UTC"), machine())
+        print(f"wrote {doc}")
     return 0
 
 

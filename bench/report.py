@@ -12,12 +12,13 @@ from typing import Literal
 
 __all__ = ["Row", "Target", "format_table", "machine", "markdown_table", "plot", "verdict"]
 
-Kind = Literal["added<=", "<=", "ratio>=", "=="]
+Kind = Literal["added<=", "<=", "ratio>=", "ratio<=", "=="]
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A pass mark: `added<=` (ours minus direct), `<=` / `==` (ours), `ratio>=` (ours/direct)."""
+    """A pass mark: `added<=` (ours minus direct), `<=` / `==` (ours), `ratio>=` / `ratio<=`
+    (ours/direct)."""
 
     kind: Kind
     limit: float
@@ -31,12 +32,16 @@ class Target:
             raise ValueError(f"target {self.kind} needs a direct figure")
         if self.kind == "added<=":
             return ours - direct <= self.limit
+        if self.kind == "ratio<=":
+            return direct > 0 and ours / direct <= self.limit
         return direct > 0 and ours / direct >= self.limit
 
     def describe(self, unit: str) -> str:
         limit = _number(self.limit)
         if self.kind == "added<=":
             return f"added ≤ {limit} {unit}"
+        if self.kind == "ratio<=":
+            return f"≤ {limit}x direct"
         if self.kind == "ratio>=":
             return f"≥ {self.limit:.0%} of direct" if self.limit < 1 else f"≥ {limit}x direct"
         if self.kind == "==":

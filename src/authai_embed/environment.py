@@ -22,6 +22,7 @@ ENVIRONMENT: dict[str, str] = {
     "AUTH_AI_REFRESH_MARGIN": "refresh_margin",
     "AUTH_AI_MAX_SESSIONS_PER_USER": "max_sessions_per_user",
     "AUTH_AI_LIMITS_MAX_AGE": "limits_max_age",
+    "AUTH_AI_MAX_CONCURRENT_PER_USER": "max_concurrent_per_user",
     "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
     "AUTH_AI_SESSION_COOKIE": "session_cookie",
     "AUTH_AI_SWEEP_INTERVAL": "sweep_interval",

@@ -106,10 +106,11 @@ class Unauthorized(AuthAIError):
 class RateLimited(AuthAIError):
     """Too many requests from one client or user: answered as 429 with `Retry-After`."""
 
-    def __init__(self, *, retry_after: int) -> None:
+    def __init__(self, *, retry_after: int, reason: str | None = None) -> None:
         super().__init__("rate limited")
         self.message = "rate limited"
         self.retry_after = retry_after
+        self.reason = reason  # what the client is told instead of the generic message
 
 
 class Paused(AuthAIError):

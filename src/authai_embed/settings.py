@@ -174,6 +174,9 @@ class Settings(BaseModel):
     limits_max_age: Annotated[int, Field(ge=1, le=24 * 3600)] = 60
     """How old, in seconds, the plan limits of `AuthAI.limits` and `GET /auth/limits` may be
     before the provider is asked again (at most once per user at a time)."""
+    max_concurrent_per_user: Annotated[int, Field(ge=0, le=100_000)] | None = 16
+    """How many `/v1` calls one user may have in flight at once, across all their sessions, in
+    this process; the next is answered 429 with `Retry-After: 1`. `0` or `None`: no cap."""
     login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
     """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024

@@ -27,6 +27,7 @@ from authai_embed.admin.ops import AdminOps, UserDetail
 from authai_embed.asgi.admin_routes import ADMIN_PREFIX, USERS_PATH, AdminGuard, AdminRoutes
 from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
+from authai_embed.asgi.concurrency import ConcurrencyCap, Slot
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
 from authai_embed.asgi.csrf import HeaderSource
@@ -163,6 +164,7 @@ class AuthAI:
         )
         self.admin.limits_source = self._last_limits
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
+        self._cap = ConcurrencyCap(self.settings.max_concurrent_per_user)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
         if quotas is not None and not isinstance(quotas, Quotas):
@@ -495,19 +497,28 @@ class AuthAI:
         return await watch.run(lambda: self._answer(request, send, route, ok), bodiless=bodiless)
 
     async def _answer(self, request: Request, send: Send, route: Route | None, ok: bool) -> int:
+        # The user's place under the concurrency cap is held until the last byte is sent, and
+        # given back however the answer ends (done, failed, or cancelled by a disconnect).
+        slot = self._cap.slot()
         try:
-            response = await self._dispatch(request, route, ok)
-        except Exception as exc:  # every error is answered; errors.py logs unexpected ones
-            anthropic = route is not None and route.guards.dialect == "anthropic"
-            response = error_response(exc, v1=is_v1(request.path), anthropic=anthropic)
-        response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
-        if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
-            await response.stream_to(send)  # the watch listens for a disconnect already
-        else:
-            await response(request.scope, request.receive, send)
+            try:
+                response = await self._dispatch(request, route, ok, slot)
+            except Exception as exc:  # every error is answered; errors.py logs unexpected ones
+                slot.release()
+                anthropic = route is not None and route.guards.dialect == "anthropic"
+                response = error_response(exc, v1=is_v1(request.path), anthropic=anthropic)
+            response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
+            if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
+                await response.stream_to(send)  # the watch listens for a disconnect already
+            else:
+                await response(request.scope, request.receive, send)
+        finally:
+            slot.release()
         return response.status
 
-    async def _dispatch(self, request: Request, route: Route | None, ok: bool) -> AnyResponse:
+    async def _dispatch(
+        self, request: Request, route: Route | None, ok: bool, slot: Slot
+    ) -> AnyResponse:
         """The guards of `route` in their order (see `Guards`), then its handler."""
         check_header_size(request.scope)  # 431, before anything else
         if route is None:
@@ -529,6 +540,7 @@ class AuthAI:
             await self._kill.check_models(request.session.record.provider)  # cached, as above
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
+                slot.take(request.session.user_id)  # the per-user concurrency cap
         return await route.handler(request)
 
 

@@ -88,7 +88,7 @@ def _retry(retry_after: int | None) -> Headers:
 
 
 def _rate_limited(exc: RateLimited) -> Answer:
-    message = f"rate limited: too many requests; retry after {exc.retry_after} s"
+    message = exc.reason or f"rate limited: too many requests; retry after {exc.retry_after} s"
     v1 = _v1(message, "rate_limit_exceeded", code="rate_limit_exceeded")
     return Answer(429, {"error": "rate limited"}, v1, _retry(exc.retry_after))
 

@@ -20,7 +20,8 @@ Handler = Callable[[Request], Awaitable[AnyResponse]]
 @dataclass(frozen=True, slots=True)
 class Guards:
     """What the app runs before a handler, in this order: the per-IP `rate`, the method (405),
-    cookie mode's cross-site refusal (`csrf`), the session (`auth`), the per-user `rate`."""
+    cookie mode's cross-site refusal (`csrf`), the session (`auth`), the per-user `rate` and
+    with it the per-user concurrency cap (`concurrency.py`)."""
 
     rate: Literal["auth_start", "auth_poll", "v1"] | None = None  # a `Limits` field
     # "cookie": refuse a cross-site state change made with the cookie; "always": any cross-site
