@@ -22,7 +22,9 @@ def test_the_django_example_serves_the_whole_flow(tmp_path: Path, provider: str)
         page = web.get("/")
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert '<script type="module" src="/authai/sdk.js"></script>' in page.text
-        assert '<authai-signin storage="session">' in page.text  # no provider: the three
+        assert (
+            '<authai-signin storage="session" show-limits>' in page.text
+        )  # no provider: the three
         assert web.get("/authai/sdk.js").headers["content-type"].startswith("text/javascript")
         offered = web.get("/authai/auth/providers").json()["providers"]
         assert offered == [{"id": p, "displayName": n} for p, n in NAMES.items()]

@@ -62,7 +62,7 @@ async def _browse(base: str, provider: str) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
         page = await browser.get("/")
         assert '<script type="module" src="/authai/sdk.js"></script>' in page.text
-        assert '<authai-signin storage="session">' in page.text
+        assert '<authai-signin storage="session" show-limits>' in page.text
         offered = (await browser.get("/authai/auth/providers")).json()["providers"]
         assert [p["id"] for p in offered] == list(VERIFICATION)
         sdk = await browser.get("/authai/sdk.js")
