@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from authai_embed.asgi.app import AuthAI
 from authai_embed.asgi.limits import Limits, StartGuard
 from authai_embed.errors import ConfigError
+from authai_embed.events import EventHandler
 from authai_embed.integrations.starlette import is_starlette_like, mount_on_starlette
 from authai_embed.settings import Secrets
 from authai_embed.stores.base import AuthStore
@@ -23,6 +25,7 @@ def mount_authai(
     path: str = "/authai",
     limits: Limits | None = None,
     start_guard: StartGuard | None = None,
+    on_event: EventHandler | Sequence[EventHandler] | None = None,
     **settings: Any,
 ) -> AuthAI:
     """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
@@ -34,12 +37,18 @@ def mount_authai(
 
     `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). `limits` and
     `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
-    anyone may start a sign-in). Raises `ConfigError` for bad settings or secrets.
+    anyone may start a sign-in). `on_event`: async handler(s) of the mount's events
+    (docs/events.md). Raises `ConfigError` for bad settings or secrets.
     """
     if not path.startswith("/") or path.endswith("/") or len(path) < 2:
         raise ConfigError("path must start with '/' and not end with it, e.g. '/authai'")
     authai = AuthAI(
-        secrets=secrets, store=store, limits=limits, start_guard=start_guard, **settings
+        secrets=secrets,
+        store=store,
+        limits=limits,
+        start_guard=start_guard,
+        on_event=on_event,
+        **settings,
     )
     if is_starlette_like(app):
         mount_on_starlette(app, authai, path)

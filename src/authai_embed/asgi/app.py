@@ -7,7 +7,7 @@ one route table: every request's path, its guards and its handler are below, in 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,8 @@ from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Sessions
 from authai_embed.errors import ConfigError
+from authai_embed.events import EventHandler
+from authai_embed.observe.bus import EventBus, handlers_of
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
@@ -69,7 +71,8 @@ class AuthAI:
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
-    async) decides who may start a sign-in (others get the uniform 401).
+    async) decides who may start a sign-in (others get the uniform 401). `on_event`: an async
+    callable, or several, receiving each `Event` in the background (docs/events.md).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class AuthAI:
         clock: Clock | None = None,
         limits: Limits | None = None,
         start_guard: StartGuard | None = None,
+        on_event: EventHandler | Sequence[EventHandler] | None = None,
         **options: Any,
     ) -> None:
         if not isinstance(secrets, Secrets):
@@ -94,6 +98,7 @@ class AuthAI:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.http: httpx.AsyncClient = http_client or new_upstream_client(_TIMEOUT)
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
+        self.events = EventBus(handlers_of(on_event), clock=self.clock)
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
         )
@@ -104,6 +109,7 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
             providers=self.providers,
+            events=self.events,
         )
         self.logins = LoginBroker(
             store=self.store,
@@ -116,7 +122,9 @@ class AuthAI:
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
         owned_http = self.http if http_client is None else None  # closed at shutdown
-        self._life = Lifespan(self.store, owned_http, self.sweep, self.settings.sweep_interval)
+        self._life = Lifespan(
+            self.store, owned_http, self.sweep, self.settings.sweep_interval, self.events
+        )
         self._fallback: ASGIApp | None = None
         self._prefix = ""
         proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)

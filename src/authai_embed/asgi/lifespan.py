@@ -17,6 +17,7 @@ import httpx
 
 from authai_embed._util.logs import get_logger
 from authai_embed.errors import AuthAIError
+from authai_embed.observe.bus import EventBus
 from authai_embed.stores.base import AuthStore
 from authai_embed.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +32,17 @@ class Lifespan:
     """Starts and stops what the mount holds open: the store, the sweep task, and the upstream
     client when the mount made it. `startup` and `shutdown` are idempotent."""
 
-    __slots__ = ("_http", "_interval", "_lock", "_store", "_sweep", "_sweeper", "loop", "started")
+    __slots__ = (
+        "_events",
+        "_http",
+        "_interval",
+        "_lock",
+        "_store",
+        "_sweep",
+        "_sweeper",
+        "loop",
+        "started",
+    )
 
     def __init__(
         self,
@@ -39,7 +50,9 @@ class Lifespan:
         http: httpx.AsyncClient | None,
         sweep: Callable[[], Awaitable[int]],
         sweep_interval: float | None,
+        events: EventBus | None = None,
     ) -> None:
+        self._events = events  # its drain task runs while the mount does
         self._store = store
         self._http = http  # closed at shutdown: the client the mount made, else None
         self._sweep = sweep
@@ -58,10 +71,15 @@ class Lifespan:
                 self.loop = asyncio.get_running_loop()
                 if self._interval is not None:
                     self._sweeper = self.loop.create_task(self._sweep_every(self._interval))
+                if self._events is not None:
+                    self._events.start()
 
     async def shutdown(self) -> None:
-        """Stop the periodic sweep, close the store and the upstream client (if we made it)."""
+        """Stop the periodic sweep, hand on the queued events (within a bound), close the store
+        and the upstream client (if we made it)."""
         async with self._lock:
+            if self._events is not None:
+                await self._events.stop()
             if self._sweeper is not None:
                 self._sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

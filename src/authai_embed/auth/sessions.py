@@ -24,6 +24,7 @@ from authai_embed.auth.session_jwt import SessionClaims, SessionSigner
 from authai_embed.auth.vault import Sealed, new_key, open_sealed, seal
 from authai_embed.credentials import Credentials
 from authai_embed.errors import StoreError, Unauthorized, UpstreamError
+from authai_embed.observe.bus import EventBus
 from authai_embed.providers.base import Provider
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuthStore, Record
@@ -64,6 +65,7 @@ class Sessions:
         settings: Settings,
         clock: Clock,
         providers: Mapping[str, Provider],
+        events: EventBus | None = None,
     ) -> None:
         self._store = store
         self._signer = signer
@@ -74,7 +76,11 @@ class Sessions:
         self._locks = KeyedLocks()
         self._owner = token_hex(8)
         self.accounts = AccountSessions(
-            store=store, identity_key=secrets.identity_key, settings=settings, clock=clock
+            store=store,
+            identity_key=secrets.identity_key,
+            settings=settings,
+            clock=clock,
+            events=events,
         )
 
     async def create_session(
@@ -107,6 +113,7 @@ class Sessions:
             label=label,
         )
         await self._store.put_record(record)
+        self.accounts.started(record)
         await self.accounts.enforce_limit(record)
         return self._signer.issue(
             record_id=record_id,
