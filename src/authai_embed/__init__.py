@@ -47,6 +47,7 @@ from authai_embed.stores.memory import MemoryStore
 from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
 from authai_embed.stores.url import store_from_url
+from authai_embed.webhooks import sign_webhook, verify_webhook
 
 __all__ = [
     "AuthAI",
@@ -98,5 +99,7 @@ __all__ = [
     "event_payload",
     "mount_authai",
     "new_upstream_client",
+    "sign_webhook",
     "store_from_url",
+    "verify_webhook",
 ]

@@ -140,6 +140,7 @@ Event = (
 )
 """Every event `on_event` handlers receive; tell them apart by class or by `event.type`."""
 
+
 class EventHandler(Protocol):
     """An `on_event` handler: an async callable taking one event. It runs in the background,
     after the request, one event at a time; what it raises is logged and dropped."""

@@ -38,6 +38,7 @@ from authai_embed.auth.sessions import Sessions
 from authai_embed.errors import ConfigError
 from authai_embed.events import EventHandler
 from authai_embed.observe.bus import EventBus, handlers_of
+from authai_embed.observe.webhook_sender import WebhookSender
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
@@ -98,7 +99,7 @@ class AuthAI:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.http: httpx.AsyncClient = http_client or new_upstream_client(_TIMEOUT)
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
-        self.events = EventBus(handlers_of(on_event), clock=self.clock)
+        self.events = _event_bus(self.settings, handlers_of(on_event), self.clock)
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
         )
@@ -321,6 +322,14 @@ class AuthAI:
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
+
+
+def _event_bus(settings: Settings, handlers: list[EventHandler], clock: Clock) -> EventBus:
+    """The mount's event bus: the host's handlers, then the webhook when one is configured."""
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        return EventBus(handlers, clock=clock)
+    sender = WebhookSender(settings.webhook_url, settings.webhook_secret, clock=clock)
+    return EventBus([*handlers, sender], clock=clock, services=[sender])
 
 
 def _table(

@@ -76,6 +76,11 @@ class EventBus:
         return bool(self._handlers)
 
     @property
+    def services(self) -> tuple[Service, ...]:
+        """The services started and stopped with the bus (the webhook sender, when set)."""
+        return tuple(self._services)
+
+    @property
     def dropped(self) -> int:
         """Events dropped so far because the queue was full."""
         return self._dropped
