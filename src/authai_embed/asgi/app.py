@@ -34,10 +34,12 @@ from authai_embed.asgi.session_routes import SESSIONS_PATH, SessionRoutes
 from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.session_jwt import SessionSigner
-from authai_embed.auth.sessions import Sessions
+from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.errors import ConfigError
 from authai_embed.events import EventHandler
 from authai_embed.observe.bus import EventBus, handlers_of
+from authai_embed.observe.calls import CallObserver
+from authai_embed.observe.telemetry import Telemetry
 from authai_embed.observe.webhook_sender import WebhookSender
 from authai_embed.providers.base import Provider
 from authai_embed.providers.registry import build_providers
@@ -100,6 +102,8 @@ class AuthAI:
         self.http: httpx.AsyncClient = http_client or new_upstream_client(_TIMEOUT)
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
         self.events = _event_bus(self.settings, handlers_of(on_event), self.clock)
+        self.telemetry = Telemetry()
+        self._calls = CallObserver(self.telemetry, self.events)
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
         )
@@ -111,6 +115,7 @@ class AuthAI:
             clock=self.clock,
             providers=self.providers,
             events=self.events,
+            telemetry=self.telemetry,
         )
         self.logins = LoginBroker(
             store=self.store,
@@ -290,16 +295,28 @@ class AuthAI:
         return await watch.run(lambda: self._answer(request, send, route, ok), bodiless=bodiless)
 
     async def _answer(self, request: Request, send: Send, route: Route | None, ok: bool) -> int:
+        call = None if route is None else self._calls.begin(request.method, route.path)
         try:
             response = await self._dispatch(request, route, ok)
         except Exception as exc:  # every error is answered; errors.py logs unexpected ones
+            if call is not None:
+                call.exc = exc
             anthropic = route is not None and route.guards.dialect == "anthropic"
             response = error_response(exc, v1=is_v1(request.path), anthropic=anthropic)
         response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
-        if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
-            await response.stream_to(send)  # the watch listens for a disconnect already
-        else:
-            await response(request.scope, request.receive, send)
+        streaming = isinstance(response, StreamingResponse)
+        if call is not None:
+            self._calls.sending(call, streaming)
+        try:
+            if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
+                await response.stream_to(send)  # the watch listens for a disconnect already
+            else:
+                await response(request.scope, request.receive, send)
+        finally:
+            if call is not None:  # once the whole answer is sent (or the client went away)
+                session = request.session
+                user, provider = (None, None) if session is None else _who(session)
+                self._calls.end(call, user, provider, response.status)
         return response.status
 
     async def _dispatch(self, request: Request, route: Route | None, ok: bool) -> AnyResponse:
@@ -322,6 +339,10 @@ class AuthAI:
             if guards.rate == "v1":
                 await self._gate.admit_user(request.session.user_id)
         return await route.handler(request)
+
+
+def _who(session: Session) -> tuple[str, str]:
+    return session.user_id, session.record.provider
 
 
 def _event_bus(settings: Settings, handlers: list[EventHandler], clock: Clock) -> EventBus:
