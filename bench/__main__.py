@@ -17,13 +17,14 @@ from pathlib import Path
 from .auth_storm import measure_auth_path, measure_refresh_storm
 from .inprocess import measure_nonstreaming, measure_scaling, measure_ttft
 from .loadgen import LoadResult
+from .observe_cost import measure_observe_cost, sdk_installed
 from .report import Row, Target, format_table, machine, markdown_table, plot, verdict
 from .rig import open_rig
 from .served import chatmock_installed, run_served
 from .stats import Summary
 from .translate_cost import capture_stream, measure_translation
 
-SECTIONS = ("inprocess", "streaming", "served", "auth", "storm", "scaling")
+SECTIONS = ("inprocess", "streaming", "served", "auth", "storm", "scaling", "observe")
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = [1, 16, 64, 256]
 QUICK_CONCURRENCY = [1, 16]
@@ -322,6 +323,35 @@ async def _storm(plan: Plan, rows: list[Row]) -> None:
     )
 
 
+async def _observe(plan: Plan, rows: list[Row]) -> None:
+    sec = "7 events + OpenTelemetry (in-process, non-streaming)"
+    if not sdk_installed():
+        rows.append(Row(sec, "OpenTelemetry SDK", None, "", note="not installed"))
+        return
+    paired = await measure_observe_cost(plan.requests, plan.warmup)
+    rows.append(
+        Row(
+            sec,
+            "latency p50",
+            paired.ours.p50,
+            "ms",
+            paired.direct.p50,
+            Target("added<=", 0.1),
+            f"added {paired.added_p50:.3f} ms; direct = no handler, no OpenTelemetry",
+        )
+    )
+    rows.append(
+        Row(
+            sec,
+            "latency p99",
+            paired.ours.p99,
+            "ms",
+            paired.direct.p99,
+            note=f"added {paired.added_p99:.3f} ms",
+        )
+    )
+
+
 async def run(plan: Plan, only: set[str], rows: list[Row]) -> None:
     """Run the selected in-process measurements, appending rows."""
     if only & {"inprocess", "streaming", "scaling"}:
@@ -330,6 +360,8 @@ async def run(plan: Plan, only: set[str], rows: list[Row]) -> None:
         await _auth(plan, rows)
     if "storm" in only:
         await _storm(plan, rows)
+    if "observe" in only:
+        await _observe(plan, rows)
 
 
 def write_doc(

@@ -135,9 +135,13 @@ async def sign_in(client: httpx.AsyncClient, emulator: Emulator, prefix: str = "
 
 
 async def open_rig(
-    *, store: AuthStore | None = None, clock: Clock | None = None, **emulator_options: Any
+    *,
+    store: AuthStore | None = None,
+    clock: Clock | None = None,
+    mount_options: Mapping[str, Any] | None = None,
+    **emulator_options: Any,
 ) -> InProcessRig:
-    """A started rig with one signed-in user."""
+    """A started rig with one signed-in user; `mount_options` go to `mount_authai`."""
     emulator = Emulator(issuer=ISSUER, clock=clock, **emulator_options)
     # The client AuthAI makes for itself, with the in-process emulator as its transport.
     upstream = new_upstream_client(UPSTREAM_TIMEOUT, transport=StreamingASGITransport(emulator))
@@ -150,6 +154,7 @@ async def open_rig(
         clock=clock,
         limits=BENCH_LIMITS,
         openai={"issuer": ISSUER, "api_base": f"{ISSUER}/backend-api/codex"},
+        **(mount_options or {}),
     )
     assert isinstance(host, AuthAI)
     await host.startup()

@@ -189,3 +189,35 @@ async def test_no_token_jwt_key_user_id_or_prompt_in_any_span_or_metric(
     secrets += harness.emulator.issued_tokens()
     for secret in secrets:
         assert secret not in text
+
+
+def test_without_opentelemetry_nothing_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    import authai_embed.observe.telemetry as installed
+
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # as if not installed
+    spec = importlib.util.spec_from_file_location("telemetry_without_otel", installed.__file__)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert not module.available()
+    telemetry = module.Telemetry()
+    assert not telemetry.enabled
+    telemetry.refreshed("openai", ok=False)  # a no-op, not an error
+    assert installed.available()
+
+
+async def test_spans_and_metrics_start_when_the_sdk_is_given(
+    harness: Harness, exported: Exported
+) -> None:
+    jwt = await harness.sign_in()  # before: the global providers (no SDK here): nothing kept
+    use(harness, exported)
+    assert exported.finished() == []
+    response = await harness.client.get("/authai/v1/models", headers=bearer(jwt))
+    assert response.status_code == 200
+    [span] = exported.finished()
+    assert span.name == "GET /v1/models"
+    assert exported.total("authai.requests", **{"http.route": "/v1/models"}) == 1

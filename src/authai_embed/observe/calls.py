@@ -24,7 +24,7 @@ from authai_embed.errors import (
     UpstreamError,
 )
 from authai_embed.observe.bus import EventBus
-from authai_embed.observe.telemetry import Telemetry, end_span
+from authai_embed.observe.telemetry import Labels, Telemetry, end_span
 from authai_embed.observe.watch import ErrorBursts, LimitWatch
 
 __all__ = [
@@ -159,8 +159,7 @@ class CallObserver:
             return None
         call = Call(name)
         if self.telemetry.enabled:
-            attributes = {"http.route": name, "http.request.method": method}
-            call.span = self.telemetry.start_span(f"{method} {name}", attributes)
+            call.span = self.telemetry.start_span(f"{method} {name}", {"http.route": name})
         call.token = _CURRENT.set(call)
         return call
 
@@ -168,7 +167,7 @@ class CallObserver:
         """The answer starts; a stream counts as open until `end`."""
         call.streaming = streaming
         if streaming and self.telemetry.enabled:
-            self.telemetry.open_streams.add(1, {"http.route": call.route})
+            self.telemetry.add("authai.open_streams", (("http.route", call.route),))
 
     def end(self, call: Call, user_id: str | None, provider: str | None, status: int) -> None:
         """The answer is sent: close the span, record the metrics, emit the events."""
@@ -184,30 +183,10 @@ class CallObserver:
 
     def _record(self, call: Call, provider: str | None, status: int, kind: str | None) -> None:
         telemetry = self.telemetry
-        route = {"http.route": call.route}
-        labels: dict[str, str | int] = {**route, "http.response.status_code": status}
-        if provider is not None:
-            labels["authai.provider"] = provider
-        telemetry.requests.add(1, labels)
-        if kind is not None:
-            telemetry.errors.add(1, {**labels, "error.type": kind})
-        if status == 429:
-            by = "provider" if isinstance(call.exc, UpstreamError) else "mount"
-            telemetry.rate_limited.add(1, {**labels, "authai.limited_by": by})
-        if call.streaming:
-            telemetry.open_streams.add(-1, route)
-        upstream = {"authai.provider": provider or "", "gen_ai.request.model": call.model or ""}
-        if call.upstream_latency is not None:
-            telemetry.upstream_latency.record(call.upstream_latency, upstream)
-        if call.ttft is not None:
-            telemetry.ttft.record(call.ttft, upstream)
-        if call.tokens_in is not None:
-            telemetry.tokens.add(call.tokens_in, {**upstream, "gen_ai.token.type": "input"})
-        if call.tokens_out is not None:
-            telemetry.tokens.add(call.tokens_out, {**upstream, "gen_ai.token.type": "output"})
-        if call.span is not None:
-            final: dict[str, Any] = dict(labels)
+        if call.span is not None:  # ended first: the metrics below then sample no exemplars
+            final: dict[str, Any] = {"http.response.status_code": status}
             for name, value in (
+                ("authai.provider", provider),
                 ("gen_ai.request.model", call.model),
                 ("authai.upstream.latency_s", call.upstream_latency),
                 ("authai.upstream.ttft_s", call.ttft),
@@ -218,6 +197,31 @@ class CallObserver:
                 if value is not None:
                     final[name] = value
             end_span(call.span, final, kind if status >= 500 else None)
+        labels: Labels = (
+            ("http.route", call.route),
+            ("http.response.status_code", status),
+            ("authai.provider", provider or ""),
+        )
+        telemetry.add("authai.requests", labels)
+        if kind is not None:
+            telemetry.add("authai.errors", (*labels, ("error.type", kind)))
+        if status == 429:
+            by = "provider" if isinstance(call.exc, UpstreamError) else "mount"
+            telemetry.add("authai.rate_limited", (*labels, ("authai.limited_by", by)))
+        if call.streaming:
+            telemetry.add("authai.open_streams", (("http.route", call.route),), -1)
+        upstream = (("authai.provider", provider or ""), ("gen_ai.request.model", call.model or ""))
+        if call.upstream_latency is not None:
+            telemetry.upstream_latency.record(call.upstream_latency, dict(upstream))
+        if call.ttft is not None:
+            telemetry.ttft.record(call.ttft, dict(upstream))
+        if call.tokens_in is not None:
+            telemetry.add(
+                "authai.tokens", (*upstream, ("gen_ai.token.type", "input")), call.tokens_in
+            )
+        if call.tokens_out is not None:
+            tokens_out = (*upstream, ("gen_ai.token.type", "output"))
+            telemetry.add("authai.tokens", tokens_out, call.tokens_out)
 
     def _emit(self, exc: BaseException | None, user_id: str, provider: str, status: int) -> None:
         events, now = self.events, self.events.now()
