@@ -42,7 +42,8 @@ def test_the_site_lists_every_page_of_docs() -> None:
 def test_every_env_var_read_by_settings_is_documented() -> None:
     import re
 
-    source = (ROOT / "src" / "authai_embed" / "settings.py").read_text()
+    package = ROOT / "src" / "authai_embed"
+    source = (package / "settings.py").read_text() + (package / "environment.py").read_text()
     documented = (ROOT / "docs" / "configuration.md").read_text()
     names = set(re.findall(r'"(AUTH_AI_[A-Z_]+)"', source))
     assert names

@@ -4,6 +4,7 @@ recorded run was green."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -54,3 +55,16 @@ def test_every_row_records_a_green_last_run() -> None:
         assert passed.isdecimal(), row
         assert passed == collected, row
         assert int(passed) > 0, row
+
+
+def test_every_count_is_what_pytest_collects() -> None:
+    """The collected half of each row (and the page's total) equals the collection of today:
+    from `pytest --collect-only`, not from the page's own say-so."""
+    spec = importlib.util.spec_from_file_location(
+        "reliability_counts", ROOT / "scripts" / "reliability_counts.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    counts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(counts)
+    assert counts.mismatches(DOC) == [], "run scripts/reliability_counts.py"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,28 @@ def test_bad_settings_raise_config_error(overrides: dict[str, object]) -> None:
 
 def test_an_empty_app_id_means_no_tenant() -> None:
     assert Settings.build(app_id="").app_id is None
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"openai": {"isuer": "http://x.test"}}, "'openai.isuer'; did you mean 'openai.issuer'?"),
+        ({"github": {"clientid": "x"}}, "'github.clientid'; did you mean 'github.client_id'?"),
+        ({"xai": {"orign": "api"}}, "'xai.orign'; did you mean 'xai.origin'?"),
+        ({"alowed_origins": ()}, "'alowed_origins'; did you mean 'allowed_origins'?"),
+        ({"stroe": None}, "'stroe'; did you mean 'store'?"),
+        ({"zzzz": 1}, "unknown setting 'zzzz'"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_the_closest_valid_one(
+    keywords: dict[str, Any], message: str
+) -> None:
+    from starlette.applications import Starlette
+
+    from authai_embed import MemoryStore, mount_authai
+
+    with pytest.raises(ConfigError) as info:
+        mount_authai(Starlette(), secrets=Secrets.generate(), store=MemoryStore(), **keywords)
+    assert message in str(info.value)
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Settings.build(**keywords)

@@ -6,7 +6,8 @@ Run `python examples/django_asgi/app.py` and open http://127.0.0.1:8000. Django 
 serves `/authai`; the bundled upstream emulator plays the three providers at `/emulator`. The
 settings live in this file (no project scaffolding). Set AUTH_AI_JWT_SECRET /
 AUTH_AI_IDENTITY_SECRET to keep sessions across restarts; DEMO_HOST / DEMO_PORT / DEMO_DB change
-the address and the database.
+the address and the database. AUTH_AI_ALLOWED_ORIGINS (comma-separated) lets a front end served
+from another origin (a dev server on another port) call the mount and the /api routes.
 """
 
 from __future__ import annotations
@@ -21,17 +22,11 @@ from typing import Any
 import django
 import httpx
 import openai
+from asgiref.sync import markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from authai_embed import (
-    AuthAI,
-    Secrets,
-    SQLiteStore,
-    StreamingASGITransport,
-    Unauthorized,
-    mount_authai,
-)
+from authai_embed import AuthAI, Secrets, SQLiteStore, StreamingASGITransport, mount_authai
 from authai_embed.testing import Emulator
 from authai_embed.types import ASGIApp, Receive, Scope, Send
 
@@ -43,6 +38,13 @@ DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
 MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
 """The model the demo asks, per provider (all three are enabled; the page offers the three)."""
 
+ALLOWED_ORIGINS = tuple(
+    origin.strip()
+    for origin in os.environ.get("AUTH_AI_ALLOWED_ORIGINS", "").split(",")
+    if origin.strip()
+)
+"""The other origins allowed to call us (`AUTH_AI_ALLOWED_ORIGINS`, comma-separated)."""
+
 settings.configure(
     DEBUG=False,
     SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-secret"),
@@ -50,13 +52,17 @@ settings.configure(
     ALLOWED_HOSTS=[HOST, "127.0.0.1", "localhost"],
     INSTALLED_APPS=[],
     # No session or CSRF middleware: the API authenticates with the bearer JWT, never a cookie.
-    MIDDLEWARE=[],
+    MIDDLEWARE=[f"{__name__}.ApiCors", "authai_embed.integrations.django.AuthAIMiddleware"],
+    AUTHAI_INSTANCE=f"{__name__}._authai",  # the middleware's AuthAI, made by create_application
     LOGGING_CONFIG=None,
 )
 django.setup()
 
 from django.core.asgi import get_asgi_application  # noqa: E402  (needs the settings above)
 from django.urls import path  # noqa: E402
+from django.utils.cache import patch_vary_headers  # noqa: E402
+
+from authai_embed.integrations.django import async_openai_client, authai_required  # noqa: E402
 
 _authai: AuthAI | None = None
 
@@ -68,8 +74,30 @@ def authai() -> AuthAI:
     return _authai
 
 
-def _bearer(request: HttpRequest) -> str:
-    return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+class ApiCors:
+    """CORS for the app's own /api routes (bearer header, no cookies) from `ALLOWED_ORIGINS`;
+    /authai never reaches Django and answers its own."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        origin = request.headers.get("Origin")
+        listed = origin in ALLOWED_ORIGINS and request.path.startswith("/api/")
+        if listed and request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+        else:
+            response = await self.get_response(request)
+        if listed:
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Methods"] = "GET, POST"
+            response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            patch_vary_headers(response, ["Origin"])
+        return response
 
 
 async def index(request: HttpRequest) -> HttpResponse:
@@ -78,17 +106,16 @@ async def index(request: HttpRequest) -> HttpResponse:
     return HttpResponse(page, content_type="text/html; charset=utf-8")
 
 
-async def me(request: HttpRequest) -> JsonResponse:
+@authai_required
+async def me(request: Any) -> JsonResponse:
     """Who is signed in, as the Django backend sees it (never the provider's tokens)."""
-    try:
-        user = await authai().whoami(_bearer(request))
-    except Unauthorized:
-        return JsonResponse({"detail": "sign in first"}, status=401)
+    user = request.authai_user  # a WhoAmI: @authai_required answered 401 without one
     name = authai().providers[user.provider].display_name
     return JsonResponse({"user_id": user.user_id, "provider": user.provider, "provider_name": name})
 
 
-async def chat(request: HttpRequest) -> HttpResponse:
+@authai_required
+async def chat(request: Any) -> HttpResponse:
     """Stream the model's reply as plain text, paid for by the signed-in user's plan."""
     if request.method != "POST":
         return JsonResponse({"detail": "POST only"}, status=405, headers={"Allow": "POST"})
@@ -99,16 +126,12 @@ async def chat(request: HttpRequest) -> HttpResponse:
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list) or not messages:
         return JsonResponse({"detail": "messages must be a non-empty list"}, status=400)
-    jwt = _bearer(request)
-    client = authai().async_openai_client(jwt)
+    client = async_openai_client(request)
     try:
-        model = MODELS[(await authai().whoami(jwt)).provider]
-        stream = await client.chat.completions.create(model=model, messages=messages, stream=True)
-    except Unauthorized:
-        return JsonResponse({"detail": "sign in first"}, status=401)
-    except openai.AuthenticationError:
-        return JsonResponse({"detail": "sign in first"}, status=401)
-    except openai.APIStatusError as exc:
+        stream = await client.chat.completions.create(
+            model=MODELS[request.authai_user.provider], messages=messages, stream=True
+        )
+    except openai.APIStatusError as exc:  # a usage limit (429), a refusal, a 502
         return JsonResponse({"detail": exc.message}, status=exc.status_code)
 
     async def text() -> AsyncIterator[str]:
@@ -173,6 +196,7 @@ def create_application(
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
         github={"web_base": f"{issuer}/github", "api_base": f"{issuer}/github-api"},
         xai={"issuer": f"{issuer}/xai-auth", "api_base": f"{issuer}/xai/v1"},
+        allowed_origins=ALLOWED_ORIGINS,
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),

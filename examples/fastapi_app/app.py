@@ -6,22 +6,26 @@ sign-in pages and models are the bundled upstream emulator, mounted at /emulator
 reaches it in-process.
 Set AUTH_AI_JWT_SECRET / AUTH_AI_IDENTITY_SECRET to keep sessions across restarts (otherwise
 fresh secrets are made at each start and earlier sessions end). DEMO_HOST / DEMO_PORT / DEMO_DB
-change the address and the database.
+change the address and the database. AUTH_AI_ALLOWED_ORIGINS (comma-separated) lets a front end
+served from another origin (a dev server on another port) call the mount and the /api routes.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time, and
+# these routes (made inside `create_app`) use local `Annotated` aliases.
 import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Annotated, Any
 
 import httpx
 import openai
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from authai_embed import Secrets, SQLiteStore, StreamingASGITransport, Unauthorized, mount_authai
+from authai_embed import Secrets, SQLiteStore, StreamingASGITransport, WhoAmI, mount_authai
 from authai_embed.testing import Emulator
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +36,30 @@ DB = Path(os.environ.get("DEMO_DB", HERE / "demo.db"))
 
 MODELS = {"openai": "gpt-5.4", "github": "gpt-5.4", "xai": "grok-4"}
 """The model the demo asks, per provider (all three are enabled; the page offers the three)."""
+
+
+def allowed_origins() -> tuple[str, ...]:
+    """The other origins allowed to call us (`AUTH_AI_ALLOWED_ORIGINS`, comma-separated)."""
+    listed = os.environ.get("AUTH_AI_ALLOWED_ORIGINS", "").split(",")
+    return tuple(origin.strip() for origin in listed if origin.strip())
+
+
+class ApiCors:
+    """CORS for the app's own /api routes (bearer header, no cookies): /authai answers its own
+    preflights, with its own allowed headers."""
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api = scope["type"] == "http" and scope["path"].startswith("/api/")
+        await (self.cors if api else self.app)(scope, receive, send)
 
 
 def _secrets() -> Secrets:
@@ -57,6 +85,8 @@ def create_app(
     emulator.github.model.knobs.event_delay = emulator.xai.model.knobs.event_delay = 0.03
     emulator.github.knobs.interval = emulator.xai.knobs.interval = 2
     app.mount("/emulator", emulator)
+    origins = allowed_origins()
+    app.add_middleware(ApiCors, origins=origins)
     authai = mount_authai(
         app,
         store=SQLiteStore(db_path),
@@ -66,6 +96,7 @@ def create_app(
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
         github={"web_base": f"{issuer}/github", "api_base": f"{issuer}/github-api"},
         xai={"issuer": f"{issuer}/xai-auth", "api_base": f"{issuer}/xai/v1"},
+        allowed_origins=origins,
         http_client=httpx.AsyncClient(
             transport=StreamingASGITransport(emulator, root_path="/emulator")
         ),
@@ -75,35 +106,28 @@ def create_app(
     async def index() -> FileResponse:
         return FileResponse(HERE / "static" / "index.html")
 
+    current_user = Annotated[WhoAmI, Depends(authai.current_user)]
+    openai_client = Annotated[openai.AsyncOpenAI, Depends(authai.openai)]
+
     @app.get("/api/me")
-    async def me(authorization: str = Header("")) -> dict[str, str]:
+    async def me(user: current_user) -> dict[str, str]:
         """Who is signed in, as the host backend sees it (never the provider's tokens)."""
-        try:
-            user = await authai.whoami(authorization.removeprefix("Bearer ").strip())
-        except Unauthorized:
-            raise HTTPException(401, "sign in first") from None
         name = authai.providers[user.provider].display_name
         return {"user_id": user.user_id, "provider": user.provider, "provider_name": name}
 
     @app.post("/api/chat")
-    async def chat(request: Request, authorization: str = Header("")) -> StreamingResponse:
+    async def chat(
+        user: current_user, client: openai_client, body: Annotated[Any, Body()]
+    ) -> StreamingResponse:
         """Stream the model's reply as plain text, paid for by the signed-in user's plan."""
-        body = await request.json()
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list) or not messages:
             raise HTTPException(400, "messages must be a non-empty list")
-        jwt = authorization.removeprefix("Bearer ").strip()
-        client = authai.async_openai_client(jwt)
         try:
-            model = MODELS[(await authai.whoami(jwt)).provider]
             stream = await client.chat.completions.create(
-                model=model, messages=messages, stream=True
+                model=MODELS[user.provider], messages=messages, stream=True
             )
-        except Unauthorized:
-            raise HTTPException(401, "sign in first") from None
-        except openai.AuthenticationError:
-            raise HTTPException(401, "sign in first") from None
-        except openai.APIStatusError as exc:
+        except openai.APIStatusError as exc:  # a usage limit (429), a refusal, a 502
             raise HTTPException(exc.status_code, exc.message) from None
 
         async def text() -> AsyncIterator[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed._transports.upstream import UpstreamTransport
 from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.access_log import install_log_filter
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._version import __version__
 from authai_embed.asgi.app import AuthAI, WhoAmI
@@ -41,6 +42,7 @@ from authai_embed.events import (
 )
 from authai_embed.mount import mount_authai
 from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
+from authai_embed.providers.plan import PlanCredits, PlanLimits, PlanWindow, PremiumQuota
 from authai_embed.settings import OpenAIUpstream, Secrets, Settings, SigningKey
 from authai_embed.stores.base import AuthStore, PendingLogin, Record
 from authai_embed.stores.memory import MemoryStore
@@ -69,7 +71,11 @@ __all__ = [
     "NotFound",
     "OpenAIUpstream",
     "PendingLogin",
+    "PlanCredits",
+    "PlanLimits",
+    "PlanWindow",
     "PostgresStore",
+    "PremiumQuota",
     "Provider",
     "ProviderErrorBurst",
     "QuotaExceeded",
@@ -97,6 +103,7 @@ __all__ = [
     "WhoAmI",
     "__version__",
     "event_payload",
+    "install_log_filter",
     "mount_authai",
     "new_upstream_client",
     "sign_webhook",

@@ -71,13 +71,17 @@ class SignInDisabled(UpstreamError):
 
 
 class InvalidRequest(AuthAIError):
-    """The caller sent something we refuse; answered as a 4xx naming the parameter at fault."""
+    """The caller sent something we refuse; answered as a 4xx naming the parameter at fault,
+    with a stable `code` when a client may want to tell this refusal from others."""
 
-    def __init__(self, message: str, *, param: str | None = None, status: int = 400) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, status: int = 400, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.status = status
+        self.code = code
 
 
 class NotFound(AuthAIError):

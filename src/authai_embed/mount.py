@@ -20,7 +20,7 @@ __all__ = ["mount_authai"]
 def mount_authai(
     app: Any,
     *,
-    secrets: Secrets,
+    secrets: Secrets | None = None,
     store: AuthStore | None = None,
     path: str = "/authai",
     limits: Limits | None = None,
@@ -35,7 +35,9 @@ def mount_authai(
     - Any other ASGI app (Django's `get_asgi_application()`, ...): the returned `AuthAI` wraps it
       and IS the application to serve: `application = mount_authai(django_app, ...)`.
 
-    `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...). `limits` and
+    `settings` are `Settings` fields (`originator=`, `allowed_origins=`, ...); each one not given
+    comes from its `AUTH_AI_*` variable, else its default, and `secrets` from
+    `Secrets.from_env()` when not given (docs/configuration.md). `limits` and
     `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
     anyone may start a sign-in). `on_event`: async handler(s) of the mount's events
     (docs/events.md). Raises `ConfigError` for bad settings or secrets.

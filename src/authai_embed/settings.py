@@ -7,6 +7,7 @@ one, instead of failing later or, worse, working insecurely.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from authai_embed._util.b64 import b64url_encode
+from authai_embed.environment import merge_settings, read_environment
 from authai_embed.errors import ConfigError
 from authai_embed.providers.github.config import GitHubUpstream
 from authai_embed.providers.openai.config import OpenAIUpstream
@@ -153,7 +155,8 @@ Seconds = Annotated[int, Field(gt=0)]
 
 class Settings(BaseModel):
     """Everything configurable that is not a secret. Pass fields as keyword arguments to
-    `mount_authai`/`AuthAI`, or read them from the environment with `Settings.from_env()`."""
+    `mount_authai`/`AuthAI`, which read the others from their `AUTH_AI_*` variables (as
+    `Settings.from_env()` does): keyword, then environment, then default."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -175,6 +178,9 @@ class Settings(BaseModel):
     max_sessions_per_user: Annotated[int, Field(ge=1, le=1000)] = 10
     """How many sessions (sign-ins on browsers and devices) one user may have at once; a new
     sign-in past it ends that user's oldest session."""
+    limits_max_age: Annotated[int, Field(ge=1, le=24 * 3600)] = 60
+    """How old, in seconds, the plan limits of `AuthAI.limits` and `GET /auth/limits` may be
+    before the provider is asked again (at most once per user at a time)."""
     login_ttl: Annotated[int, Field(gt=0, le=15 * 60)] = 15 * 60
     """Upper bound on a pending device login's life, in seconds (the provider's may be shorter)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
@@ -250,67 +256,44 @@ class Settings(BaseModel):
 
     @classmethod
     def build(cls, **overrides: Any) -> Settings:
-        """Validate keyword settings, raising `ConfigError` with every problem spelled out."""
+        """Validate keyword settings, raising `ConfigError` with every problem spelled out (an
+        unknown key is named, with the closest valid one)."""
         try:
             return cls(**overrides)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
+            problems = "; ".join(_describe(e) for e in exc.errors())
             raise ConfigError(f"invalid authai_embed settings: {problems}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read `AUTH_AI_*` variables (see docs/configuration.md); keyword overrides win."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        """Read `AUTH_AI_*` variables (see docs/configuration.md); keyword overrides win, and a
+        provider's section given as a dict is merged key by key with the environment's."""
+        return cls.build(**merge_settings(read_environment(environ).values, overrides))
 
-        def csv(name: str) -> tuple[str, ...]:
-            return tuple(p.strip() for p in env[name].split(",") if p.strip())
 
-        simple = {
-            "AUTH_AI_ORIGINATOR": "originator",
-            "AUTH_AI_DB_URL": "db_url",
-            "AUTH_AI_APP_ID": "app_id",
-            "AUTH_AI_WEBHOOK_URL": "webhook_url",
-            "AUTH_AI_WEBHOOK_SECRET": "webhook_secret",
-        }
-        for var, field in simple.items():
-            if env.get(var):
-                values[field] = env[var]
-        for var, field in {
-            "AUTH_AI_TOKEN_TTL": "token_ttl",
-            "AUTH_AI_MAX_BODY_BYTES": "max_body_bytes",
-            "AUTH_AI_SWEEP_INTERVAL": "sweep_interval",
-            "AUTH_AI_REFRESH_MARGIN": "refresh_margin",
-            "AUTH_AI_MAX_SESSIONS_PER_USER": "max_sessions_per_user",
-        }.items():
-            if env.get(var):
-                values[field] = env[var]
-        if env.get("AUTH_AI_SESSION_COOKIE"):
-            values["session_cookie"] = env["AUTH_AI_SESSION_COOKIE"]
-        if env.get("AUTH_AI_ALLOWED_ORIGINS"):
-            values["allowed_origins"] = csv("AUTH_AI_ALLOWED_ORIGINS")
-        if env.get("AUTH_AI_PROVIDERS"):
-            values["providers"] = csv("AUTH_AI_PROVIDERS")
-        openai: dict[str, str] = {}
-        if env.get("AUTH_AI_OPENAI_ISSUER"):
-            openai["issuer"] = env["AUTH_AI_OPENAI_ISSUER"]
-        if env.get("AUTH_AI_OPENAI_API_BASE"):
-            openai["api_base"] = env["AUTH_AI_OPENAI_API_BASE"]
-        if openai:
-            values["openai"] = openai
-        xai: dict[str, str] = {}
-        if env.get("AUTH_AI_XAI_API_BASE"):
-            xai["api_base"] = env["AUTH_AI_XAI_API_BASE"]
-        if env.get("AUTH_AI_XAI_ORIGIN"):
-            xai["origin"] = env["AUTH_AI_XAI_ORIGIN"]
-        if env.get("AUTH_AI_XAI_CLIENT_ID"):
-            xai["client_id"] = env["AUTH_AI_XAI_CLIENT_ID"]
-        if xai:
-            values["xai"] = xai
-        if env.get("AUTH_AI_GITHUB_CLIENT_ID"):
-            values["github"] = {"client_id": env["AUTH_AI_GITHUB_CLIENT_ID"]}
-        values.update(overrides)
-        return cls.build(**values)
+# Not settings, but keywords of `AuthAI`/`mount_authai`: a misspelt one is suggested too.
+_CONSTRUCTOR_KEYWORDS = (
+    "secrets", "store", "settings", "http_client", "clock", "limits", "start_guard", "path"
+)  # fmt: skip
+
+
+def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys valid where `loc` (an unknown key's location) points."""
+    if len(loc) == 1:
+        return [*Settings.model_fields, *_CONSTRUCTOR_KEYWORDS]
+    field = Settings.model_fields.get(str(loc[0]))
+    model = field.annotation if field is not None else None
+    if len(loc) == 2 and isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _describe(error: Any) -> str:
+    """One validation problem, as `where: what`; an unknown key gets a "did you mean"."""
+    where = ".".join(str(p) for p in error["loc"])
+    if error["type"] != "extra_forbidden":
+        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    *section, key = (str(p) for p in error["loc"])
+    close = difflib.get_close_matches(key, _valid_keys(error["loc"]), n=1)
+    hint = f"; did you mean {'.'.join([*section, close[0]])!r}?" if close else ""
+    return f"unknown setting {where!r}{hint}"

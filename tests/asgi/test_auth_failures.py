@@ -39,12 +39,14 @@ async def _swap_ciphertexts(harness: Harness, a: str, b: str) -> None:
     assert await harness.store.swap_record(moved, ra.version)
 
 
-async def _failure_tokens(harness: Harness) -> dict[str, str | None]:
-    """One token (or header value) per failure mode; each must give the identical 401."""
-    for account in ("acct-b", "acct-c", "acct-d"):
+async def _failure_tokens(harness: Harness, good: str) -> dict[str, str | None]:
+    """One token (or header value) per failure mode; each must give the identical 401.
+
+    Each fails for its own reason alone: the forgeries are made from `good`, whose record stays
+    intact (the caller checks it still works), so deleting the one check a variant trips (the
+    signature, `exp`, the `kid` lookup, ...) lets that variant through and fails the test."""
+    for account in ("acct-b", "acct-c", "acct-d", "acct-e"):
         harness.emulator.add_account(account_id=account, email=f"{account}@example.com")
-    good = await harness.sign_in()
-    other = await harness.sign_in(account="acct-b")
     claims = _claims(good)
     secret, kid = harness.secrets.signing_key.secret, harness.secrets.signing_key.kid
     header_none = b64url_encode(json.dumps({"alg": "none", "kid": kid}).encode())
@@ -72,14 +74,19 @@ async def _failure_tokens(harness: Harness) -> dict[str, str | None]:
     response = await harness.client.post("/authai/auth/revoke", headers=_bearer(revoked))
     assert response.status_code == 204
     tokens["revoked"] = revoked
-    # Ciphertext swapped between two records: each JWT now meets the other's blob.
-    await _swap_ciphertexts(harness, good, other)
-    tokens["swapped_ciphertext"] = good
+    # Ciphertext swapped between two other records: each JWT now meets the other's blob.
+    swapped, other = (
+        await harness.sign_in(account="acct-b"),
+        await harness.sign_in(account="acct-e"),
+    )
+    await _swap_ciphertexts(harness, swapped, other)
+    tokens["swapped_ciphertext"] = swapped
     return tokens
 
 
 async def test_every_auth_failure_is_the_identical_401(harness: Harness) -> None:
-    tokens = await _failure_tokens(harness)
+    good = await harness.sign_in()
+    tokens = await _failure_tokens(harness, good)
     answers = {}
     for name, token in tokens.items():
         for method, path in (("GET", "/authai/auth/whoami"), ("POST", "/authai/auth/revoke")):
@@ -87,6 +94,9 @@ async def test_every_auth_failure_is_the_identical_401(harness: Harness) -> None
             response = await harness.client.request(method, path, headers=headers)
             answers[(name, path)] = (response.status_code, response.content)
     assert set(answers.values()) == {(401, UNAUTHORIZED)}, answers
+    # The record every forgery was made from is intact: only the forging made them fail.
+    response = await harness.client.get("/authai/auth/whoami", headers=_bearer(good))
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(

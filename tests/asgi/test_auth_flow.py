@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -264,5 +265,17 @@ async def test_the_periodic_sweep_runs_while_the_app_runs_and_stops_with_it(
             if not (await store.counts())["records"]:
                 break
             await anyio.sleep(0.1)
-    await harness.authai.shutdown()
-    await harness.authai.shutdown()  # idempotent, nothing left running
+    assert _sweepers(), "the sweep runs as a task while the app runs"
+    with anyio.fail_after(10):
+        await harness.authai.shutdown()
+        await harness.authai.shutdown()  # idempotent
+    assert _sweepers() == [], "shutdown leaves the periodic sweep running"
+
+
+def _sweepers() -> list[asyncio.Task[object]]:
+    """The periodic sweep tasks still running on this loop."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and "_sweep_every" in task.get_coro().__qualname__  # type: ignore[union-attr]
+    ]

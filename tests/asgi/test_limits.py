@@ -320,17 +320,28 @@ async def test_redis_limiter_is_shared_between_processes(redis_prefix: str) -> N
 async def test_two_mounts_on_redis_share_the_per_ip_limit(
     make_harness: HarnessFactory, redis_prefix: str
 ) -> None:
-    limiter = RedisRateLimiter.from_url(REDIS_URL, prefix=redis_prefix)
-    limits = Limits(limiter=limiter, auth_start=Rate(2, 60))
-    first, second = await make_harness(limits=limits), await make_harness(limits=limits)
+    """Each mount has its own limiter object, as two processes would: they can only share the
+    count through Redis, where it is."""
+    import redis.asyncio as redis_asyncio
+
+    limiters = [RedisRateLimiter.from_url(REDIS_URL, prefix=redis_prefix) for _ in range(2)]
+    first, second = [
+        await make_harness(limits=Limits(limiter=limiter, auth_start=Rate(2, 60)))
+        for limiter in limiters
+    ]
+    client = redis_asyncio.Redis.from_url(REDIS_URL)
     try:
         assert (await first.client.post("/authai/auth/start", json={})).status_code == 200
         assert (await second.client.post("/authai/auth/start", json={})).status_code == 200
         refused = await first.client.post("/authai/auth/start", json={})
         assert refused.status_code == 429
         assert refused.json() == RATE_LIMITED
+        keys = [key async for key in client.scan_iter(match=redis_prefix + "*")]
+        assert keys == [f"{redis_prefix}start:127.0.0.1".encode()]
     finally:
-        await limiter.aclose()
+        await client.aclose()
+        for limiter in limiters:
+            await limiter.aclose()
 
 
 async def test_an_unreachable_redis_lets_requests_through_and_says_so(

@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from authai_embed import ConfigError, MemoryStore, Secrets, mount_authai
 from authai_embed.types import Message, Receive, Scope, Send
@@ -138,3 +139,41 @@ async def test_v1_paths_answer_unsupported_endpoint(make_harness: HarnessFactory
             "type": "unsupported_endpoint",
         }
     }
+
+
+@pytest.mark.parametrize("make_app", [Starlette, FastAPI])
+def test_a_second_mount_at_the_same_path_on_starlette_is_refused(make_app: Any) -> None:
+    app = make_app()
+    mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
+    with pytest.raises(ConfigError, match="already mounted at '/authai'"):
+        mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
+    mounts = [r for r in app.router.routes if isinstance(r, Mount)]
+    assert [m.path for m in mounts] == ["/authai"]
+    mount_authai(app, store=MemoryStore(), secrets=Secrets.generate(), path="/other")
+    assert [r.path for r in app.router.routes if isinstance(r, Mount)] == ["/authai", "/other"]
+
+
+def test_a_mount_over_a_host_route_at_the_same_path_is_refused() -> None:
+    async def home(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("host")
+
+    app = Starlette(routes=[Route("/authai", home)])
+    with pytest.raises(ConfigError, match="a route is already mounted at '/authai'"):
+        mount_authai(app, store=MemoryStore(), secrets=Secrets.generate())
+
+
+async def test_a_second_wrap_at_the_same_path_is_refused() -> None:
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"plain"})
+
+    first = mount_authai(plain, store=MemoryStore(), secrets=Secrets.generate())
+    with pytest.raises(ConfigError, match="already mounted at '/authai'"):
+        mount_authai(first, store=MemoryStore(), secrets=Secrets.generate())
+    with pytest.raises(ConfigError, match="already wraps an app"):
+        first.wrap(plain, "/elsewhere")
+    outer = mount_authai(first, store=MemoryStore(), secrets=Secrets.generate(), path="/b")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=outer), base_url="http://t")
+    assert (await client.get("/b/")).json()["service"] == "authai-relay"
+    assert (await client.get("/authai/")).json()["service"] == "authai-relay"
+    assert (await client.get("/x")).text == "plain"

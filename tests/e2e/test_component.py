@@ -38,6 +38,7 @@ class FakeMount:
     whoami_status: int = 200
     who: dict[str, Any] = field(default_factory=lambda: WHO)
     providers: dict[str, Any] | None = None  # the /auth/providers answer; None: 404
+    limits: dict[str, Any] | None = None  # the /auth/limits answer; None: 401
     csp: str | None = None
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
 
@@ -77,6 +78,9 @@ class FakeMount:
             route.fulfill(status=self.whoami_status, json=body)
         elif path == f"{self.mount}/auth/providers" and self.providers is not None:
             route.fulfill(json=self.providers)
+        elif path == f"{self.mount}/auth/limits":
+            ok = self.limits is not None
+            route.fulfill(status=200 if ok else 401, json=self.limits or {"error": "unauthorized"})
         elif path == f"{self.mount}/auth/revoke":
             route.fulfill(status=204, body=b"")
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -103,3 +104,30 @@ def test_the_depth_scan_never_lets_deep_input_reach_the_parser(text: str) -> Non
         status = 200
         assert _depth(value) <= MAX_JSON_DEPTH
     assert status in (200, 400)
+
+
+def _nest(value: Any, kinds: list[bool]) -> str:
+    """`value` wrapped once per entry of `kinds`: in a list (True) or an object (False)."""
+    text = json.dumps(value)
+    for in_list in reversed(kinds):
+        text = f"[{text}]" if in_list else '{"a[{": ' + text + "}"
+    return text
+
+
+@FUZZ
+@given(
+    value=json_values,
+    kinds=st.lists(st.booleans(), min_size=MAX_JSON_DEPTH - 3, max_size=3 * MAX_JSON_DEPTH),
+)
+def test_json_nested_past_the_limit_never_parses(value: Any, kinds: list[bool]) -> None:
+    """Valid JSON around the limit (brackets inside strings not counted): parsed up to
+    `MAX_JSON_DEPTH`, `invalid json body` past it, even where `json` itself could parse it."""
+    text = _nest(value, kinds)
+    depth = len(kinds) + _depth(value)
+    request = _request([text.encode()], [])
+    if depth > MAX_JSON_DEPTH:
+        with pytest.raises(InvalidRequest, match=r"^invalid json body$") as refused:
+            run_sync(request.json(len(text) + 1))
+        assert refused.value.status == 400
+    else:
+        assert run_sync(request.json(len(text) + 1)) == json.loads(text)

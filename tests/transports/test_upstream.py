@@ -165,6 +165,34 @@ async def test_connection_close_and_a_reader_that_stops_early_are_not_reused() -
         assert seen.connections == 3
 
 
+async def test_an_answer_nobody_asked_for_is_never_read_as_the_next_callers() -> None:
+    """A server that sends a second answer unasked leaves a connection no other user's call may
+    take: that answer would be read as theirs."""
+    stale = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale"
+    answered = asyncio.Event()
+
+    async def answer(
+        seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while True:
+            seen.requests.append(await read_request(reader))
+            writer.write(OK)
+            await writer.drain()
+            await answered.wait()  # once the answer was read, so it is no excess of that answer
+            writer.write(stale)
+            await writer.drain()
+
+    async with (
+        scripted(answer) as (url, seen),
+        httpx.AsyncClient(transport=UpstreamTransport()) as client,
+    ):
+        assert (await client.get(url + "/user-a")).text == "ok"
+        answered.set()
+        await asyncio.sleep(0.05)  # the unasked-for answer reaches the idle connection
+        assert (await client.get(url + "/user-b")).text == "ok"
+        assert seen.connections == 2
+
+
 async def test_a_body_cut_short_is_a_remote_protocol_error() -> None:
     cut = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel"
     async with (
@@ -280,6 +308,27 @@ async def test_the_mounts_own_client_keeps_no_cookies_between_users() -> None:
         finally:
             await authai.shutdown()
     assert isinstance(authai.http._transport, UpstreamTransport)
+    assert b"cookie" not in seen.requests[1].lower()
+
+
+async def test_the_full_send_of_the_mounts_client_keeps_no_cookies_either() -> None:
+    """With a hook set the client runs httpx's whole `send`, cookie extraction included: the
+    jar still keeps nothing."""
+    set_cookie = b"HTTP/1.1 200 OK\r\nset-cookie: lb=user-a; Path=/\r\ncontent-length: 2\r\n\r\nok"
+    heard: list[int] = []
+
+    async def hook(response: httpx.Response) -> None:
+        heard.append(response.status_code)
+
+    async with scripted(replies(set_cookie)) as (url, seen):
+        authai = AuthAI(store=MemoryStore(), secrets=Secrets.generate())
+        authai.http.event_hooks["response"].append(hook)
+        try:
+            await authai.http.get(url + "/first")
+            await authai.http.get(url + "/second")
+        finally:
+            await authai.shutdown()
+    assert heard == [200, 200]
     assert b"cookie" not in seen.requests[1].lower()
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from authai_embed import AuthAI, PostgresStore, SQLiteStore
+from authai_embed import AuthAI, PostgresStore, SQLiteStore, StreamingASGITransport
 from authai_embed.testing import TOKEN_MARKER, CodexReply
 from tests._support.faults import (
     Raising,
@@ -212,17 +212,76 @@ async def test_broken_streams_end_in_an_openai_error_on_every_route(
     assert "partial" not in last
 
 
+class Recording(httpx.AsyncBaseTransport):
+    """The emulator, reached in-process; keeps the bytes of every answer as they stream by."""
+
+    def __init__(self, harness: Harness) -> None:
+        self._inner = StreamingASGITransport(harness.emulator)
+        self.bodies: list[bytearray] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        body = bytearray()
+        self.bodies.append(body)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async for chunk in response.aiter_raw():
+                body.extend(chunk)
+                yield chunk
+
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=_Stream(chunks(), response)
+        )
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes], response: httpx.Response) -> None:
+        self._chunks, self._response = chunks, response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+def sse_events(text: str) -> list[tuple[str, Any]]:
+    """Each event of an SSE stream: its name and its data, parsed."""
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        events.append((fields.get("event", "message"), json.loads(fields["data"])))
+    return events
+
+
 async def test_a_healthy_responses_stream_passes_through_event_for_event(
-    harness: Harness,
+    harness: Harness, faulty: Any
 ) -> None:
     jwt = await harness.sign_in()
-    streamed = await harness.client.post(
-        "/authai/v1/responses", headers=bearer(jwt), json={**RESPONSES, "stream": True}
+    upstream = Recording(harness)
+    client = await faulty(upstream)
+    streamed = await client.post(
+        "/v1/responses", headers=bearer(jwt), json={**RESPONSES, "stream": True}
     )
-    names = [line[7:] for line in streamed.text.splitlines() if line.startswith("event: ")]
-    assert names == [e for e in harness.emulator.codex.stats.events if e]
-    assert names[-1] == "response.completed"
-    assert "event: error" not in streamed.text
+    sent = sse_events(upstream.bodies[-1].decode())
+    received = sse_events(streamed.text)
+    assert len(sent) > 3
+    # Every event whole, its name and all of its data, except what the mount fills in on
+    # purpose (docs: a `response` object's fields the upstream left missing or empty).
+    assert [_unfilled(r, s) for r, s in zip(received, sent, strict=True)] == sent
+    assert received[-1][0] == "response.completed"
+    assert received[-1][1]["response"]["output"] != []
+
+
+def _unfilled(received: tuple[str, Any], sent: tuple[str, Any]) -> tuple[str, Any]:
+    """`received` with the fields the filler added (absent or empty in `sent`) put back."""
+    name, data = received
+    ours, theirs = data.get("response"), sent[1].get("response")
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return received
+    kept = {k: ours.get(k, "<dropped>") for k, v in theirs.items() if v not in (None, [], {})}
+    return name, {**data, "response": {**theirs, **kept}}
 
 
 # -- the client leaves -----------------------------------------------------------------------

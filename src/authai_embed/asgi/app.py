@@ -7,7 +7,7 @@ one route table: every request's path, its guards and its handler are below, in 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,25 +16,30 @@ import httpx
 
 import authai_embed.openai_sdk as openai_sdk
 from authai_embed._transports.upstream_client import new_upstream_client
+from authai_embed._util.access_log import install_log_filter
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed._util.logs import get_logger
 from authai_embed.asgi.anthropic_routes import AnthropicRoutes
 from authai_embed.asgi.auth_routes import POLL_PREFIX, AuthRoutes, loggable_path
 from authai_embed.asgi.cookies import CookieMode, is_same_origin_or_allowed, read_session_cookie
 from authai_embed.asgi.cors import Cors
+from authai_embed.asgi.csrf import HeaderSource
 from authai_embed.asgi.disconnect import DisconnectWatch
 from authai_embed.asgi.errors import error_response, method_not_allowed, route_not_found
 from authai_embed.asgi.http import Request, StreamingResponse, check_header_size, route_path
 from authai_embed.asgi.lifespan import Lifespan
 from authai_embed.asgi.limits import Gate, Limits, StartGuard
+from authai_embed.asgi.limits_routes import LIMITS_PATH, LimitsRoutes
 from authai_embed.asgi.proxy_routes import ProxyRoutes
 from authai_embed.asgi.routing import AnyResponse, Guards, Route, find_route, is_v1
 from authai_embed.asgi.sdk_route import SDK_PATH, sdk_script, serve_sdk
 from authai_embed.asgi.session_routes import SESSIONS_PATH, SessionRoutes
 from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.auth.logins import LoginBroker
+from authai_embed.auth.plan_limits import PlanLimitsCache
 from authai_embed.auth.session_jwt import SessionSigner
 from authai_embed.auth.sessions import Session, Sessions
+from authai_embed.environment import SECRET_VARIABLES, merge_settings, read_environment
 from authai_embed.errors import ConfigError
 from authai_embed.events import EventHandler
 from authai_embed.observe.bus import EventBus, handlers_of
@@ -42,6 +47,7 @@ from authai_embed.observe.calls import CallObserver
 from authai_embed.observe.telemetry import Telemetry
 from authai_embed.observe.webhook_sender import WebhookSender
 from authai_embed.providers.base import Provider
+from authai_embed.providers.plan import PlanLimits
 from authai_embed.providers.registry import build_providers
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuthStore
@@ -49,7 +55,9 @@ from authai_embed.stores.url import store_from_url
 from authai_embed.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    import openai
+    from openai import AsyncOpenAI, OpenAI
+
+    from authai_embed.integrations.fastapi import FastAPIDependencies
 
 __all__ = ["AuthAI", "WhoAmI"]
 
@@ -69,19 +77,23 @@ class WhoAmI:
 class AuthAI:
     """The authai_embed mount: OAuth broker, vault and OpenAI-compatible proxy.
 
-    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...). Without a
-    `store`, one is made from `settings.db_url` (SQLite `authai.db` by default). Pass
+    Keyword settings are those of `Settings` (`originator`, `allowed_origins`, ...); one not
+    given is read from its `AUTH_AI_*` variable, else defaulted (a prebuilt `settings=` is taken
+    as it is, keywords on top). Without `secrets`, `Secrets.from_env()`. Without a `store`, one
+    is made from `settings.db_url` (SQLite `authai.db` by default). An unknown keyword raises
+    `ConfigError` naming the closest valid one. Pass
     `http_client` to route upstream calls through your own client (tests pass the emulator's
     transport); it is then yours to close. `limits` sets the rate limits (default `Limits()`:
     in memory, per IP on sign-in, per user on `/v1`); `start_guard(scope) -> bool` (sync or
     async) decides who may start a sign-in (others get the uniform 401). `on_event`: an async
-    callable, or several, receiving each `Event` in the background (docs/events.md).
+    callable, or several, receiving each `Event` in the background (docs/events.md). Creating
+    one installs `install_log_filter()` on uvicorn's access log (sign-in session ids masked).
     """
 
     def __init__(
         self,
         *,
-        secrets: Secrets,
+        secrets: Secrets | None = None,
         store: AuthStore | None = None,
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -91,11 +103,21 @@ class AuthAI:
         on_event: EventHandler | Sequence[EventHandler] | None = None,
         **options: Any,
     ) -> None:
-        if not isinstance(secrets, Secrets):
+        from_env: tuple[str, ...] = ()
+        if secrets is None:
+            secrets, from_env = Secrets.from_env(), SECRET_VARIABLES
+        elif not isinstance(secrets, Secrets):
             raise ConfigError("secrets must be a Secrets (e.g. Secrets.from_env())")
-        if settings is not None and options:
-            settings = Settings.build(**{**settings.model_dump(), **options})
-        self.settings: Settings = settings if settings is not None else Settings.build(**options)
+        if settings is None:
+            env = read_environment()
+            settings = Settings.build(**merge_settings(env.values, options))
+            from_env += env.used_under(options)
+        elif options:
+            settings = Settings.build(**merge_settings(settings.model_dump(), options))
+        install_log_filter()  # the server's access log must not show sign-in session ids
+        if from_env:  # the names only: values may be secrets
+            logger.info("settings from the environment: %s", ", ".join(from_env))
+        self.settings: Settings = settings
         self.secrets = secrets
         self.store: AuthStore = store if store is not None else store_from_url(self.settings.db_url)
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -124,6 +146,9 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
         )
+        self._plan_limits = PlanLimitsCache(
+            self.sessions, self.providers, self.clock, self.settings.limits_max_age
+        )
         self._gate = Gate(limits if limits is not None else Limits(), start_guard)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
@@ -132,11 +157,13 @@ class AuthAI:
             self.store, owned_http, self.sweep, self.settings.sweep_interval, self.events
         )
         self._fallback: ASGIApp | None = None
+        self._fastapi: FastAPIDependencies | None = None
         self._prefix = ""
         proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock)
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
             SessionRoutes(self.sessions, self._cookies),
+            LimitsRoutes(self.sessions, self._plan_limits),
             proxy,
             AnthropicRoutes(proxy),
         )
@@ -160,6 +187,14 @@ class AuthAI:
         await self._life.ensure_started()
         session = await self.sessions.open_session(jwt)
         return WhoAmI(session.user_id, session.record.provider, session.claims.expires_at)
+
+    async def limits(self, jwt: str | None) -> PlanLimits:
+        """The plan limits of the user behind a session JWT (docs/limits.md): the same for
+        every session of that user, at most `limits_max_age` seconds old; the provider is asked
+        only when they are older, once per user at a time. Raises `Unauthorized` for any invalid
+        session and `UpstreamError` when the provider cannot be asked and nothing is known."""
+        await self._life.ensure_started()
+        return await self._plan_limits.of(await self.sessions.usable_session(jwt))
 
     async def revoke(self, jwt: str | None) -> None:
         """Sign this session out (the user's other sessions stay): delete its record and revoke
@@ -208,25 +243,46 @@ class AuthAI:
         `async_openai_client` like any JWT."""
         return read_session_cookie(cookies)
 
-    def passes_csrf_check(self, headers: Mapping[str, str], scheme: str = "https") -> bool:
+    def passes_csrf_check(self, headers: HeaderSource, scheme: str = "https") -> bool:
         """Whether a request to one of YOUR routes passes the cross-site check the mount applies
         to cookie-authenticated state changes (`Sec-Fetch-Site`, `Origin` vs `Host`,
-        `allowed_origins`). `headers`: lower-case names or a case-insensitive mapping
-        (Starlette's or Django's `request.headers`); `scheme`: the request's."""
+        `allowed_origins`). `headers`: the ASGI `scope["headers"]` list, a dict with `str` or
+        `bytes` names in any case, Starlette's or Django's `request.headers`; anything else
+        raises `TypeError` (never a pass). `scheme`: the request's."""
         return is_same_origin_or_allowed(headers, scheme, frozenset(self.settings.allowed_origins))
 
-    def async_openai_client(self, jwt: str, **options: Any) -> openai.AsyncOpenAI:
+    def async_openai_client(self, jwt: str, **options: Any) -> AsyncOpenAI:
         """An `openai.AsyncOpenAI` for user `jwt` that calls this mount in-process (no network
         hop; streams arrive event by event). Needs the `openai` extra; `options` go to the SDK."""
         return openai_sdk.async_openai_client(self._serve_mount, jwt, **options)
 
-    def openai_client(self, jwt: str, **options: Any) -> openai.OpenAI:
+    def openai_client(self, jwt: str, **options: Any) -> OpenAI:
         """A sync `openai.OpenAI` for user `jwt`, for sync code in a worker thread while the app
         serves on its event loop (a sync Django view under an ASGI server, say)."""
         loop = self._life.loop
         if loop is None or loop.is_closed():
             raise ConfigError("the sync client needs the app started (its event loop running)")
         return openai_sdk.openai_client(self._serve_mount, jwt, loop, **options)
+
+    @property
+    def current_user(self) -> Callable[..., Awaitable[WhoAmI]]:
+        """FastAPI dependency: the signed-in user's `WhoAmI` (bearer header, or the cookie in
+        cookie mode), else `HTTPException(401)` with `WWW-Authenticate: Bearer`; a cross-site
+        cookie-authenticated state change gets `403`. Needs the `fastapi` extra."""
+        return self._dependencies().current_user
+
+    @property
+    def openai(self) -> Callable[..., Awaitable[AsyncOpenAI]]:
+        """FastAPI dependency: an in-process `openai.AsyncOpenAI` for the request's signed-in
+        user (401/403 as `current_user`). Needs the `fastapi` and `openai` extras."""
+        return self._dependencies().openai
+
+    def _dependencies(self) -> FastAPIDependencies:
+        if self._fastapi is None:  # imported here: FastAPI is an optional extra
+            from authai_embed.integrations.fastapi import FastAPIDependencies
+
+            self._fastapi = FastAPIDependencies(self)
+        return self._fastapi
 
     @property
     def sdk_version(self) -> str:
@@ -236,9 +292,23 @@ class AuthAI:
 
     def wrap(self, app: ASGIApp, prefix: str = "/authai") -> AuthAI:
         """Serve `prefix` and pass every other request (and lifespan) to `app`; return `self`,
-        which is then the ASGI application to run (Django, or any ASGI stack)."""
+        which is then the ASGI application to run (Django, or any ASGI stack).
+
+        Raises `ConfigError` when this `AuthAI` already wraps an app, or when `app` is an
+        `AuthAI` wrapping at the same `prefix` (only the outer one would ever answer there)."""
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
             raise ConfigError("prefix must start with '/' and not end with it, e.g. '/authai'")
+        if self._fallback is not None:
+            raise ConfigError("this AuthAI already wraps an app: make one AuthAI per app")
+        inner: object = app
+        while isinstance(inner, AuthAI):
+            if inner._prefix == prefix:
+                raise ConfigError(
+                    f"authai_embed is already mounted at {prefix!r} on this app, and the outer"
+                    " one would answer every request there: call mount_authai once per app, or"
+                    " give another path="
+                )
+            inner = inner._fallback
         self._fallback, self._prefix = app, prefix
         return self
 
@@ -354,7 +424,11 @@ def _event_bus(settings: Settings, handlers: list[EventHandler], clock: Clock) -
 
 
 def _table(
-    auth: AuthRoutes, mine: SessionRoutes, proxy: ProxyRoutes, anthropic: AnthropicRoutes
+    auth: AuthRoutes,
+    mine: SessionRoutes,
+    limits: LimitsRoutes,
+    proxy: ProxyRoutes,
+    anthropic: AnthropicRoutes,
 ) -> tuple[Route, ...]:
     """THE route table. `/v1` is OpenAI's API (and Anthropic's Messages): only /v1 routes serve
     a /v1 path, and the last one answers every other /v1 call; outside it, no route is a 404."""
@@ -377,6 +451,8 @@ def _table(
         Route(
             "DELETE", SESSIONS_PATH + "/*", mine.end_session, Guards(csrf="cookie", auth="bearer")
         ),
+        # (ours) the user's plan limits, as their provider reports them.
+        Route("GET", LIMITS_PATH, limits.limits, Guards(csrf="cookie", auth="bearer")),
         Route("GET", "/v1/models", proxy.models, proxied),
         Route("POST", "/v1/chat/completions", proxy.chat_completions, proxied),
         Route("POST", "/v1/responses", proxy.responses, proxied),

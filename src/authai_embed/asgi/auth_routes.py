@@ -64,8 +64,17 @@ class AuthRoutes:
         if not isinstance(name, str):
             raise InvalidRequest("provider must be a string", param="provider")
         provider_id = canonical_provider_id(name)
-        if provider_id is None or provider_id not in self._providers:
-            raise InvalidRequest(f"unknown provider: {name[:64]}", param="provider")
+        if provider_id is None:
+            raise InvalidRequest(
+                f"unknown provider: {name[:64]}", param="provider", code="unknown_provider"
+            )
+        if provider_id not in self._providers:
+            enabled = ", ".join(self._providers) or "none"
+            raise InvalidRequest(
+                f"provider not enabled on this server: {provider_id} (enabled: {enabled})",
+                param="provider",
+                code="provider_not_enabled",
+            )
         started = await self._logins.start(provider_id)
         return JSONResponse(
             {

@@ -98,6 +98,14 @@ def _upstream(exc: UpstreamError) -> Answer:
     return Answer(exc.status, auth, v1, _retry(exc.retry_after), auth_status=502)
 
 
+def _invalid(exc: InvalidRequest) -> Answer:
+    auth: dict[str, Any] = {"error": exc.message}
+    if exc.code is not None:  # (ours) a stable code beside the message
+        auth["code"] = exc.code
+    v1 = _v1(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
+    return Answer(exc.status, auth, v1)
+
+
 def _store_down(exc: StoreError) -> Answer:
     logger.error("store failure: %s", exc)
     v1 = _v1(_STORE_DOWN, "service_unavailable")
@@ -114,14 +122,7 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Any], Answer]], ...] = (
             404, {"status": "error", "error": exc.message}, _v1(exc.message, "not_found")
         ),
     ),
-    (
-        InvalidRequest,
-        lambda exc: Answer(
-            exc.status,
-            {"error": exc.message},
-            _v1(exc.message, "invalid_request_error", param=exc.param),
-        ),
-    ),
+    (InvalidRequest, _invalid),
     (RateLimited, _rate_limited),
     (UpstreamError, _upstream),
     (StoreError, _store_down),

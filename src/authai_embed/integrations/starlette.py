@@ -11,12 +11,26 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 from authai_embed.asgi.app import AuthAI
+from authai_embed.errors import ConfigError
 
 __all__ = ["StarletteLike", "is_starlette_like", "mount_on_starlette"]
+
+_AUTH_NAMES = ("AuthAIBackend", "AuthAIUser")
+
+
+def __getattr__(name: str) -> Any:
+    """`AuthAIBackend` and `AuthAIUser` from here too, imported on first use: `mount_authai`
+    imports this module for every host, Starlette or not (see `starlette_auth`)."""
+    if name in _AUTH_NAMES:
+        import authai_embed.integrations.starlette_auth as auth
+
+        return getattr(auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Router(Protocol):
     lifespan_context: Callable[[Any], AbstractAsyncContextManager[Any]]
+    routes: list[Any]
 
 
 class StarletteLike(Protocol):
@@ -34,7 +48,17 @@ def is_starlette_like(app: object) -> bool:
 
 
 def mount_on_starlette(app: StarletteLike, authai: AuthAI, path: str) -> None:
-    """Mount `authai` at `path` and fold its startup/shutdown into the app's lifespan."""
+    """Mount `authai` at `path` and fold its startup/shutdown into the app's lifespan.
+
+    Raises `ConfigError` when the app already routes `path`: Starlette would keep the first
+    and never reach this one."""
+    taken = [r for r in app.router.routes if getattr(r, "path", None) == path]
+    if taken:
+        what = "authai_embed" if isinstance(getattr(taken[0], "app", None), AuthAI) else "a route"
+        raise ConfigError(
+            f"{what} is already mounted at {path!r} on this app, and the first one would answer"
+            " every request there: call mount_authai once per app, or give another path="
+        )
     app.mount(path, authai, name="authai")
     original = app.router.lifespan_context
 

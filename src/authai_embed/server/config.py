@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from authai_embed.environment import ENVIRONMENT
 from authai_embed.errors import ConfigError
 from authai_embed.providers.registry import canonical_provider_id
 from authai_embed.settings import Secrets, Settings
@@ -34,23 +35,8 @@ SERVE_VARS = (
 """The variables only the standalone server reads (the rest are `Settings.from_env`'s)."""
 
 # The variables `Settings.from_env` reads, each checked alone so a problem names its variable.
-_SETTINGS_VARS = (
-    "AUTH_AI_ORIGINATOR",
-    "AUTH_AI_ALLOWED_ORIGINS",
-    "AUTH_AI_PROVIDERS",
-    "AUTH_AI_TOKEN_TTL",
-    "AUTH_AI_MAX_BODY_BYTES",
-    "AUTH_AI_SWEEP_INTERVAL",
-    "AUTH_AI_REFRESH_MARGIN",
-    "AUTH_AI_SESSION_COOKIE",
-    "AUTH_AI_APP_ID",
-    "AUTH_AI_OPENAI_ISSUER",
-    "AUTH_AI_OPENAI_API_BASE",
-    "AUTH_AI_XAI_API_BASE",
-    "AUTH_AI_XAI_ORIGIN",
-    "AUTH_AI_XAI_CLIENT_ID",
-    "AUTH_AI_GITHUB_CLIENT_ID",
-)
+# Every settings variable but the store's, which `_store_url` reads with the reference's rules.
+_SETTINGS_VARS = tuple(var for var in ENVIRONMENT if var != "AUTH_AI_DB_URL")
 _DRIVERS = {
     "sqlite": "sqlite",
     "postgres": "postgres",

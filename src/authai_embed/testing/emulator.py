@@ -13,7 +13,12 @@ from typing import Literal
 from authai_embed._util.clock import Clock, SystemClock
 from authai_embed.asgi.http import Request, Response, StreamingResponse
 from authai_embed.errors import InvalidRequest
-from authai_embed.testing.codex.backend import MODELS_PATH, RESPONSES_PATH, CodexBackend
+from authai_embed.testing.codex.backend import (
+    MODELS_PATH,
+    RESPONSES_PATH,
+    USAGE_PATH,
+    CodexBackend,
+)
 from authai_embed.testing.github.server import GitHubSide
 from authai_embed.testing.openai.accounts import Account, new_account
 from authai_embed.testing.openai.device_flow import DeviceFlow
@@ -88,6 +93,7 @@ class Emulator:
         self.codex = CodexBackend(self.auth, self.oauth.check_access_token)
         self.route("POST", RESPONSES_PATH, self.codex.responses)
         self.route("GET", MODELS_PATH, self.codex.models)
+        self.route("GET", USAGE_PATH, self.codex.usage)
         # GitHub + Copilot and xAI, each under its own path prefix (see their modules).
         self.github = GitHubSide(self.clock, lambda: self.auth.knobs.issuer)
         self.xai = XAISide(self.clock, lambda: self.auth.knobs.issuer)

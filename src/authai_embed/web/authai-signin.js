@@ -5,7 +5,8 @@
 //   <authai-signin></authai-signin>                      (every provider the mount offers)
 //
 // Speaks the authai_embed mount's wire (the reference relay's: /auth/start, /auth/poll/{id},
-// /auth/whoami, /auth/revoke; and /auth/providers when no provider is given). Every server
+// /auth/whoami, /auth/revoke; /auth/providers when no provider is given; /auth/limits with
+// show-limits). Every server
 // value is rendered with textContent, never as HTML. A verification link is made clickable only
 // when it is https on the provider's own host, or on an origin the page allows explicitly
 // (allow-verification-origin). Reference: docs/browser-component.md.
@@ -97,7 +98,56 @@ a { color: var(--authai-link-color, #0969da); word-break: break-all; }
 .message:empty { display: none; }
 .who { font-weight: 600; }
 .choices { display: flex; flex-wrap: wrap; gap: .5rem; }
+.limits { list-style: none; padding: 0; margin: .6rem 0 0; }
 `;
+
+// The lines show-limits lists for a /auth/limits answer, e.g. "5h window: 42% used, resets
+// 14:00" or "Premium requests: 298 of 300 left, resets Jan 1"; every value is rendered as text.
+function limitLines(answer) {
+  if (!answer) return [];
+  const windows = Array.isArray(answer.windows) ? answer.windows : [];
+  if (answer.source === "not_reported" || windows.length === 0) {
+    return ["Plan limits: not reported by the provider"];
+  }
+  return windows.filter((w) => w && typeof w === "object").map(limitLine);
+}
+
+const LIMIT_NAMES = { chat: "Chat", completions: "Completions", premium_interactions: "Premium requests" };
+
+function limitLine(w) {
+  const label = windowLabel(w);
+  if (w.unlimited === true) return `${label}: unlimited`;
+  const resets = typeof w.resetsAt === "number" ? `, resets ${resetTime(w.resetsAt)}` : "";
+  if (typeof w.remaining === "number" && typeof w.entitlement === "number") {
+    return `${label}: ${fmt(w.remaining)} of ${fmt(w.entitlement)} left${resets}`;
+  }
+  const used = typeof w.usedPercent === "number" ? `${Math.round(w.usedPercent)}% used` : "in use";
+  return `${label}: ${used}${resets}`;
+}
+
+function windowLabel(w) {
+  const minutes = w.windowMinutes;
+  if (typeof minutes === "number" && minutes > 0) {
+    if (minutes === 7 * 24 * 60) return "Weekly window";
+    if (minutes % (24 * 60) === 0) return `${minutes / (24 * 60)}d window`;
+    if (minutes % 60 === 0) return `${minutes / 60}h window`;
+    return `${minutes}min window`;
+  }
+  return LIMIT_NAMES[w.name] || String(w.name || "Limit");
+}
+
+// Within a day: the time ("14:00"); later: the date ("Jan 1").
+function resetTime(seconds) {
+  const when = new Date(seconds * 1000);
+  if (seconds * 1000 - Date.now() < 24 * 3600 * 1000) {
+    return when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+  return when.toLocaleDateString([], { month: "short", day: "numeric" });
+}
+
+function fmt(n) {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -192,7 +242,7 @@ class TokenStore {
 }
 
 export class AuthAISignin extends HTMLElement {
-  static observedAttributes = ["provider", "storage", "session", "base"];
+  static observedAttributes = ["provider", "storage", "session", "base", "show-limits"];
 
   #state = "loading";
   #attempt = null; // the running sign-in; replaced or cleared to stop its polling
@@ -202,6 +252,8 @@ export class AuthAISignin extends HTMLElement {
   #choices = null; // provider-less: [{id, name}] from /auth/providers, once known
   #choicesLoading = null;
   #chosen = null; // provider-less: the provider of the running or last sign-in
+  #limits = null; // show-limits: the last /auth/limits answer while signed in
+  #limitsAsked = 0; // which ask is the latest (an older answer arriving late is dropped)
   #ui = null;
   #copyTimer = 0;
   #onStorage = (event) => this.#storageChanged(event);
@@ -240,6 +292,7 @@ export class AuthAISignin extends HTMLElement {
     const present = this.#store.get(TOKEN_KEY) ?? this.#store.get(COOKIE_MARKER_KEY);
     if (present === null && this.#state === "signed-in") {
       this.#user = null;
+      this.#clearLimits();
       this.#setState("signed-out");
       this.#emit("authai:signed-out", {});
     } else if (present !== null && this.#state === "signed-out") {
@@ -251,6 +304,7 @@ export class AuthAISignin extends HTMLElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.isConnected) return;
     if (name === "storage") this.#useStorage();
+    if (name === "show-limits") this.#showLimits();
     if (name === "provider" && this.#offersAll()) this.#loadChoices().then(() => this.#render());
     this.#render();
   }
@@ -332,6 +386,16 @@ export class AuthAISignin extends HTMLElement {
     return this.#user ? { ...this.#user } : null;
   }
 
+  /** show-limits: the user's plan limits from /auth/limits (its JSON answer), or null. */
+  get limits() {
+    return this.#limits;
+  }
+
+  /** Ask /auth/limits again and show the answer (show-limits); resolves to it, or null. */
+  refreshLimits() {
+    return this.#showLimits();
+  }
+
   /** The session JWT to send as `Authorization: Bearer`, or null (signed out, or cookie mode). */
   getToken() {
     if (this.session === "cookie" || !this.#store) return null;
@@ -358,6 +422,7 @@ export class AuthAISignin extends HTMLElement {
     this.#store.remove(COOKIE_MARKER_KEY);
     this.#attempt = null;
     this.#user = null;
+    this.#clearLimits();
     if (jwt || wasCookie) {
       const headers = jwt ? { Authorization: `Bearer ${jwt}` } : {};
       fetch(`${this.base}/auth/revoke`, {
@@ -525,6 +590,44 @@ export class AuthAISignin extends HTMLElement {
       user: this.user,
       expires: who && who.session ? who.session.expires : null,
     });
+    this.#showLimits();
+  }
+
+  // -- plan limits (show-limits) ---------------------------------------------------------
+
+  // Ask /auth/limits and list the windows; quietly shows nothing when it cannot be had.
+  async #showLimits() {
+    const asked = ++this.#limitsAsked;
+    if (!this.hasAttribute("show-limits") || this.#state !== "signed-in") {
+      this.#clearLimits();
+      return null;
+    }
+    const jwt = this.getToken();
+    let answer = null;
+    try {
+      const res = await fetch(`${this.base}/auth/limits`, {
+        headers: jwt ? { Authorization: `Bearer ${jwt}` } : {},
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (res.ok) answer = await res.json();
+    } catch {
+      answer = null;
+    }
+    if (asked !== this.#limitsAsked || this.#state !== "signed-in") return null;
+    this.#limits = answer && typeof answer === "object" ? answer : null;
+    this.#ui.limits.replaceChildren(
+      ...limitLines(this.#limits).map((line) => el("li", { part: "limit" }, line)),
+    );
+    this.#render();
+    if (this.#limits) this.#emit("authai:limits", { limits: this.#limits });
+    return this.#limits;
+  }
+
+  #clearLimits() {
+    this.#limitsAsked++;
+    this.#limits = null;
+    this.#ui.limits.replaceChildren();
   }
 
   // -- rendering -------------------------------------------------------------------------
@@ -565,6 +668,7 @@ export class AuthAISignin extends HTMLElement {
     const signOut = el("button", { type: "button", part: "button sign-out-button" }, "Sign out");
     signOut.addEventListener("click", () => this.signOut());
     const signedIn = el("div", { part: "signed-in", class: "row" }, who, signOut);
+    const limits = el("ul", { part: "limits", class: "limits muted" });
     const signedOut = el("div", { part: "signed-out" }, signIn, choices);
 
     const loading = el("p", { part: "loading", class: "muted" }, "Checking your session…");
@@ -583,6 +687,7 @@ export class AuthAISignin extends HTMLElement {
       signedOut,
       pending,
       signedIn,
+      limits,
       message,
       help,
     );
@@ -601,6 +706,7 @@ export class AuthAISignin extends HTMLElement {
       code,
       copy,
       who,
+      limits,
       message,
       help,
     };
@@ -691,6 +797,7 @@ export class AuthAISignin extends HTMLElement {
     ui.signedOut.hidden = this.#state !== "signed-out";
     ui.pending.hidden = this.#state !== "pending";
     ui.signedIn.hidden = this.#state !== "signed-in";
+    ui.limits.hidden = ui.signedIn.hidden || ui.limits.childElementCount === 0;
     ui.box.setAttribute("aria-busy", String(this.#state === "loading"));
   }
 

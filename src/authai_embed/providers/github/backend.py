@@ -39,7 +39,9 @@ from authai_embed.providers.github.catalog import (
 )
 from authai_embed.providers.github.config import GitHubUpstream
 from authai_embed.providers.github.premium import PremiumRequests, PremiumUsage, quota_of
+from authai_embed.providers.github.quota import USER_PATH, parse_user, with_counts
 from authai_embed.providers.github.turns import has_image, initiator
+from authai_embed.providers.plan import PlanLimits
 
 __all__ = ["CopilotBackend", "CopilotNotEntitled", "CopilotToken", "CopilotTokens"]
 
@@ -190,6 +192,32 @@ class CopilotBackend:
         the quota Copilot last reported for it. `account_id` is the GitHub account id
         (`Credentials.account_id`; the session's opaque user id is derived from it)."""
         return self._premium.snapshot(account_id)
+
+    def seen_limits(
+        self, credentials: Credentials, fetched: PlanLimits | None
+    ) -> PlanLimits | None:
+        """`fetched` (the user endpoint's last answer) with this process's premium requests."""
+        if fetched is None:
+            return None
+        return with_counts(fetched, self._premium.snapshot(credentials.account_id))
+
+    async def plan_limits(self, credentials: Credentials) -> PlanLimits:
+        """Ask Copilot's user endpoint (`quota.py`) for the plan and its monthly quotas."""
+        request = self._http.build_request(
+            "GET",
+            f"{self._upstream.api_base}{USER_PATH}",
+            headers={
+                "authorization": f"token {credentials.access}",
+                "accept": "application/json",
+                **self.tokens.editor_headers(),
+            },
+        )
+        answer = await send(self._http, "Copilot user", request)
+        if answer.status_code == 401:
+            raise UpstreamUnauthorized()
+        if not answer.is_success or answer.body is None:
+            raise UpstreamError(f"the Copilot user endpoint failed (status {answer.status_code})")
+        return parse_user(answer.body, self._clock.now())
 
     def _headers(self, token: CopilotToken) -> dict[str, str]:
         return {

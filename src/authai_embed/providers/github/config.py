@@ -13,7 +13,7 @@ class GitHubUpstream(BaseModel):
     """Where the GitHub Copilot provider talks to. Defaults are the real servers and the Copilot
     editor extension's public client id (upstream.md section 4)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     web_base: UpstreamURL = "https://github.com"
     """Device-code and OAuth endpoints (`/login/device/code`, `/login/oauth/access_token`)."""

@@ -30,13 +30,15 @@ from authai_embed.providers._upstream import (
 )
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
 from authai_embed.providers.openai.config import OpenAIUpstream
-from authai_embed.providers.openai.limits import UsageSnapshot, UsageSnapshots
+from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot, UsageSnapshots
 from authai_embed.providers.openai.shaping import (
     LITE_HEADER,
     ModelTraits,
     shape_for_model,
     traits_of,
 )
+from authai_embed.providers.openai.usage import limits_from_snapshot, parse_usage, usage_url
+from authai_embed.providers.plan import PlanLimits
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
@@ -95,6 +97,7 @@ class CodexBackend:
         self._usage = UsageSnapshots()
         # Parsed once: httpx would re-parse a string URL on every request.
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
+        self._usage_url = httpx.URL(usage_url(upstream.api_base))
 
     def _headers(
         self, credentials: Credentials, session_id: str | None, *, lite: bool = False
@@ -170,12 +173,14 @@ class CodexBackend:
         """
         headers = self._headers(credentials, session_id, lite=lite)
         response = await open_post(self._http, self._responses_url, headers, payload)
-        self._note_usage(credentials, response.headers)
+        noted = self._note_usage(credentials, response.headers)
         if response.status_code == 200:
             return response
         failure = await read_failure(response)
         if failure.status == 429 or (failure.status == 404 and failure.code in USAGE_LIMIT_CODES):
-            raise self._usage_limit(failure)
+            error = self._usage_limit(failure)
+            self._note_refusal(credentials, noted, error.retry_after)
+            raise error
         raise upstream_error(failure)
 
     def usage_snapshot(self, account_id: str) -> UsageSnapshot | None:
@@ -184,15 +189,69 @@ class CodexBackend:
         backend."""
         return self._usage.get(account_id)
 
-    def _note_usage(self, credentials: Credentials, headers: httpx.Headers) -> None:
+    def seen_limits(
+        self, credentials: Credentials, fetched: PlanLimits | None
+    ) -> PlanLimits | None:
+        """The newer of `fetched` (the usage endpoint's last answer) and what the account's
+        latest model answer said (`usage_snapshot`); no request."""
+        snapshot = self._usage.get(credentials.account_id)
+        if snapshot is None or (fetched is not None and fetched.fetched_at >= snapshot.seen_at):
+            return fetched
+        seen = limits_from_snapshot(
+            snapshot, "usage_limit" if snapshot.refusal else "response_headers"
+        )
+        if seen.plan is None and fetched is not None:
+            seen = dataclasses.replace(seen, plan=fetched.plan)
+        return seen
+
+    async def plan_limits(self, credentials: Credentials) -> PlanLimits:
+        """Ask the usage endpoint (`usage.py`) for the account's windows and credits."""
+        request = self._http.build_request(
+            "GET",
+            self._usage_url,
+            headers=self._headers(credentials, None) | {"accept": "application/json"},
+        )
+        answer = await send(self._http, "usage", request)
+        if answer.status_code == 401:
+            raise UpstreamUnauthorized()
+        if not answer.is_success or answer.body is None:
+            raise UpstreamError(f"the ChatGPT usage endpoint failed (status {answer.status_code})")
+        return parse_usage(answer.body, self._clock.now(), _plan_type(credentials))
+
+    def _note_usage(self, credentials: Credentials, headers: httpx.Headers) -> UsageSnapshot | None:
         snapshot = UsageSnapshot.from_headers(headers, self._clock.now())
         if snapshot is None:  # most answers: no token to decode
-            return
-        plan = jwt_claims(credentials.access).get(_AUTH_CLAIM)
-        plan_type = plan.get("chatgpt_plan_type") if isinstance(plan, dict) else None
-        if isinstance(plan_type, str):
-            snapshot = dataclasses.replace(snapshot, plan_type=plan_type[:64])
+            return None
+        plan_type = _plan_type(credentials)
+        if plan_type is not None:
+            snapshot = dataclasses.replace(snapshot, plan_type=plan_type)
         self._usage.put(credentials.account_id, snapshot)
+        return snapshot
+
+    def _note_refusal(
+        self, credentials: Credentials, noted: UsageSnapshot | None, wait: float | None
+    ) -> None:
+        """A usage-limit refusal: the snapshot says the window is used up until it resets
+        (what the refusal's headers said, else the short window at 100% until the wait ends)."""
+        if noted is not None:
+            self._usage.put(credentials.account_id, dataclasses.replace(noted, refusal=True))
+            return
+        now = self._clock.now()
+        seen = self._usage.get(credentials.account_id)
+        resets_at = int(now + wait) if wait is not None else None
+        minutes = seen.primary.window_minutes if seen is not None and seen.primary else None
+        self._usage.put(
+            credentials.account_id,
+            UsageSnapshot(
+                primary=LimitWindow(100.0, minutes, resets_at),
+                secondary=seen.secondary if seen is not None else None,
+                credits=seen.credits if seen is not None else None,
+                plan_type=_plan_type(credentials),
+                active_limit=None,
+                seen_at=now,
+                refusal=True,
+            ),
+        )
 
     async def list_models(self, credentials: Credentials) -> list[ModelInfo]:
         """The models the account may use (`visibility == "list"`), cached per account for a
@@ -253,6 +312,13 @@ class CodexBackend:
         return UpstreamError(
             message, status=429, code=failure.code or "usage_limit_reached", retry_after=wait
         )
+
+
+def _plan_type(credentials: Credentials) -> str | None:
+    """The plan the account's access token names (`chatgpt_plan_type`)."""
+    claim = jwt_claims(credentials.access).get(_AUTH_CLAIM)
+    plan_type = claim.get("chatgpt_plan_type") if isinstance(claim, dict) else None
+    return plan_type[:64] if isinstance(plan_type, str) else None
 
 
 def _no_system(item: Any) -> Any:

@@ -12,7 +12,7 @@ __all__ = ["OpenAIUpstream"]
 class OpenAIUpstream(BaseModel):
     """Where the ChatGPT (Codex) provider talks to. Defaults are the real servers."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     issuer: UpstreamURL = "https://auth.openai.com"
     client_id: str = "app_EMoamEEZ73f0CkXaXp7hrann"

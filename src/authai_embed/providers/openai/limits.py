@@ -55,6 +55,8 @@ class UsageSnapshot:
     plan_type: str | None
     active_limit: str | None
     seen_at: float
+    refusal: bool = False
+    """Made from a usage-limit refusal (its windows say when the limit resets)."""
 
     @classmethod
     def from_headers(

@@ -20,7 +20,7 @@ class XAIUpstream(BaseModel):
     subscription: off-label, impersonates the CLI, may break or be blocked at any time.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     issuer: UpstreamURL = "https://auth.x.ai"
     client_id: str = "b1a00492-073a-47ea-816f-4c329264a828"

@@ -32,13 +32,14 @@ from authai_embed.testing.codex.limits import (
     usage_limit,
 )
 from authai_embed.testing.codex.request import LITE_HEADER, parse_call
+from authai_embed.testing.codex.usage import USAGE_PATH, AccountUsage, usage_body
 from authai_embed.testing.model.records import CodexStats, RecordedRequest
 from authai_embed.testing.model.script import CodexReply, ReplyScript
 from authai_embed.testing.model.stream import Frame, ModelCall, StreamPlan, build_frames, new_id
 from authai_embed.testing.openai.accounts import Account
 from authai_embed.testing.openai.state import AuthState
 
-__all__ = ["FEDRAMP_HEADER", "MODELS_PATH", "RESPONSES_PATH", "CodexBackend"]
+__all__ = ["FEDRAMP_HEADER", "MODELS_PATH", "RESPONSES_PATH", "USAGE_PATH", "CodexBackend"]
 
 RESPONSES_PATH = "/backend-api/codex/responses"
 MODELS_PATH = "/backend-api/codex/models"
@@ -74,6 +75,7 @@ class CodexBackend:
         self._script = ReplyScript()
         self._issued_reasoning: set[str] = set()
         self._prompts: dict[str, str] = {}
+        self._usage: dict[str, AccountUsage] = {}
 
     # Scripting ----------------------------------------------------------------------------
 
@@ -93,6 +95,11 @@ class CodexBackend:
     def clear_script(self) -> None:
         """Drop the replies not yet used."""
         self._script.clear()
+
+    def set_usage(self, account_id: str, *, primary: float, secondary: float = 0.0) -> None:
+        """Give one account its own window use (percent), on the usage endpoint and in the
+        `x-codex-*` headers of its answers; the other accounts keep the knobs' numbers."""
+        self._usage[account_id] = AccountUsage(primary, secondary)
 
     def last_request(self, path: str = RESPONSES_PATH) -> RecordedRequest:
         """The latest recorded call to `path`; `LookupError` if there was none."""
@@ -139,9 +146,17 @@ class CodexBackend:
             call.summary = None
         frames = self._frames(call, reply, request)
         now = self._state.clock.now()
+        own = self._usage.get(account.account_id)
         if limited:
             limits = rate_limit_headers(
                 self.knobs, now, primary=100.0, resets_in=self.knobs.usage_limit_resets_in
+            )
+        elif own is not None:
+            limits = rate_limit_headers(
+                self.knobs,
+                now,
+                primary=own.primary_used_percent,
+                secondary=own.secondary_used_percent,
             )
         else:
             limits = rate_limit_headers(self.knobs, now)
@@ -168,6 +183,20 @@ class CodexBackend:
         record.status = 200
         models = catalog(version)
         return JSONResponse({"models": models}, 200, [(b"etag", b'"emulator-models-1"')])
+
+    async def usage(self, request: Request) -> JSONResponse:
+        """`GET /backend-api/wham/usage`: the account's plan, windows and credits (`usage.py`)."""
+        record = self._record(request)
+        try:
+            account = self._authenticate(request, needs_beta=False)
+        except Rejected as exc:
+            record.status = exc.status
+            return JSONResponse(exc.body, exc.status)
+        record.status = 200
+        now = self._state.clock.now()
+        return JSONResponse(
+            usage_body(account, self.knobs, self._usage.get(account.account_id), now)
+        )
 
     # Checks -------------------------------------------------------------------------------
 

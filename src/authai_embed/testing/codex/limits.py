@@ -28,20 +28,26 @@ SERVER_ERROR = (
 
 
 def rate_limit_headers(
-    knobs: CodexKnobs, now: float, *, primary: float | None = None, resets_in: int | None = None
+    knobs: CodexKnobs,
+    now: float,
+    *,
+    primary: float | None = None,
+    resets_in: int | None = None,
+    secondary: float | None = None,
 ) -> list[tuple[str, str]]:
-    """The `x-codex-*` headers of an answer (`primary`, `resets_in`: override the 5-hour window);
-    none when the `rate_limit_headers` knob is off."""
+    """The `x-codex-*` headers of an answer (`primary`, `resets_in`: override the 5-hour window,
+    `secondary` the weekly one's use); none when the `rate_limit_headers` knob is off."""
     if not knobs.rate_limit_headers:
         return []
     used = knobs.primary_used_percent if primary is None else primary
+    weekly = knobs.secondary_used_percent if secondary is None else secondary
     primary_in = PRIMARY_RESETS_IN if resets_in is None else resets_in
     return [
         ("x-codex-primary-used-percent", f"{used:g}"),
         ("x-codex-primary-window-minutes", str(PRIMARY_WINDOW_MINUTES)),
         ("x-codex-primary-reset-after-seconds", str(primary_in)),
         ("x-codex-primary-reset-at", str(int(now) + primary_in)),
-        ("x-codex-secondary-used-percent", f"{knobs.secondary_used_percent:g}"),
+        ("x-codex-secondary-used-percent", f"{weekly:g}"),
         ("x-codex-secondary-window-minutes", str(SECONDARY_WINDOW_MINUTES)),
         ("x-codex-secondary-reset-after-seconds", str(SECONDARY_RESETS_IN)),
         ("x-codex-secondary-reset-at", str(int(now) + SECONDARY_RESETS_IN)),

@@ -26,6 +26,7 @@ from authai_embed.testing.codex.errors import (
     unknown_parameter,
 )
 from authai_embed.testing.codex.input import check_input
+from authai_embed.testing.codex.tools import check_tools
 from authai_embed.testing.model.stream import ModelCall
 
 __all__ = ["ACCEPTED_PARAMETERS", "LITE_HEADER", "parse_call"]
@@ -101,7 +102,7 @@ def parse_call(
     items, lite_tools = _additional_tools(body.get("input")) if lite else (body.get("input"), [])
     text = instructions if isinstance(instructions, str) else ""
     call = ModelCall(model, text, check_input(items, issued_reasoning, strict=strict_input))
-    call.tools = _tools(body.get("tools", [])) + lite_tools
+    call.tools = check_tools(body.get("tools", [])) + lite_tools
     call.tool_choice = _tool_choice(body.get("tool_choice", "auto"))
     parallel = body.get("parallel_tool_calls", False)
     if not isinstance(parallel, bool):
@@ -153,29 +154,8 @@ def _additional_tools(items: Any) -> tuple[Any, list[dict[str, Any]]]:
                 raise unknown_parameter(f"{param}.{name}")
         if item.get("role") != "developer":
             raise invalid_value(f"{param}.role", item.get("role"), ("developer",))
-        tools += _tools(item.get("tools"), f"{param}.tools")
+        tools += check_tools(item.get("tools"), f"{param}.tools")
     return rest, tools
-
-
-def _tools(tools: Any, where: str = "tools") -> list[dict[str, Any]]:
-    if not isinstance(tools, list):
-        raise invalid_type(where, tools, "an array")
-    for index, tool in enumerate(tools):
-        param = f"{where}[{index}]"
-        if not isinstance(tool, dict):
-            raise invalid_type(param, tool, "an object")
-        if tool.get("type") != "function":
-            raise invalid_value(f"{param}.type", tool.get("type"), ("function",))
-        for name in tool:
-            if name not in ("type", "name", "description", "parameters", "strict"):
-                raise unknown_parameter(f"{param}.{name}")
-        if not isinstance(tool.get("name"), str) or not tool["name"]:
-            raise missing(f"{param}.name")
-        if "parameters" in tool and not isinstance(tool["parameters"], dict | None):
-            raise invalid_type(f"{param}.parameters", tool["parameters"], "an object")
-        if "strict" in tool and not isinstance(tool["strict"], bool | None):
-            raise invalid_type(f"{param}.strict", tool["strict"], "a boolean")
-    return tools
 
 
 def _tool_choice(choice: Any) -> Any:

@@ -25,6 +25,7 @@ from authai_embed.testing.device_grants import (
     device_code_body,
 )
 from authai_embed.testing.github.copilot import SCRIPTED_ERROR, CopilotAPI, copilot_catalog
+from authai_embed.testing.github.user_quota import user_body
 from authai_embed.testing.model.chat import ChatModel
 from authai_embed.testing.tokens import marked_token
 from authai_embed.testing.wire import FORM_LIMIT, oauth_error, read_params
@@ -77,6 +78,8 @@ class GitHubStats:
     slow_downs: int = 0
     github_tokens: int = 0
     user_lookups: int = 0
+    quota_lookups: int = 0
+    """Calls to the Copilot user endpoint (`/copilot_internal/user`)."""
     copilot_tokens: int = 0
     """Copilot tokens minted."""
     refused_copilot_tokens: int = 0
@@ -122,6 +125,7 @@ class GitHubSide:
             ("POST", self.page.path, self.page.submit),
             ("GET", f"{API}/user", self.user),
             ("GET", f"{API}/copilot_internal/v2/token", self.copilot_token),
+            ("GET", f"{API}/copilot_internal/user", self.copilot_user),
         ]
         for base in COPILOT_PATHS.values():
             routes += [
@@ -236,6 +240,20 @@ class GitHubSide:
             return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)
         self.stats.user_lookups += 1
         return JSONResponse({"id": user.id, "login": user.login, "type": "User"})
+
+    async def copilot_user(self, request: Request) -> Response:
+        """`GET /github-api/copilot_internal/user` → the plan and quotas (`user_quota.py`);
+        404 for a user without Copilot, 401 for a bad GitHub token."""
+        user = self._github_user(request)
+        if user is None:
+            return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)
+        if not user.copilot:
+            return JSONResponse({"message": "Not Found", "status": "404"}, 404)
+        self.stats.quota_lookups += 1
+        used = self.api.premium_used.get(user.login, 0.0)
+        return JSONResponse(
+            user_body(user.plan, self.knobs.premium_entitlement, used, self.clock.now())
+        )
 
     async def copilot_token(self, request: Request) -> Response:
         """`GET /github-api/copilot_internal/v2/token` → `{token, expires_at, refresh_in, sku,
