@@ -39,6 +39,7 @@ def _rows() -> dict[str, str]:
 
 
 ROWS = _rows()
+WEBHOOK_SECRET = "env-webhook-secret-0123456789abcdef"
 SETTING_ROWS = {var: path for var, path in ROWS.items() if path != "secrets"}
 Build = Callable[..., AuthAI]
 
@@ -63,6 +64,8 @@ def _value(path: str) -> tuple[str, Any]:
         "db_url": ("memory://", "memory://"),
         "originator": ("env-app", "env-app"),
         "usage_ledger": ("0", False),  # on by default: the variable turns it off
+        "webhook_url": ("https://hooks.test/authai", "https://hooks.test/authai"),
+        "webhook_secret": (WEBHOOK_SECRET, WEBHOOK_SECRET),
     }  # fmt: skip
     if path in special:
         return special[path]
@@ -114,6 +117,8 @@ def test_each_documented_variable_takes_effect(
     text, expected = _value(path)
     assert _setting(Settings(), path) != expected
     monkeypatch.setenv(var, text)
+    if path == "webhook_url":  # a webhook needs its secret with it
+        monkeypatch.setenv("AUTH_AI_WEBHOOK_SECRET", WEBHOOK_SECRET)
     authai = build(secrets=Secrets.generate(), store=MemoryStore())
     assert _setting(authai.settings, path) == expected
 

@@ -31,6 +31,19 @@ from authai_embed.errors import (
     Unauthorized,
     UpstreamError,
 )
+from authai_embed.events import (
+    Event,
+    EventHandler,
+    LimitReached,
+    LimitReset,
+    ProviderErrorBurst,
+    QuotaExceededEvent,
+    ReauthRequired,
+    Revoked,
+    SignedIn,
+    SignedOut,
+    event_payload,
+)
 from authai_embed.mount import mount_authai
 from authai_embed.providers.base import DevicePoll, DeviceStart, Provider
 from authai_embed.providers.plan import PlanCredits, PlanLimits, PlanWindow, PremiumQuota
@@ -49,6 +62,7 @@ from authai_embed.stores.postgres import PostgresStore
 from authai_embed.stores.sqlite import SQLiteStore
 from authai_embed.stores.url import store_from_url
 from authai_embed.usage.quotas import Quota, Quotas
+from authai_embed.webhooks import sign_webhook, verify_webhook
 
 __all__ = [
     "AuditEntry",
@@ -62,7 +76,11 @@ __all__ = [
     "Credentials",
     "DevicePoll",
     "DeviceStart",
+    "Event",
+    "EventHandler",
     "InvalidRequest",
+    "LimitReached",
+    "LimitReset",
     "Limits",
     "MemoryRateLimiter",
     "MemoryStore",
@@ -76,19 +94,25 @@ __all__ = [
     "PostgresStore",
     "PremiumQuota",
     "Provider",
+    "ProviderErrorBurst",
     "Quota",
     "QuotaExceeded",
+    "QuotaExceededEvent",
     "Quotas",
     "Rate",
     "RateLimited",
     "RateLimiter",
+    "ReauthRequired",
     "Record",
     "RedisRateLimiter",
+    "Revoked",
     "SQLiteStore",
     "Secrets",
     "SessionInfo",
     "Settings",
     "SignInDisabled",
+    "SignedIn",
+    "SignedOut",
     "SigningKey",
     "StoreError",
     "StreamingASGITransport",
@@ -101,8 +125,11 @@ __all__ = [
     "UserSummary",
     "WhoAmI",
     "__version__",
+    "event_payload",
     "install_log_filter",
     "mount_authai",
     "new_upstream_client",
+    "sign_webhook",
     "store_from_url",
+    "verify_webhook",
 ]

@@ -30,6 +30,8 @@ ENVIRONMENT: dict[str, str] = {
     "AUTH_AI_USAGE_RETENTION_DAYS": "usage_retention_days",
     "AUTH_AI_APP_ID": "app_id",
     "AUTH_AI_DB_URL": "db_url",
+    "AUTH_AI_WEBHOOK_URL": "webhook_url",
+    "AUTH_AI_WEBHOOK_SECRET": "webhook_secret",
     "AUTH_AI_OPENAI_ISSUER": "openai.issuer",
     "AUTH_AI_OPENAI_API_BASE": "openai.api_base",
     "AUTH_AI_GITHUB_CLIENT_ID": "github.client_id",

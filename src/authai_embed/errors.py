@@ -127,10 +127,11 @@ class QuotaExceeded(AuthAIError):
     """A user's quota (`Quotas`) is used up: answered as 429 with `Retry-After` (seconds to the
     next window) and code `quota_exceeded`. `message` names the quota."""
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str, *, retry_after: int, quota: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.quota = quota  # which one: "requests_per_minute" or "daily"
 
 
 class Forbidden(AuthAIError):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from authai_embed.asgi.admin_routes import AdminGuard
 from authai_embed.asgi.app import AuthAI
 from authai_embed.asgi.limits import Limits, StartGuard
 from authai_embed.errors import ConfigError
+from authai_embed.events import EventHandler
 from authai_embed.integrations.starlette import is_starlette_like, mount_on_starlette
 from authai_embed.settings import Secrets
 from authai_embed.stores.base import AuthStore
@@ -27,6 +29,7 @@ def mount_authai(
     start_guard: StartGuard | None = None,
     admin_guard: AdminGuard | None = None,
     quotas: Quotas | None = None,
+    on_event: EventHandler | Sequence[EventHandler] | None = None,
     **settings: Any,
 ) -> AuthAI:
     """Give `app` the authai_embed routes at `path` and return the `AuthAI` object.
@@ -41,8 +44,8 @@ def mount_authai(
     `Secrets.from_env()` when not given (docs/configuration.md). `limits` and
     `start_guard` are the abuse controls (see `Limits`; by default in-memory rate limits and
     anyone may start a sign-in); `quotas` the per-user limits (see `Quotas`; off by default).
-    `admin_guard` turns the admin routes on (docs/admin.md).
-    Raises `ConfigError` for bad settings or secrets.
+    `admin_guard` turns the admin routes on (docs/admin.md). `on_event`: async handler(s) of
+    the mount's events (docs/events.md). Raises `ConfigError` for bad settings or secrets.
     """
     if not path.startswith("/") or path.endswith("/") or len(path) < 2:
         raise ConfigError("path must start with '/' and not end with it, e.g. '/authai'")
@@ -53,6 +56,7 @@ def mount_authai(
         start_guard=start_guard,
         admin_guard=admin_guard,
         quotas=quotas,
+        on_event=on_event,
         **settings,
     )
     if is_starlette_like(app):

@@ -15,7 +15,14 @@ import secrets as _random
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from authai_embed._util.b64 import b64url_encode
 from authai_embed.environment import merge_settings, read_environment
@@ -201,6 +208,11 @@ class Settings(BaseModel):
     """Usage rows and quota counters older than this many days are deleted by the sweep."""
     db_url: str = "sqlite:///authai.db"
     """Store location for `store_from_url`: `sqlite:///path`, `memory://`."""
+    webhook_url: str | None = None
+    """Where to POST every event as signed JSON (docs/events.md); `None`: no webhook."""
+    webhook_secret: str | None = Field(default=None, repr=False)
+    """The HMAC-SHA256 key signing webhook deliveries (at least 32 characters); required with
+    `webhook_url`. Give your receiver the same one for `verify_webhook`."""
     # One section per provider, typed by its `providers/<id>/config.py` and named by its line in
     # `providers/registry.py` (explicit fields: a typo in a keyword is an error, not ignored).
     openai: OpenAIUpstream = OpenAIUpstream()
@@ -226,6 +238,22 @@ class Settings(BaseModel):
             if not _ORIGIN_RE.match(origin):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
         return origins
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("webhook_url must be an http(s) URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and len(self.webhook_secret or "") < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"webhook_secret of at least {MIN_SECRET_BYTES} characters is required with "
+                f"webhook_url; {_HOW_TO}"
+            )
+        return self
 
     @field_validator("app_id")
     @classmethod

@@ -39,7 +39,9 @@ class WorkerSpec:
     provider: str = "openai"
 
     def authai(self, **options: Any) -> AuthAI:
-        """A fresh `AuthAI` of this deployment: its own store connection and HTTP client."""
+        """A fresh `AuthAI` of this deployment: its own store connection and HTTP client. A storm
+        is one user's many concurrent calls by design: the per-user concurrency cap is off."""
+        options.setdefault("max_concurrent_per_user", 0)
         return AuthAI(
             store=store_from_url(self.store_url),
             secrets=Secrets.from_hex(self.jwt_secret_hex, self.identity_secret_hex),

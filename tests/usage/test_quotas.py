@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from authai_embed import ConfigError, Quota, Quotas
+from authai_embed import ConfigError, Event, Quota, QuotaExceededEvent, Quotas
 from authai_embed.testing import CodexReply
 from tests._support.harness import Harness, HarnessFactory
 
@@ -143,3 +143,28 @@ def test_bad_quotas_are_config_errors() -> None:
         Quota(models="gpt-5.4")
     with pytest.raises(ConfigError, match="Quota"):
         Quotas(default={"requests_per_day": 1})  # type: ignore[arg-type]
+
+
+async def test_a_refusal_is_a_quota_exceeded_event_for_the_host(
+    make_harness: HarnessFactory,
+) -> None:
+    events: list[Event] = []
+
+    async def collect(event: Event) -> None:
+        events.append(event)
+
+    harness = await make_harness(quotas=Quotas(default=Quota(requests_per_day=1)), on_event=collect)
+    jwt = await harness.sign_in()
+    user = (await harness.authai.whoami(jwt)).user_id
+    assert (await chat(harness, jwt)).status_code == 200
+    assert (await chat(harness, jwt)).status_code == 429
+    await harness.authai.shutdown()  # drains the event queue
+
+    [exceeded] = [e for e in events if isinstance(e, QuotaExceededEvent)]
+    assert (exceeded.type, exceeded.user_id, exceeded.provider) == (
+        "quota_exceeded",
+        user,
+        "openai",
+    )
+    assert exceeded.quota == "daily"
+    assert jwt not in repr(exceeded)

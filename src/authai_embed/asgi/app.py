@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,9 +45,14 @@ from authai_embed.auth.account_sessions import SessionInfo
 from authai_embed.auth.logins import LoginBroker
 from authai_embed.auth.plan_limits import PlanLimitsCache
 from authai_embed.auth.session_jwt import SessionSigner
-from authai_embed.auth.sessions import Sessions
+from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.environment import SECRET_VARIABLES, merge_settings, read_environment
 from authai_embed.errors import ConfigError
+from authai_embed.events import EventHandler
+from authai_embed.observe.bus import EventBus, handlers_of
+from authai_embed.observe.calls import CallObserver
+from authai_embed.observe.telemetry import Telemetry
+from authai_embed.observe.webhook_sender import WebhookSender
 from authai_embed.providers.base import Provider
 from authai_embed.providers.plan import PlanLimits
 from authai_embed.providers.registry import build_providers
@@ -95,8 +100,9 @@ class AuthAI:
     per-user limits on requests, tokens and models (`Quotas`; off by default).
     `admin_guard(scope)` (sync or async) turns on the admin routes under `{mount}/admin/`
     (docs/admin.md): it returns the admin's name, or `None` for a 403; without it there are no
-    admin routes at all. Creating one installs `install_log_filter()` on uvicorn's access log
-    (sign-in session ids masked there).
+    admin routes at all. `on_event`: an async callable, or several, receiving each `Event` in
+    the background (docs/events.md). Creating one installs `install_log_filter()` on uvicorn's
+    access log (sign-in session ids masked there).
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class AuthAI:
         start_guard: StartGuard | None = None,
         admin_guard: AdminGuard | None = None,
         quotas: Quotas | None = None,
+        on_event: EventHandler | Sequence[EventHandler] | None = None,
         **options: Any,
     ) -> None:
         from_env: tuple[str, ...] = ()
@@ -133,6 +140,9 @@ class AuthAI:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.http: httpx.AsyncClient = http_client or new_upstream_client(_TIMEOUT)
         self.providers: dict[str, Provider] = build_providers(self.settings, self.http, self.clock)
+        self.events = _event_bus(self.settings, handlers_of(on_event), self.clock)
+        self.telemetry = Telemetry()
+        self._calls = CallObserver(self.telemetry, self.events)
         signer = SessionSigner(
             secrets, ttl=self.settings.token_ttl, leeway=self.settings.jwt_leeway, clock=self.clock
         )
@@ -143,6 +153,8 @@ class AuthAI:
             settings=self.settings,
             clock=self.clock,
             providers=self.providers,
+            events=self.events,
+            telemetry=self.telemetry,
         )
         self.logins = LoginBroker(
             store=self.store,
@@ -178,6 +190,7 @@ class AuthAI:
                 flush_calls=self.settings.usage_flush_calls,
             )
             self.metering = Metering(self.store, self.clock, ledger, quotas, self._gate.per_minute)
+            self.metering.on_exceeded = self.events.quota_exceeded
             self.admin.usage_source = self._usage_rows
         owned_http = self.http if http_client is None else None  # closed at shutdown
         self._life = Lifespan(
@@ -186,6 +199,7 @@ class AuthAI:
             self.sweep,
             self.settings.sweep_interval,
             None if self.metering is None else self.metering.ledger,
+            self.events,
         )
         self._fallback: ASGIApp | None = None
         self._fastapi: FastAPIDependencies | None = None
@@ -500,20 +514,30 @@ class AuthAI:
         # The user's place under the concurrency cap is held until the last byte is sent, and
         # given back however the answer ends (done, failed, or cancelled by a disconnect).
         slot = self._cap.slot()
+        call = None if route is None else self._calls.begin(request.method, route.path)
+        response: AnyResponse | None = None
         try:
             try:
                 response = await self._dispatch(request, route, ok, slot)
             except Exception as exc:  # every error is answered; errors.py logs unexpected ones
                 slot.release()
+                if call is not None:
+                    call.exc = exc
                 anthropic = route is not None and route.guards.dialect == "anthropic"
                 response = error_response(exc, v1=is_v1(request.path), anthropic=anthropic)
             response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
+            if call is not None:
+                self._calls.sending(call, isinstance(response, StreamingResponse))
             if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
                 await response.stream_to(send)  # the watch listens for a disconnect already
             else:
                 await response(request.scope, request.receive, send)
         finally:
             slot.release()
+            if call is not None and response is not None:  # once the whole answer is sent
+                session = request.session
+                user, provider = (None, None) if session is None else _who(session)
+                self._calls.end(call, user, provider, response.status)
         return response.status
 
     async def _dispatch(
@@ -554,6 +578,18 @@ def _day(value: datetime.date | str | None, default: str) -> str:
         return datetime.date.fromisoformat(value).isoformat()
     except ValueError:
         raise ConfigError(f"{value[:40]!r} is not a day: use YYYY-MM-DD") from None
+
+
+def _who(session: Session) -> tuple[str, str]:
+    return session.user_id, session.record.provider
+
+
+def _event_bus(settings: Settings, handlers: list[EventHandler], clock: Clock) -> EventBus:
+    """The mount's event bus: the host's handlers, then the webhook when one is configured."""
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        return EventBus(handlers, clock=clock)
+    sender = WebhookSender(settings.webhook_url, settings.webhook_secret, clock=clock)
+    return EventBus([*handlers, sender], clock=clock, services=[sender])
 
 
 def _table(

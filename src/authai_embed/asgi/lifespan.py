@@ -17,6 +17,7 @@ import httpx
 
 from authai_embed._util.logs import get_logger
 from authai_embed.errors import AuthAIError
+from authai_embed.observe.bus import EventBus
 from authai_embed.stores.base import AuthStore
 from authai_embed.types import ASGIApp, Message, Receive, Scope, Send
 from authai_embed.usage.ledger import UsageLedger
@@ -34,6 +35,7 @@ class Lifespan:
     are idempotent."""
 
     __slots__ = (
+        "_events",
         "_http",
         "_interval",
         "_ledger",
@@ -52,7 +54,9 @@ class Lifespan:
         sweep: Callable[[], Awaitable[int]],
         sweep_interval: float | None,
         ledger: UsageLedger | None = None,
+        events: EventBus | None = None,
     ) -> None:
+        self._events = events  # its drain task runs while the mount does
         self._store = store
         self._ledger = ledger
         self._http = http  # closed at shutdown: the client the mount made, else None
@@ -74,10 +78,15 @@ class Lifespan:
                     await self._ledger.start()
                 if self._interval is not None:
                     self._sweeper = self.loop.create_task(self._sweep_every(self._interval))
+                if self._events is not None:
+                    self._events.start()
 
     async def shutdown(self) -> None:
-        """Stop the periodic sweep, close the store and the upstream client (if we made it)."""
+        """Stop the periodic sweep, hand on the queued events (within a bound), close the store
+        and the upstream client (if we made it)."""
         async with self._lock:
+            if self._events is not None:
+                await self._events.stop()
             if self._sweeper is not None:
                 self._sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

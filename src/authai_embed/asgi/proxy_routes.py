@@ -25,6 +25,7 @@ from authai_embed.asgi.errors import (
 from authai_embed.asgi.http import JSONResponse, Request, Response, StreamingResponse
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
+from authai_embed.observe.calls import note_model, note_usage
 from authai_embed.providers.base import Endpoint, ModelBackend, Provider
 from authai_embed.proxy import relay
 from authai_embed.proxy.translate.chat_to_responses import (
@@ -275,6 +276,7 @@ class ProxyRoutes:
         body = await request.json(self._settings.max_body_bytes)
         if not isinstance(body, dict):
             raise InvalidRequest("request body must be a JSON object")
+        note_model(body.get("model"))
         return body
 
     def _backend(self, session: Session) -> ModelBackend:
@@ -344,5 +346,6 @@ def _whole_response(body: bytes, media_type: str, defaults: ResponseDefaults) ->
         return _whole(body, media_type)
     if not isinstance(answer, dict):
         return _whole(body, media_type)
+    note_usage(answer.get("usage"))
     filled = ResponseFiller(defaults).fill(answer, "response.completed")
     return _whole(body, media_type) if filled is None else JSONResponse(filled)

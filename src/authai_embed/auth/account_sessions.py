@@ -18,6 +18,8 @@ from authai_embed._util.b64 import b64url_encode
 from authai_embed._util.clock import Clock
 from authai_embed._util.logs import get_logger
 from authai_embed.errors import InvalidRequest, StoreError
+from authai_embed.events import ReauthRequired, Revoked, SignedIn, SignedOut
+from authai_embed.observe.bus import EventBus
 from authai_embed.settings import Settings
 from authai_embed.stores.base import AuthStore, Record
 
@@ -30,7 +32,7 @@ EndReason = Literal[
 ]
 """Why a session ended: its own sign-out, ended by id from another, "sign out everywhere",
 pushed out by a newer sign-in past `max_sessions_per_user`, the provider refused its refresh,
-an admin revoked the user."""
+ended by the host (an administrator). Each is an event (`ended`)."""
 
 TOUCH_INTERVAL = 60.0
 """Seconds between two writes of a session's `last_used_at`: a "last used" to the minute, and
@@ -79,11 +81,18 @@ def check_label(label: str | None) -> str | None:
 class AccountSessions:
     """The per-user view of the store's session records."""
 
-    __slots__ = ("_clock", "_identity_key", "_settings", "_store")
+    __slots__ = ("_clock", "_events", "_identity_key", "_settings", "_store")
 
     def __init__(
-        self, *, store: AuthStore, identity_key: bytes, settings: Settings, clock: Clock
+        self,
+        *,
+        store: AuthStore,
+        identity_key: bytes,
+        settings: Settings,
+        clock: Clock,
+        events: EventBus | None = None,
     ) -> None:
+        self._events = events if events is not None else EventBus(clock=clock)
         self._store = store
         self._identity_key = identity_key
         self._settings = settings
@@ -135,7 +144,8 @@ class AccountSessions:
         return True
 
     async def end_all(self, user_id: str, reason: EndReason = "signed_out_everywhere") -> int:
-        """End every session of the user; return how many there were."""
+        """End every session of the user; return how many there were. An administrator's
+        revocation passes `reason="admin"` (the `revoked` event)."""
         count = 0
         for record in await self.records(user_id):
             if await self._store.delete_record(record.id):
@@ -172,14 +182,27 @@ class AccountSessions:
         except StoreError as exc:
             logger.warning("could not note a session's last use: %s", exc)
 
+    def started(self, record: Record) -> None:
+        """Called once for every session a sign-in creates: the `signed_in` event."""
+        if self._events.active:
+            user, now = record.account_id_hash, self._events.now()
+            self._events.emit(SignedIn(user, record.provider, now, self.public_id(record)))
+
     def ended(self, record: Record, reason: EndReason) -> None:
-        """Called once for every session that ends by sign-out, by id, everywhere, by the
-        session limit, by the provider's refusal or by an admin (`reason="admin"`). The one
-        place a host will hear of it (an event hook in a later release); today an INFO line,
-        with no secret in it."""
+        """Called once for every session that ends (by sign-out, by id, everywhere, by the
+        session limit, by the provider's refusal, by an administrator): an INFO line and the
+        event (`signed_out`, `reauth_required`, `revoked`), with no secret in either."""
+        session_id = self.public_id(record)
         logger.info(
-            "session ended reason=%s provider=%s session=%s",
-            reason,
-            record.provider,
-            self.public_id(record),
+            "session ended reason=%s provider=%s session=%s", reason, record.provider, session_id
         )
+        events = self._events
+        if not events.active:
+            return
+        user, provider, now = record.account_id_hash, record.provider, events.now()
+        if reason == "rejected":
+            events.emit(ReauthRequired(user, provider, now, session_id))
+        elif reason == "admin":
+            events.emit(Revoked(user, provider, now, session_id))
+        else:
+            events.emit(SignedOut(user, provider, now, session_id, reason))

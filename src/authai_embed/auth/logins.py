@@ -19,6 +19,7 @@ from authai_embed._util.logs import get_logger
 from authai_embed.auth.sessions import Sessions
 from authai_embed.auth.vault import Sealed, open_sealed, seal
 from authai_embed.errors import NotFound, UpstreamError
+from authai_embed.observe.calls import note_provider
 from authai_embed.providers.base import Provider
 from authai_embed.settings import Settings
 from authai_embed.stores.base import AuthStore, LoginStatus, PendingLogin
@@ -102,6 +103,7 @@ class LoginBroker:
     async def start(self, provider_id: str) -> StartedLogin:
         """Open a device login with `provider_id` (canonical, enabled) and store it."""
         provider = self._providers[provider_id]
+        note_provider(provider_id)
         device = await provider.start_device_login()
         session_id = secrets.token_urlsafe(32)
         login_id, key = _login_id(session_id), _login_key(session_id)
@@ -150,6 +152,7 @@ class LoginBroker:
         now = self._clock.now()
         if login.status == "complete" and now >= login.expires_at:
             raise NotFound("session not found")
+        note_provider(login.provider)
         payload = self._open(key, login)
         if login.status == "complete":
             return PollAnswer("complete", jwt=payload["jwt"])

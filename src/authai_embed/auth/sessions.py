@@ -24,6 +24,8 @@ from authai_embed.auth.session_jwt import SessionClaims, SessionSigner
 from authai_embed.auth.vault import Sealed, new_key, open_sealed, seal
 from authai_embed.credentials import Credentials
 from authai_embed.errors import StoreError, Unauthorized, UpstreamError
+from authai_embed.observe.bus import EventBus
+from authai_embed.observe.telemetry import Telemetry
 from authai_embed.providers.base import Provider
 from authai_embed.settings import Secrets, Settings
 from authai_embed.stores.base import AuthStore, Record
@@ -64,7 +66,10 @@ class Sessions:
         settings: Settings,
         clock: Clock,
         providers: Mapping[str, Provider],
+        events: EventBus | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry
         self._store = store
         self._signer = signer
         self._secrets = secrets
@@ -74,7 +79,11 @@ class Sessions:
         self._locks = KeyedLocks()
         self._owner = token_hex(8)
         self.accounts = AccountSessions(
-            store=store, identity_key=secrets.identity_key, settings=settings, clock=clock
+            store=store,
+            identity_key=secrets.identity_key,
+            settings=settings,
+            clock=clock,
+            events=events,
         )
 
     async def create_session(
@@ -107,6 +116,7 @@ class Sessions:
             label=label,
         )
         await self._store.put_record(record)
+        self.accounts.started(record)
         await self.accounts.enforce_limit(record)
         return self._signer.issue(
             record_id=record_id,
@@ -229,9 +239,13 @@ class Sessions:
         try:
             fresh = await provider.refresh(current.credentials)
         except Unauthorized:
+            self._refreshed(record, ok=False)
             logger.info("refresh rejected by the provider; the record is deleted")
             if await self._store.delete_record(record.id):
                 self.accounts.ended(record, "rejected")
+            raise
+        except Exception:
+            self._refreshed(record, ok=False)
             raise
         sealed = seal(
             current.claims.key, fresh.to_plaintext(), record_id=record.id, provider=record.provider
@@ -247,7 +261,12 @@ class Sessions:
         if not await self._store.swap_record(updated, record.version):
             return await self._load(current.claims)  # pragma: no cover - the lease prevents this
         logger.info("tokens refreshed provider=%s", record.provider)
+        self._refreshed(record, ok=True)
         return Session(claims=current.claims, record=updated, credentials=fresh)
+
+    def _refreshed(self, record: Record, *, ok: bool) -> None:
+        if self._telemetry is not None:
+            self._telemetry.refreshed(record.provider, ok)
 
     async def revoke(self, token: str | None) -> None:
         """Delete this session's record (the user's other sessions stay): its JWT stops working

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ import httpx
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
+from authai_embed.observe.calls import note_first_chunk, note_upstream_opened, note_usage
 from authai_embed.providers._upstream import read_bounded
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
 from authai_embed.proxy.stream_limits import hold_start, watch_limits
@@ -73,9 +75,11 @@ async def open_upstream(
 ) -> httpx.Response:
     """Open the upstream call for `payload` (refreshing once on a 401); the caller relays it."""
     conversation = conversation_id(session, payload)
+    started = time.perf_counter()
     _, upstream = await retrying(
         sessions, session, lambda c: backend.open(c, endpoint, payload, conversation=conversation)
     )
+    note_upstream_opened(started)
     return upstream
 
 
@@ -139,7 +143,7 @@ async def relayed(
     bytes when already started (`held`); `observe` sees each Responses event (the usage
     meter). A transport error ends the stream with `error_frame(exc)`; the call is closed
     either way."""
-    body = upstream.aiter_raw() if chunks is None else chunks
+    body = _first_noted(upstream.aiter_raw() if chunks is None else chunks)
     try:
         if chat:
             async for chunk in body:
@@ -164,15 +168,28 @@ async def translated(
     """A Responses stream turned into Chat Completions frames, event by event (`chunks`: as in
     `relayed`). A failure ends the stream with `error_frame(exc)` and `[DONE]`; the call is
     closed either way."""
-    body = upstream.aiter_raw() if chunks is None else chunks
+    body = _first_noted(upstream.aiter_raw() if chunks is None else chunks)
     try:
         async for piece in translate_stream(body, translator):
             yield piece
+        note_usage(translator.usage)
     except (UpstreamError, httpx.HTTPError) as exc:
         yield error_frame(exc)
         yield DONE
     finally:
         await _close(upstream)
+
+
+async def _first_noted(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """`chunks`, noting when the first one arrives (the upstream's time to first byte)."""
+    source = aiter(chunks)
+    first = await anext(source, None)
+    if first is None:
+        return
+    note_first_chunk()
+    yield first
+    async for chunk in source:
+        yield chunk
 
 
 async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
@@ -198,7 +215,9 @@ async def aggregated(
     """Fold the upstream stream into one answer as it arrives (nothing kept but the result);
     a limit the stream fails with is its 429 (`stream_limits.watch_limits`)."""
     async with _reading(upstream, broke_off="the provider's stream broke off"):
-        return await aggregate(watch_limits(iter_json_events(upstream.aiter_raw()), now))
+        answer = await aggregate(watch_limits(iter_json_events(upstream.aiter_raw()), now))
+    note_usage(answer.get("usage"))
+    return answer
 
 
 @asynccontextmanager

@@ -79,7 +79,16 @@ class Meter:
 class Metering:
     """The ledger and the quotas of one `AuthAI`."""
 
-    __slots__ = ("_clock", "_day", "_day_ends", "_per_minute", "_quotas", "_store", "ledger")
+    __slots__ = (
+        "_clock",
+        "_day",
+        "_day_ends",
+        "_per_minute",
+        "_quotas",
+        "_store",
+        "ledger",
+        "on_exceeded",
+    )
 
     def __init__(
         self,
@@ -95,6 +104,8 @@ class Metering:
         self._quotas = quotas
         self._per_minute = per_minute
         self._day, self._day_ends = "", -1.0  # today's name, until the next UTC midnight
+        self.on_exceeded: Callable[[str, str, str], None] | None = None
+        """Told `(user_id, provider, quota)` of each call a quota refuses (the mount's event)."""
 
     async def begin(self, user_id: str, provider: str, model: str, size: int) -> Meter:
         """Admit a call of `size` request bytes under the user's quota (raising
@@ -104,7 +115,12 @@ class Metering:
         reserved = None
         quota = None if self._quotas is None else await self._quotas.of(user_id)
         if quota is not None:
-            reserved = await self._admit(quota, user_id, model, day, size, now)
+            try:
+                reserved = await self._admit(quota, user_id, model, day, size, now)
+            except QuotaExceeded as exc:
+                if self.on_exceeded is not None:
+                    self.on_exceeded(user_id, provider, exc.quota)
+                raise
         return Meter(self.ledger, (user_id, provider, model[:200], day), reserved)
 
     def _today(self, now: float) -> str:
@@ -125,6 +141,7 @@ class Metering:
                 raise QuotaExceeded(
                     f"quota exceeded: {quota.requests_per_minute} requests per minute",
                     retry_after=max(1, math.ceil(wait)),
+                    quota="requests_per_minute",
                 )
         if not quota.daily:
             return None
@@ -136,6 +153,7 @@ class Metering:
         raise QuotaExceeded(
             f"quota exceeded: {_daily(quota)} (UTC); it resets at 00:00 UTC",
             retry_after=seconds_to_utc_midnight(now),
+            quota="daily",
         )
 
 
