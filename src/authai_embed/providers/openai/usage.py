@@ -55,14 +55,11 @@ def limits_from_snapshot(snapshot: UsageSnapshot, source: LimitsSource) -> PlanL
         for name, window in (("primary", snapshot.primary), ("secondary", snapshot.secondary))
         if window is not None
     )
-    credits = snapshot.credits
     return PlanLimits(
         provider="openai",
         plan=snapshot.plan_type,
         windows=windows,
-        credits=None
-        if credits is None
-        else PlanCredits(credits.has_credits, credits.unlimited, credits.balance),
+        credits=snapshot.credits,
         premium_requests=None,
         fetched_at=snapshot.seen_at,
         source=source,
