@@ -15,8 +15,10 @@ from typing import Any
 
 import anyio
 import pytest
+from pydantic import BaseModel
 
 from authai_embed.testing.codex.backend import CodexBackend
+from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.harness import Harness
 from tests._support.services import REQUIRE_ENV
 
@@ -34,6 +36,33 @@ WEATHER_ANSWER = "It is sunny in Paris."
 STRUCTURED: dict[str, Any] = {"city": "Paris", "population": 2100000}
 PROMPT = "hello there"
 ECHO = f"Echo: {PROMPT}"
+WEATHER_CALL = CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)])
+"""The scripted model answer that asks the client to run `get_weather` for Paris."""
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+"""`get_weather` as a Chat Completions tool, for clients that take the JSON form."""
+
+
+class City(BaseModel):
+    """What the structured-output checks ask for (`STRUCTURED` is one)."""
+
+    city: str
+    population: int
+
+
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return WEATHER_RESULT
 
 
 @dataclass
@@ -109,6 +138,19 @@ async def run_client(
     out, err = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, f"{argv[0]} exited {result.returncode}:\n{out}\n{err}"
     return out
+
+
+async def run_node_script(mount: Mount, node: str, script: str, cwd: Path) -> Any:
+    """Run `script` (in tests/clients/node) against the mount: the JSON it printed last. The
+    script reads the mount, the model, the prompt and the tool's result from the environment."""
+    env = {
+        "AUTHAI_BASE_URL": mount.v1,
+        "AUTHAI_JWT": mount.jwt,
+        "AUTHAI_MODEL": MODEL,
+        "AUTHAI_PROMPT": PROMPT,
+        "AUTHAI_TOOL_RESULT": WEATHER_RESULT,
+    }
+    return last_json_line(await run_client([node, str(NODE_DIR / script)], env=env, cwd=cwd))
 
 
 def last_json_line(out: str) -> Any:

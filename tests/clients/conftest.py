@@ -21,6 +21,12 @@ def store() -> AuthStore:
     return MemoryStore()
 
 
+@pytest.fixture(params=["chat", "responses"])
+def api(request: pytest.FixtureRequest) -> str:
+    """The API a test that asks for it runs on, once each: Chat Completions, then Responses."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def mount(make_harness: HarnessFactory) -> AsyncIterator[Mount]:
     harness = await make_harness()

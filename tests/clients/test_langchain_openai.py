@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
 
-from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
     ECHO,
     MODEL,
@@ -22,28 +20,16 @@ from tests._support.clients import (
     TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
+    WEATHER_CALL,
     WEATHER_RESULT,
+    City,
     Mount,
+    get_weather,
     require_module,
     tool_outputs,
 )
 
 pytestmark = pytest.mark.anyio
-
-
-class City(BaseModel):
-    city: str
-    population: int
-
-
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return WEATHER_RESULT
-
-
-@pytest.fixture(params=["chat", "responses"])
-def api(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -87,9 +73,7 @@ async def test_plain_and_streamed_with_usage(
 async def test_tool_round_trip(mount: Mount, api: str, http: httpx.AsyncClient) -> None:
     from langchain_core.messages import HumanMessage, ToolMessage
 
-    mount.upstream.script(
-        CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)]), WEATHER_ANSWER
-    )
+    mount.upstream.script(WEATHER_CALL, WEATHER_ANSWER)
     llm = chat_model(mount, api, http).bind_tools([get_weather])
     history: list[Any] = [HumanMessage("Weather in Paris?")]
     asked = await llm.ainvoke(history)

@@ -14,7 +14,6 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
-from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
     ECHO,
     MODEL,
@@ -23,7 +22,9 @@ from tests._support.clients import (
     TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
+    WEATHER_CALL,
     WEATHER_RESULT,
+    WEATHER_TOOL,
     Mount,
     require_module,
     tool_outputs,
@@ -36,18 +37,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
 ]
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 SCHEMA = {
     "type": "object",
     "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
@@ -107,9 +96,7 @@ async def test_completion_plain_and_streamed_with_usage(mount: Mount) -> None:
 
 
 async def test_completion_tool_round_trip(mount: Mount) -> None:
-    mount.upstream.script(
-        CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)]), WEATHER_ANSWER
-    )
+    mount.upstream.script(WEATHER_CALL, WEATHER_ANSWER)
     messages: list[Any] = [{"role": "user", "content": "Weather in Paris?"}]
     first = await litellm_call(
         mount, lambda lite, o: lite.completion(messages=messages, tools=[WEATHER_TOOL], **o)

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
     ECHO,
     MODEL,
     PROMPT,
     STRUCTURED,
     WEATHER_ANSWER,
-    WEATHER_ARGS,
+    WEATHER_CALL,
     WEATHER_RESULT,
     Mount,
     require_module,
@@ -76,9 +75,7 @@ async def test_usage_is_reported(mount: Mount, tmp_path: Path) -> None:
 
 
 async def test_tool_round_trip(mount: Mount, tmp_path: Path) -> None:
-    mount.upstream.script(
-        CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)]), WEATHER_ANSWER
-    )
+    mount.upstream.script(WEATHER_CALL, WEATHER_ANSWER)
     out = await llm(mount, tmp_path, "--functions", FUNCTIONS, "Weather in Paris?")
     assert out.strip() == WEATHER_ANSWER
     assert tool_outputs(mount.bodies()[-1]) == [WEATHER_RESULT]

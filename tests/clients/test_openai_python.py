@@ -13,9 +13,7 @@ from typing import Any
 import anyio.to_thread
 import openai
 import pytest
-from pydantic import BaseModel
 
-from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
     ECHO,
     MODEL,
@@ -24,25 +22,16 @@ from tests._support.clients import (
     TIMEOUT,
     WEATHER_ANSWER,
     WEATHER_ARGS,
+    WEATHER_CALL,
     WEATHER_RESULT,
+    WEATHER_TOOL,
+    City,
     Mount,
     tool_outputs,
 )
 
 pytestmark = pytest.mark.anyio
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 INPUTS: dict[str, Any] = {
     "string": PROMPT,
     "shorthand": [{"role": "user", "content": PROMPT}],
@@ -55,11 +44,6 @@ INPUTS: dict[str, Any] = {
         {"role": "user", "content": [{"type": "input_text", "text": PROMPT}]},
     ],
 }
-
-
-class City(BaseModel):
-    city: str
-    population: int
 
 
 class Client:
@@ -124,9 +108,7 @@ async def test_models_chat_and_stream(mount: Mount, kind: str) -> None:
 
 
 async def test_tool_round_trip(mount: Mount, kind: str) -> None:
-    mount.upstream.script(
-        CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)]), WEATHER_ANSWER
-    )
+    mount.upstream.script(WEATHER_CALL, WEATHER_ANSWER)
     messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Paris?"}]
     async with sdk(mount, kind) as call:
         first = await call(

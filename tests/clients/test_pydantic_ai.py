@@ -11,9 +11,7 @@ from typing import Any
 
 import openai
 import pytest
-from pydantic import BaseModel
 
-from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
     ECHO,
     MODEL,
@@ -21,29 +19,16 @@ from tests._support.clients import (
     STRUCTURED,
     TIMEOUT,
     WEATHER_ANSWER,
-    WEATHER_ARGS,
+    WEATHER_CALL,
     WEATHER_RESULT,
+    City,
     Mount,
+    get_weather,
     require_module,
     tool_outputs,
 )
 
 pytestmark = pytest.mark.anyio
-
-
-class City(BaseModel):
-    city: str
-    population: int
-
-
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return WEATHER_RESULT
-
-
-@pytest.fixture(params=["chat", "responses"])
-def api(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -78,9 +63,7 @@ async def test_plain_and_streamed_runs_with_usage(mount: Mount, model: Any) -> N
 async def test_agent_with_a_tool(mount: Mount, model: Any) -> None:
     from pydantic_ai import Agent
 
-    mount.upstream.script(
-        CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)]), WEATHER_ANSWER
-    )
+    mount.upstream.script(WEATHER_CALL, WEATHER_ANSWER)
     agent = Agent(model, tools=[get_weather])
     result = await agent.run("Weather in Paris?")
     assert result.output == WEATHER_ANSWER

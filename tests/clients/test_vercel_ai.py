@@ -10,20 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.clients import (
     ECHO,
-    MODEL,
-    NODE_DIR,
-    PROMPT,
     STRUCTURED,
     WEATHER_ANSWER,
     WEATHER_ARGS,
+    WEATHER_CALL,
     WEATHER_RESULT,
     Mount,
-    last_json_line,
     require_node_package,
-    run_client,
+    run_node_script,
     tool_outputs,
 )
 
@@ -33,23 +29,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 async def test_vercel_ai_sdk_chat_and_responses(mount: Mount, tmp_path: Path) -> None:
     node = require_node_package("@ai-sdk/openai")
     for _ in ("chat", "responses"):
-        mount.upstream.script(
-            CodexReply(function_calls=[FunctionCall("get_weather", WEATHER_ARGS)]),
-            WEATHER_ANSWER,
-            json.dumps(STRUCTURED),
-        )
-    out = await run_client(
-        [node, str(NODE_DIR / "vercel_ai.mjs")],
-        env={
-            "AUTHAI_BASE_URL": mount.v1,
-            "AUTHAI_JWT": mount.jwt,
-            "AUTHAI_MODEL": MODEL,
-            "AUTHAI_PROMPT": PROMPT,
-            "AUTHAI_TOOL_RESULT": WEATHER_RESULT,
-        },
-        cwd=tmp_path,
-    )
-    result = last_json_line(out)
+        mount.upstream.script(WEATHER_CALL, WEATHER_ANSWER, json.dumps(STRUCTURED))
+    result = await run_node_script(mount, node, "vercel_ai.mjs", tmp_path)
     outputs = [o for body in mount.bodies() for o in tool_outputs(body)]
     assert outputs.count(WEATHER_RESULT) == 2  # the tool result went back once per mode
     for mode in ("chat", "responses"):

@@ -4,7 +4,7 @@ skip with the reason, unless `AUTHAI_REQUIRE_SERVICES` is set (CI), then fail.""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +15,7 @@ from tests._support.services import REQUIRE_ENV
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncBrowser
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, Locator, Page, Route
 
 CHROMIUM = os.environ.get("AUTHAI_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,6 +50,25 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def watched_page(
+    browser: Browser, timeout_ms: float, pattern: str, route: Callable[[Route], None]
+) -> Iterator[Page]:
+    """A page in a fresh context whose requests matching `pattern` go to `route`; the test
+    fails if a script on the page threw an uncaught error."""
+    context = browser.new_context()
+    context.set_default_timeout(timeout_ms)
+    context.route(pattern, route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == []
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.chromium import Screenshots
+from tests.e2e.chromium import Screenshots, watched_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
@@ -99,17 +99,8 @@ def mount() -> FakeMount:
 
 @pytest.fixture
 def page(browser: Browser, mount: FakeMount) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(WAIT_MS)
-    context.route(f"{ORIGIN}/**", mount.handle)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser, WAIT_MS, f"{ORIGIN}/**", mount.handle) as page:
         yield page
-    finally:
-        context.close()
-    assert errors == []
 
 
 def open_page(page: Page, state: str = "signed-out") -> None:

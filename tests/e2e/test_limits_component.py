@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.chromium import watched_page
 from tests.e2e.examples import Running, run_example
 from tests.e2e.test_browser import VIEWPORT
 from tests.e2e.test_component import JWT, ORIGIN, WAIT_MS, FakeMount, open_page
@@ -66,17 +67,8 @@ def mount() -> FakeMount:
 
 @pytest.fixture
 def page(browser: Browser, mount: FakeMount) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(WAIT_MS)
-    context.route(f"{ORIGIN}/**", mount.handle)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser, WAIT_MS, f"{ORIGIN}/**", mount.handle) as opened:
         yield opened
-    finally:
-        context.close()
-    assert errors == []
 
 
 def lines(page: Page) -> list[str]:

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from authai_embed.providers.openai.backend import CodexBackend
-from authai_embed.providers.openai.limits import Credits, LimitWindow
+from authai_embed.providers.openai.limits import LimitWindow
+from authai_embed.providers.plan import PlanCredits
 from authai_embed.testing import CodexReply
 from tests._support.harness import Harness
 
@@ -133,7 +134,7 @@ async def test_every_answer_updates_the_accounts_usage_snapshot(harness: Harness
     now = harness.clock.now()
     assert snapshot.primary == LimitWindow(42.5, 300, int(now) + 3 * 3600)
     assert snapshot.secondary == LimitWindow(4.0, 7 * 24 * 60, int(now) + 4 * 24 * 3600)
-    assert snapshot.credits == Credits(has_credits=True, unlimited=False, balance="7.25")
+    assert snapshot.credits == PlanCredits(has_credits=True, unlimited=False, balance="7.25")
     assert snapshot.plan_type == "plus"
     assert snapshot.seen_at == now
 

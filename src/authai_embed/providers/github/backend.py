@@ -24,6 +24,7 @@ from authai_embed.credentials import Credentials
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._cache import ModelCache
 from authai_embed.providers._upstream import (
+    Answer,
     Failure,
     open_post,
     read_failure,
@@ -121,16 +122,8 @@ class CopilotTokens:
 
     async def mint(self, github_token: str) -> CopilotToken:
         """Exchange the GitHub token for a Copilot token (not cached)."""
-        request = self._http.build_request(
-            "GET",
-            f"{self._upstream.api_base}/copilot_internal/v2/token",
-            headers={
-                "authorization": f"token {github_token}",
-                "accept": "application/json",
-                **self.editor_headers(),
-            },
-        )
-        response = await send(self._http, "Copilot token exchange", request)
+        path = "/copilot_internal/v2/token"
+        response = await self.api_get(path, github_token, "Copilot token exchange")
         if response.status_code == 401:
             raise UpstreamUnauthorized()
         if response.status_code in (403, 404):
@@ -142,6 +135,20 @@ class CopilotTokens:
         if not isinstance(token, str) or not token or not isinstance(expires_at, int | float):
             raise UpstreamError("Copilot token exchange returned an unexpected answer")
         return CopilotToken(token, float(expires_at), self._api_base(body.get("endpoints")))
+
+    async def api_get(self, path: str, github_token: str, what: str) -> Answer:
+        """GET `path` of the GitHub API as the Copilot editor extension does, with the GitHub
+        token (`what` names the call in errors)."""
+        request = self._http.build_request(
+            "GET",
+            f"{self._upstream.api_base}{path}",
+            headers={
+                "authorization": f"token {github_token}",
+                "accept": "application/json",
+                **self.editor_headers(),
+            },
+        )
+        return await send(self._http, what, request)
 
     def _api_base(self, endpoints: Any) -> str:
         """`endpoints.api`, if it is an https URL (or the scheme our own settings use, so the
@@ -203,16 +210,7 @@ class CopilotBackend:
 
     async def plan_limits(self, credentials: Credentials) -> PlanLimits:
         """Ask Copilot's user endpoint (`quota.py`) for the plan and its monthly quotas."""
-        request = self._http.build_request(
-            "GET",
-            f"{self._upstream.api_base}{USER_PATH}",
-            headers={
-                "authorization": f"token {credentials.access}",
-                "accept": "application/json",
-                **self.tokens.editor_headers(),
-            },
-        )
-        answer = await send(self._http, "Copilot user", request)
+        answer = await self.tokens.api_get(USER_PATH, credentials.access, "Copilot user")
         if answer.status_code == 401:
             raise UpstreamUnauthorized()
         if not answer.is_success or answer.body is None:

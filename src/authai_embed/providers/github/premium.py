@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -88,16 +88,7 @@ class PremiumRequests:
         """One user turn on a premium model costing `multiplier` premium requests."""
         usage = self.snapshot(account_id)
         self._put(
-            account_id,
-            PremiumUsage(
-                usage.month,
-                usage.requests + 1,
-                usage.used + multiplier,
-                usage.allowed,
-                usage.unlimited,
-                usage.remaining_percent,
-                usage.resets_at,
-            ),
+            account_id, replace(usage, requests=usage.requests + 1, used=usage.used + multiplier)
         )
 
     def report(self, account_id: str, quota: Quota) -> None:
@@ -105,14 +96,12 @@ class PremiumRequests:
         usage = self.snapshot(account_id)
         self._put(
             account_id,
-            PremiumUsage(
-                usage.month,
-                usage.requests,
-                usage.used,
-                quota.allowed,
-                quota.unlimited,
-                quota.remaining_percent,
-                quota.resets_at,
+            replace(
+                usage,
+                allowed=quota.allowed,
+                unlimited=quota.unlimited,
+                remaining_percent=quota.remaining_percent,
+                resets_at=quota.resets_at,
             ),
         )
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from typing import Any, Final
 
+from authai_embed.providers._lenient import number, short_text
 from authai_embed.providers.github.premium import PremiumUsage
 from authai_embed.providers.plan import PlanLimits, PlanWindow, PremiumQuota
 
@@ -22,7 +22,6 @@ __all__ = ["QUOTAS", "USER_PATH", "parse_user", "with_counts"]
 USER_PATH: Final = "/copilot_internal/user"
 QUOTAS: Final = ("chat", "completions", "premium_interactions")
 """The quotas read, in the order `PlanLimits.windows` lists them."""
-_TEXT_LIMIT: Final = 64
 
 
 def parse_user(body: dict[str, Any], now: float) -> PlanLimits:
@@ -37,10 +36,10 @@ def parse_user(body: dict[str, Any], now: float) -> PlanLimits:
     )
     premium = next((w for w in windows if w.name == "premium_interactions"), None)
     raw = snapshots.get("premium_interactions")
-    overage = _number(raw.get("overage_count")) if isinstance(raw, dict) else None
+    overage = number(raw.get("overage_count")) if isinstance(raw, dict) else None
     return PlanLimits(
         provider="github",
-        plan=_text(body.get("copilot_plan")),
+        plan=short_text(body.get("copilot_plan")),
         windows=windows,
         credits=None,
         premium_requests=PremiumQuota(
@@ -70,11 +69,11 @@ def _window(name: str, raw: Any, resets_at: int | None) -> PlanWindow | None:
     if not isinstance(raw, dict):
         return None
     unlimited = raw.get("unlimited") is True
-    entitlement = _number(raw.get("entitlement"))
-    remaining = _number(raw.get("remaining"))
+    entitlement = number(raw.get("entitlement"))
+    remaining = number(raw.get("remaining"))
     if remaining is None:
-        remaining = _number(raw.get("quota_remaining"))
-    left = _number(raw.get("percent_remaining"))
+        remaining = number(raw.get("quota_remaining"))
+    left = number(raw.get("percent_remaining"))
     if left is None and entitlement and remaining is not None:
         left = 100.0 * remaining / entitlement
     used = None if unlimited or left is None else round(min(max(100.0 - left, 0.0), 100.0), 2)
@@ -99,17 +98,3 @@ def _date(raw: Any) -> int | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return int(when.timestamp())
-
-
-def _number(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    value = float(raw)
-    return value if math.isfinite(value) and abs(value) < 1e12 else None
-
-
-def _text(raw: Any) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    value = raw.strip()[:_TEXT_LIMIT]
-    return value if value and value.isprintable() else None

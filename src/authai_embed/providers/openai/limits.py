@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["SNAPSHOT_LIMIT", "Credits", "LimitWindow", "UsageSnapshot", "UsageSnapshots"]
+from authai_embed.providers._lenient import short_text
+from authai_embed.providers.plan import PlanCredits
+
+__all__ = ["SNAPSHOT_LIMIT", "LimitWindow", "UsageSnapshot", "UsageSnapshots"]
 
 SNAPSHOT_LIMIT: Final = 10_000
 """Accounts remembered per `AuthAI`; the least recently seen is forgotten first."""
 _PREFIX: Final = "x-codex"
-_TEXT_LIMIT: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +34,6 @@ class LimitWindow:
 
 
 @dataclass(frozen=True, slots=True)
-class Credits:
-    """The account's credits, when the backend reports them."""
-
-    has_credits: bool
-    unlimited: bool
-    balance: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class UsageSnapshot:
     """What the last model call of one account said about its plan's limits.
 
@@ -51,7 +44,7 @@ class UsageSnapshot:
 
     primary: LimitWindow | None
     secondary: LimitWindow | None
-    credits: Credits | None
+    credits: PlanCredits | None
     plan_type: str | None
     active_limit: str | None
     seen_at: float
@@ -75,7 +68,7 @@ class UsageSnapshot:
             secondary=secondary,
             credits=credits,
             plan_type=plan_type,
-            active_limit=_text(headers.get(f"{_PREFIX}-active-limit")),
+            active_limit=short_text(headers.get(f"{_PREFIX}-active-limit")),
             seen_at=now,
         )
 
@@ -118,12 +111,12 @@ def _window(headers: Mapping[str, str], name: str, now: float) -> LimitWindow | 
     return LimitWindow(used, minutes if minutes is None or minutes > 0 else None, resets_at)
 
 
-def _credits(headers: Mapping[str, str]) -> Credits | None:
+def _credits(headers: Mapping[str, str]) -> PlanCredits | None:
     has = _bool(headers.get(f"{_PREFIX}-credits-has-credits"))
     unlimited = _bool(headers.get(f"{_PREFIX}-credits-unlimited"))
     if has is None or unlimited is None:
         return None
-    return Credits(has, unlimited, _text(headers.get(f"{_PREFIX}-credits-balance")))
+    return PlanCredits(has, unlimited, short_text(headers.get(f"{_PREFIX}-credits-balance")))
 
 
 def _float(raw: str | None) -> float | None:
@@ -148,8 +141,3 @@ def _bool(raw: str | None) -> bool | None:
     if value in ("false", "0"):
         return False
     return None
-
-
-def _text(raw: str | None) -> str | None:
-    value = (raw or "").strip()[:_TEXT_LIMIT]
-    return value if value.isprintable() and value else None

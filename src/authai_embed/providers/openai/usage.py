@@ -11,14 +11,13 @@ The usage endpoint is the one the Codex CLI's status line reads: `GET {backend-a
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import Any
 
+from authai_embed.providers._lenient import number, short_text
 from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot
 from authai_embed.providers.plan import LimitsSource, PlanCredits, PlanLimits, PlanWindow
 
 __all__ = ["limits_from_snapshot", "parse_usage", "usage_url"]
-
-_TEXT_LIMIT: Final = 64
 
 
 def usage_url(api_base: str) -> str:
@@ -37,7 +36,7 @@ def parse_usage(body: dict[str, Any], now: float, plan_type: str | None) -> Plan
         for name in ("primary", "secondary")
         if (window := _window(name, rate.get(f"{name}_window"), now)) is not None
     )
-    plan = _text(body.get("plan_type")) or plan_type
+    plan = short_text(body.get("plan_type")) or plan_type
     return PlanLimits(
         provider="openai",
         plan=plan,
@@ -56,14 +55,11 @@ def limits_from_snapshot(snapshot: UsageSnapshot, source: LimitsSource) -> PlanL
         for name, window in (("primary", snapshot.primary), ("secondary", snapshot.secondary))
         if window is not None
     )
-    credits = snapshot.credits
     return PlanLimits(
         provider="openai",
         plan=snapshot.plan_type,
         windows=windows,
-        credits=None
-        if credits is None
-        else PlanCredits(credits.has_credits, credits.unlimited, credits.balance),
+        credits=snapshot.credits,
         premium_requests=None,
         fetched_at=snapshot.seen_at,
         source=source,
@@ -77,12 +73,12 @@ def _from_header_window(name: str, window: LimitWindow) -> PlanWindow:
 def _window(name: str, raw: Any, now: float) -> PlanWindow | None:
     if not isinstance(raw, dict):
         return None
-    used = _number(raw.get("used_percent"))
+    used = number(raw.get("used_percent"))
     if used is None:
         return None
-    seconds = _number(raw.get("limit_window_seconds"))
-    resets_at = _number(raw.get("reset_at"))
-    after = _number(raw.get("reset_after_seconds"))
+    seconds = number(raw.get("limit_window_seconds"))
+    resets_at = number(raw.get("reset_at"))
+    after = number(raw.get("reset_after_seconds"))
     if resets_at is None and after is not None and after >= 0:
         resets_at = now + after
     minutes = int(seconds // 60) if seconds is not None and seconds >= 60 else None
@@ -103,18 +99,4 @@ def _credits(raw: Any) -> PlanCredits | None:
     balance = raw.get("balance")
     if isinstance(balance, int | float) and not isinstance(balance, bool):
         balance = f"{balance:g}" if math.isfinite(balance) else None
-    return PlanCredits(has, unlimited, _text(balance))
-
-
-def _number(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    value = float(raw)
-    return value if math.isfinite(value) and abs(value) < 1e12 else None
-
-
-def _text(raw: Any) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    value = raw.strip()[:_TEXT_LIMIT]
-    return value if value and value.isprintable() else None
+    return PlanCredits(has, unlimited, short_text(balance))

@@ -9,7 +9,7 @@ the history are dropped: no provider here can read them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from authai_embed.errors import InvalidRequest
@@ -72,11 +72,7 @@ def convert_messages(value: Any, budget: Budget, limits: RequestLimits) -> list[
 def _user(blocks: Sequence[Any], param: str, budget: Budget) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
-    for index, block in enumerate(blocks):
-        where = f"{param}.content[{index}]"
-        block = want_mapping(block, where)
-        budget.part(where)
-        kind = block.get("type")
+    for where, block, kind in _blocks(blocks, f"{param}.content", budget):
         if kind == "text":
             parts.append({"type": "text", "text": _text_block(block, where, budget)})
         elif kind == "image":
@@ -95,11 +91,7 @@ def _user(blocks: Sequence[Any], param: str, budget: Budget) -> list[dict[str, A
 def _assistant(blocks: Sequence[Any], param: str, budget: Budget) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
-    for index, block in enumerate(blocks):
-        where = f"{param}.content[{index}]"
-        block = want_mapping(block, where)
-        budget.part(where)
-        kind = block.get("type")
+    for where, block, kind in _blocks(blocks, f"{param}.content", budget):
         if kind == "text":
             texts.append(_text_block(block, where, budget))
         elif kind == "tool_use":
@@ -128,11 +120,8 @@ def _tool_result(
     if isinstance(content, str):
         texts.append(budget.text(content, f"{where}.content"))
     elif content is not None:
-        for index, inner in enumerate(want_list(content, f"{where}.content")):
-            at = f"{where}.content[{index}]"
-            inner = want_mapping(inner, at)
-            budget.part(at)
-            kind = inner.get("type")
+        inners = want_list(content, f"{where}.content")
+        for at, inner, kind in _blocks(inners, f"{where}.content", budget):
             if kind == "text":
                 texts.append(_text_block(inner, at, budget))
             elif kind == "image":
@@ -144,6 +133,17 @@ def _tool_result(
     if is_error is not None and want_bool(is_error, f"{where}.is_error"):
         text = ERROR_PREFIX + text
     return {"role": "tool", "tool_call_id": call_id, "content": text}
+
+
+def _blocks(
+    blocks: Sequence[Any], param: str, budget: Budget
+) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
+    """Each block of the list at `param` as (where, block, its type), counted in `budget`."""
+    for index, block in enumerate(blocks):
+        where = f"{param}[{index}]"
+        block = want_mapping(block, where)
+        budget.part(where)
+        yield where, block, block.get("type")
 
 
 def _text_block(block: Any, where: str, budget: Budget) -> str:
