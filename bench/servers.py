@@ -18,7 +18,14 @@ from .rig import BENCH_LIMITS, not_found
 
 __all__ = ["authai_app", "emulator_app"]
 
-_KNOBS = ("event_delay", "first_byte_delay", "chunk_size")
+_KNOBS = (
+    "event_delay",
+    "first_byte_delay",
+    "chunk_size",
+    "events_per_second",
+    "answer_events",
+    "stamp_events",
+)
 
 
 def emulator_app() -> Emulator:
