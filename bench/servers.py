@@ -7,16 +7,18 @@ the app's secrets (`AUTH_AI_JWT_SECRET`, `AUTH_AI_IDENTITY_SECRET`), shared by i
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import asdict
 
 from authai_embed import AuthAI, Secrets, SQLiteStore, mount_authai
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import Emulator
+from authai_embed.types import Receive, Scope, Send
 
 from .rig import BENCH_LIMITS, not_found
 
-__all__ = ["authai_app", "emulator_app"]
+__all__ = ["authai_app", "authai_soak_app", "emulator_app"]
 
 _KNOBS = (
     "event_delay",
@@ -31,7 +33,12 @@ _KNOBS = (
 def emulator_app() -> Emulator:
     """The emulator, plus `/bench/*` routes for the driver: set knobs, read the last request,
     drop the request log (it would otherwise grow with every request of the run)."""
-    emulator = Emulator(issuer=os.environ["AUTHAI_BENCH_ISSUER"])
+    ttl = os.environ.get("AUTHAI_BENCH_ACCESS_TTL")  # the soak's short-lived tokens
+    emulator = Emulator(
+        issuer=os.environ["AUTHAI_BENCH_ISSUER"], access_ttl=int(ttl) if ttl else 3600
+    )
+    for n in range(int(os.environ.get("AUTHAI_BENCH_ACCOUNTS", "0"))):  # the soak's users
+        emulator.add_account(f"bench-{n}")
     codex = emulator.codex
 
     async def knobs(request: Request) -> Response:
@@ -50,6 +57,7 @@ def emulator_app() -> Emulator:
         codex.requests.clear()
         codex.stats.events.clear()
         stats.pop("events")
+        stats["refreshes"] = emulator.auth.stats.refreshes
         return JSONResponse(stats)
 
     emulator.route("POST", "/bench/knobs", knobs)
@@ -64,6 +72,29 @@ def authai_app() -> AuthAI:
     issuer = os.environ["AUTHAI_BENCH_ISSUER"]
     app = mount_authai(
         not_found,
+        store=SQLiteStore(os.environ["AUTHAI_BENCH_DB"]),
+        secrets=Secrets.from_env(),
+        limits=BENCH_LIMITS,
+        openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
+    )
+    assert isinstance(app, AuthAI)
+    return app
+
+
+async def _tasks_host(scope: Scope, receive: Receive, send: Send) -> None:
+    """The soak's host app: `GET /bench/tasks` answers how many asyncio tasks the worker has
+    (a leak shows there before it shows in memory); anything else is the bare 404."""
+    if scope["type"] == "http" and scope["path"] == "/bench/tasks":
+        await JSONResponse({"tasks": len(asyncio.all_tasks())})(scope, receive, send)
+        return
+    await not_found(scope, receive, send)
+
+
+def authai_soak_app() -> AuthAI:
+    """`authai_app` on a host that reports its asyncio task count (`--soak`)."""
+    issuer = os.environ["AUTHAI_BENCH_ISSUER"]
+    app = mount_authai(
+        _tasks_host,
         store=SQLiteStore(os.environ["AUTHAI_BENCH_DB"]),
         secrets=Secrets.from_env(),
         limits=BENCH_LIMITS,
