@@ -105,6 +105,7 @@ def serve_pair(
     tmp: Path,
     emulator_env: dict[str, str] | None = None,
     factory: str = "bench.servers:authai_app",
+    app_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Server, Server]]:
     """The emulator and our app on one uvicorn worker, stopped afterwards."""
     running: list[Server] = []
@@ -117,6 +118,7 @@ def serve_pair(
         env = {"AUTHAI_BENCH_ISSUER": issuer, **(emulator_env or {})}
         running.append(_start("emulator", args, env, port, 1))
         app_env = {
+            **(app_env or {}),
             "AUTHAI_BENCH_ISSUER": issuer,
             "AUTHAI_BENCH_DB": str(tmp / "authai.db"),
             "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
@@ -205,12 +207,12 @@ def measure_scale(levels: list[int], pacing: Pacing) -> ScaleResult:
     """Run every level, direct then served; servers are stopped afterwards."""
     raise_open_file_limit()
     results: list[Level] = []
+    # Every open stream holds an upstream connection: the pool's default cap (256 per origin)
+    # would queue the rest, so it is raised past the largest level.
+    cap = {"AUTHAI_BENCH_UPSTREAM_CONNECTIONS": str(max(levels) + 64)}
     with (
         tempfile.TemporaryDirectory(prefix="authai-scale-") as name,
-        serve_pair(Path(name)) as (
-            emulator,
-            app,
-        ),
+        serve_pair(Path(name), app_env=cap) as (emulator, app),
     ):
         specs = _specs(emulator, app)
         httpx.post(f"{emulator.url}/bench/knobs", json=pacing.knobs(), timeout=60)
@@ -229,7 +231,7 @@ def measure_scale(levels: list[int], pacing: Pacing) -> ScaleResult:
                     "host": host,
                     "streams": streams,
                     "ramp": min(streams / 2000, pacing.seconds / 2),
-                    "timeout": pacing.seconds * 4 + 30,
+                    "timeout": pacing.seconds * 10 + 60,
                 }
                 before_rss = watch.rss_kib()
                 cpu_before = watch.cpu_seconds()

@@ -17,6 +17,9 @@ SCALE_HOW = """\
   [the emulator's pacing knobs](testing.md#pacing-a-long-answer)), and our app on one uvicorn
   worker with a SQLite store. At each level the same number of streams goes straight to the
   emulator (direct), then through our app (ours), opened over up to half an answer's length.
+  Every stream through our app holds an upstream connection, so the app's upstream pool is
+  raised past the largest level (`UpstreamTransport(max_connections=...)`; the default cap of
+  256 per origin would queue the rest).
 - The load comes from `bench/streams.py`: one process, raw asyncio sockets, one connection per
   stream; a stream counts as complete when its status is 200 and its last event (`[DONE]`,
   `response.completed` direct) arrived. The bench raises the open-file limit to the hard limit.
@@ -74,6 +77,7 @@ def plot_streams(series: dict[int, tuple[float, float | None, float | None]], pa
         axis.set_title(title)
         axis.grid(True, alpha=0.3)
         axis.legend()
+    memory.set_ylim(bottom=0)
     delay.set_yscale("log")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -11,7 +11,16 @@ import asyncio
 import os
 from dataclasses import asdict
 
-from authai_embed import AuthAI, Secrets, SQLiteStore, mount_authai
+import httpx
+
+from authai_embed import (
+    AuthAI,
+    Secrets,
+    SQLiteStore,
+    UpstreamTransport,
+    mount_authai,
+    new_upstream_client,
+)
 from authai_embed.asgi.http import JSONResponse, Request, Response
 from authai_embed.testing import Emulator
 from authai_embed.types import Receive, Scope, Send
@@ -66,12 +75,23 @@ def emulator_app() -> Emulator:
     return emulator
 
 
+def _upstream_client() -> httpx.AsyncClient | None:
+    """`AUTHAI_BENCH_UPSTREAM_CONNECTIONS`: the upstream pool's cap (default 256 per origin),
+    raised by `--scale`, whose every open stream holds an upstream connection."""
+    cap = os.environ.get("AUTHAI_BENCH_UPSTREAM_CONNECTIONS")
+    if not cap:
+        return None
+    transport = UpstreamTransport(max_connections=int(cap), max_idle=int(cap))
+    return new_upstream_client(httpx.Timeout(60.0, connect=10.0), transport=transport)
+
+
 def authai_app() -> AuthAI:
     """authai_embed as a user would serve it: mounted on a host app (a bare 404 app, so only
     our cost shows), its own upstream client, a SQLite store the workers share."""
     issuer = os.environ["AUTHAI_BENCH_ISSUER"]
     app = mount_authai(
         not_found,
+        http_client=_upstream_client(),
         store=SQLiteStore(os.environ["AUTHAI_BENCH_DB"]),
         secrets=Secrets.from_env(),
         limits=BENCH_LIMITS,
