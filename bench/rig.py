@@ -31,7 +31,9 @@ RESPONSES = "/backend-api/codex/responses"
 UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 BENCH_LIMITS = Limits(v1=Rate(1_000_000_000, 60), auth_start=None, auth_poll=None)
 """The proxy's rate limit still counts every request (its cost is measured) but never refuses
-one: the default 120 a minute per user is a policy, not a cost."""
+one: the default 120 a minute per user is a policy, not a cost. For the same reason the bench's
+mounts turn the per-user concurrency cap off (`max_concurrent_per_user=0`): one user drives
+every connection; `--fairness` measures the cap on its own."""
 
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,7 +156,7 @@ async def open_rig(
         clock=clock,
         limits=BENCH_LIMITS,
         openai={"issuer": ISSUER, "api_base": f"{ISSUER}/backend-api/codex"},
-        **(mount_options or {}),
+        **{"max_concurrent_per_user": 0, **(mount_options or {})},
     )
     assert isinstance(host, AuthAI)
     await host.startup()

@@ -31,6 +31,7 @@ from authai_embed.testing.codex.limits import (
     scripted_error,
     usage_limit,
 )
+from authai_embed.testing.codex.pacing import STAMP_PLACEHOLDER, paced, stamp_text
 from authai_embed.testing.codex.request import LITE_HEADER, parse_call
 from authai_embed.testing.codex.usage import USAGE_PATH, AccountUsage, usage_body
 from authai_embed.testing.model.records import CodexStats, RecordedRequest
@@ -244,11 +245,14 @@ class CodexBackend:
         reasoning = reply.reasoning
         if wants_summary and reasoning is None:
             reasoning = f"**Answering**\n\nReplying to {len(call.input)} input item(s) directly."
+        text, chunk_size = reply.text_for(call.input), self.knobs.chunk_size
+        if self.knobs.answer_events > 0:
+            text, chunk_size = stamp_text(self.knobs.answer_events), len(STAMP_PLACEHOLDER)
         plan = StreamPlan(
             response_id=new_id("resp"),
             created_at=int(self._state.clock.now()),
-            chunk_size=self.knobs.chunk_size,
-            text=reply.text_for(call.input),
+            chunk_size=chunk_size,
+            text=text,
             reasoning=reasoning if wants_summary else None,
             reasoning_item=wants_summary or reply.reasoning is not None,
             cached_tokens=self._cached_tokens(call, request),
@@ -282,6 +286,17 @@ class CodexBackend:
         """Send `frames` one by one, counted as finished or abandoned."""
         stats, knobs = self.stats, self.knobs
         with stats.streaming():
+            if knobs.events_per_second > 0:
+                schedule = paced(
+                    frames,
+                    first_delay=knobs.first_byte_delay,
+                    per_second=knobs.events_per_second,
+                    stamp=knobs.stamp_events,
+                )
+                async for kind, frame in schedule:
+                    yield frame
+                    stats.events.append(kind)
+                return
             if knobs.first_byte_delay > 0:
                 await anyio.sleep(knobs.first_byte_delay)
             for number, (kind, frame) in enumerate(frames):

@@ -22,6 +22,16 @@ class CodexKnobs:
     """Seconds slept (`anyio.sleep`) after each SSE event is sent; 0 sends them back to back."""
     first_byte_delay: float = 0.0
     """Seconds between the response headers and the first SSE event (time to first token)."""
+    events_per_second: float = 0.0
+    """Above 0: after `first_byte_delay`, events leave on a fixed schedule at this rate (event n
+    at n / rate seconds) instead of `event_delay` sleeps: a long answer as a model streams it."""
+    answer_events: int = 0
+    """Above 0: the answer is this many text deltas (of `pacing.STAMP_PLACEHOLDER` each),
+    whatever the prompt; with `events_per_second` it sets how long the stream lasts."""
+    stamp_events: bool = False
+    """With `answer_events`: each text delta carries the `time.time()` it was sent
+    (`T%017.6f `), so a client can measure the delay each event picked up on its way. The
+    `done` events repeat the unstamped placeholder text."""
     response_delay: float = 0.0
     """Seconds before the model call answers at all, headers included (a backend that hangs:
     with a client timeout shorter than this, a read timeout before any byte)."""
