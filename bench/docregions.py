@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["keep_regions", "write_region"]
+__all__ = ["keep_regions", "kept_narrative", "write_region"]
 
 _REGION = re.compile(r"<!-- bench:(\w+) -->\n.*?<!-- /bench:\1 -->\n", re.DOTALL)
 
@@ -33,3 +33,20 @@ def keep_regions(path: Path) -> str:
         return ""
     regions = [m.group(0) for m in _REGION.finditer(path.read_text())]
     return "\n" + "\n".join(regions) if regions else ""
+
+
+_GENERATED_END = "\n## How it is measured\n"
+
+
+def kept_narrative(path: Path) -> str:
+    """What a full run keeps of the page it rewrites: everything after its own generated part
+    (the table and "How it is measured"), verbatim. That is the hand-written analysis and the
+    sections other runs write (`--fairness`, `--scale`, `--soak`); "" when there is no page."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    _, found, rest = text.partition(_GENERATED_END)
+    if not found:
+        return keep_regions(path)
+    starts = [i for i in (rest.find("\n## "), rest.find("\n<!-- bench:")) if i >= 0]
+    return "\n" + rest[min(starts) + 1 :] if starts else ""
