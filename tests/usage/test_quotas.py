@@ -93,6 +93,26 @@ async def test_a_model_off_the_allowlist_is_a_403(make_harness: HarnessFactory, 
     assert (await chat(harness, jwt, model="gpt-5.4-mini")).status_code == 200
 
 
+async def test_the_model_list_shows_only_the_allowed_models(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(quotas=Quotas(default=Quota(models=["gpt-5.4-mini"])))
+    jwt = await harness.sign_in()
+    listed = await harness.client.get(
+        "/authai/v1/models", headers={"Authorization": f"Bearer {jwt}"}
+    )
+    assert listed.status_code == 200, listed.text
+    assert [m["id"] for m in listed.json()["data"]] == ["gpt-5.4-mini"]
+
+
+async def test_without_an_allowlist_every_model_is_listed(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(quotas=Quotas(default=Quota(requests_per_day=5)))
+    jwt = await harness.sign_in()
+    listed = await harness.client.get(
+        "/authai/v1/models", headers={"Authorization": f"Bearer {jwt}"}
+    )
+    assert len(listed.json()["data"]) > 1
+    assert "gpt-5.4" in {m["id"] for m in listed.json()["data"]}
+
+
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_quota_for_gives_each_user_their_plan(
     make_harness: HarnessFactory, kind: str

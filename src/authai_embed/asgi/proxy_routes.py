@@ -76,13 +76,18 @@ class ProxyRoutes:
         return unsupported_endpoint(request.path[4:])
 
     async def models(self, request: Request) -> Response:
-        """The provider's catalog in OpenAI's list shape."""
+        """The provider's catalog in OpenAI's list shape, without the models the user's quota
+        does not allow."""
         session = signed_in(request)
         backend = self._backend(session)
         session, models = await relay.retrying(self._sessions, session, backend.list_models)
+        allowed = None
+        if self._metering is not None:
+            allowed = await self._metering.allowed_models(session.user_id)
         data = [
             {"id": m.id, "object": "model", "created": MODEL_CREATED, "owned_by": m.owned_by}
             for m in models
+            if allowed is None or m.id in allowed
         ]
         return JSONResponse({"object": "list", "data": data})
 

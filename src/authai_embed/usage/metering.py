@@ -123,6 +123,12 @@ class Metering:
                 raise
         return Meter(self.ledger, (user_id, provider, model[:200], day), reserved)
 
+    async def allowed_models(self, user_id: str) -> frozenset[str] | None:
+        """The models `user_id` may call under their quota (`None`: any), so that listing the
+        models shows only those."""
+        quota = None if self._quotas is None else await self._quotas.of(user_id)
+        return None if quota is None else quota.models
+
     def _today(self, now: float) -> str:
         """`utc_day(now)`, formatted once a day (a clock moved back is formatted again)."""
         if not self._day_ends - 86400 <= now < self._day_ends:
