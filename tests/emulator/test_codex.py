@@ -634,6 +634,14 @@ async def test_every_call_is_recorded_without_the_authorization_header(
 # The body ------------------------------------------------------------------------------------
 
 
+async def test_empty_instructions_are_accepted(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """The backend requires the field, not text in it (../shared/upstream.md section 7)."""
+    response = await client.post("/responses", json=body(instructions=""), headers=headers)
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize(
     ("change", "detail"),
     [

@@ -81,7 +81,7 @@ def parse_call(
     instructions = body.get("instructions")
     if lite:
         _check_lite(body, lite_header)
-    elif not isinstance(instructions, str) or not instructions.strip():
+    elif not isinstance(instructions, str):  # absent or not text; "" is accepted upstream
         raise detail("Instructions are required")
     if body.get("store") is not False:
         raise detail("Store must be set to false")
