@@ -260,3 +260,23 @@ def test_the_observers_caches_stay_bounded() -> None:
     assert 0 < len(observer._upstream) <= calls.MAX_CACHED
     assert observer.begin("GET", "/auth/me") is None  # not observed, and remembered as such
     assert len(observer._routes) == 2
+
+
+def test_a_batch_handed_over_during_a_request_ties_no_exemplar_to_its_span(
+    exported: Exported,
+) -> None:
+    from opentelemetry import trace
+
+    from authai_embed.observe.telemetry import BATCH, Telemetry
+
+    tracing = TracerProvider()
+    telemetry = Telemetry()
+    telemetry.use(tracing, MeterProvider(metric_readers=[exported.metrics]))
+    attributes = {"authai.provider": "openai", "gen_ai.request.model": "gpt-5.4"}
+    with trace.use_span(tracing.get_tracer("host").start_span("host request"), end_on_exit=True):
+        for _ in range(BATCH):
+            telemetry.record(telemetry.upstream_latency, 0.1, attributes)
+    assert not telemetry._pending
+    [point] = exported.points()["authai.upstream.latency"]
+    assert point.count == BATCH
+    assert not getattr(point, "exemplars", None)

@@ -110,14 +110,23 @@ class Telemetry:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the histogram values waiting to the SDK (it collects: it calls this first)."""
+        """Hand the histogram values waiting to the SDK (it collects: it calls this first).
+
+        Recorded in an empty context, wherever this runs: no exemplar ties a value to whatever
+        span happens to be current then."""
         pending = self._pending
-        while pending:
-            try:
-                histogram, value, attributes = pending.popleft()
-            except IndexError:  # taken meanwhile by the other thread
-                return
-            histogram.record(value, attributes)
+        if not pending:
+            return
+        token = _context.attach(_context.Context())
+        try:
+            while pending:
+                try:
+                    histogram, value, attributes = pending.popleft()
+                except IndexError:  # taken meanwhile by the other thread
+                    return
+                histogram.record(value, attributes)
+        finally:
+            _context.detach(token)
 
     def _observer(self, name: str) -> Callable[[Any], Iterable[Any]]:
         totals = self._totals[name]
