@@ -280,3 +280,30 @@ def test_a_batch_handed_over_during_a_request_ties_no_exemplar_to_its_span(
     [point] = exported.points()["authai.upstream.latency"]
     assert point.count == BATCH
     assert not getattr(point, "exemplars", None)
+
+
+def test_no_span_is_made_until_the_host_configures_an_sdk(
+    monkeypatch: pytest.MonkeyPatch, exported: Exported
+) -> None:
+    from opentelemetry import trace
+
+    from authai_embed.observe import calls
+    from authai_embed.observe.bus import EventBus
+    from authai_embed.observe.telemetry import Telemetry
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)  # no global SDK
+    monkeypatch.delenv("OTEL_PYTHON_TRACER_PROVIDER", raising=False)
+    observer = calls.CallObserver(Telemetry(), EventBus())  # the global providers
+    call = observer.begin("POST", "/v1/chat/completions")
+    assert call is not None
+    assert call.span is None  # its span would record nothing: not made
+    observer.end(call, None, "openai", 200)
+    tracing = TracerProvider()
+    tracing.add_span_processor(SimpleSpanProcessor(exported.spans))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", tracing)  # as `set_tracer_provider` does
+    call = observer.begin("POST", "/v1/chat/completions")
+    assert call is not None
+    observer.end(call, None, "openai", 200)
+    [span] = exported.finished()
+    assert span.name == "POST /v1/chat/completions"
+    assert dict(span.attributes or {})["authai.provider"] == "openai"

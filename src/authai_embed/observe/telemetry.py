@@ -58,10 +58,19 @@ class Telemetry:
     (before it reads the histograms), or once `BATCH` of them wait, whichever comes first.
     """
 
-    __slots__ = ("_pending", "_totals", "enabled", "tracer", "ttft", "upstream_latency")
+    __slots__ = (
+        "_no_sdk_yet",
+        "_pending",
+        "_totals",
+        "enabled",
+        "tracer",
+        "ttft",
+        "upstream_latency",
+    )
 
     def __init__(self) -> None:
         self.enabled = False
+        self._no_sdk_yet = True
         self._totals: dict[str, dict[Labels, int]] = {n: {} for n in (*_COUNTERS, _OPEN_STREAMS)}
         # (histogram, value, attributes): a deque, as the SDK's collecting thread takes from it
         # while requests add to it (`append` and `popleft` are atomic).
@@ -73,6 +82,7 @@ class Telemetry:
         if not available():  # pragma: no cover - see the import
             return
         self.tracer = _trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
+        self._no_sdk_yet = tracer_provider is None  # checked per span until one is set
         meter = _metrics.get_meter(_SCOPE, __version__, meter_provider=meter_provider)
         for name, (unit, description) in _COUNTERS.items():
             meter.create_observable_counter(
@@ -143,7 +153,12 @@ class Telemetry:
         return observe
 
     def start_span(self, name: str, attributes: Mapping[str, str]) -> Any:
-        """A server span, made current; end it with `end_span`."""
+        """A server span, made current; end it with `end_span`. `None` while the tracer is the
+        global one and no SDK is configured (its spans would record nothing)."""
+        if self._no_sdk_yet:
+            if isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider):
+                return None
+            self._no_sdk_yet = False  # the API sets the global provider once and for all
         parent = _context.get_current()  # looked up once, for the parent and the new context
         span = self.tracer.start_span(
             name, context=parent, kind=_trace.SpanKind.SERVER, attributes=attributes
