@@ -4,6 +4,12 @@ Two mounts side by side, each on its own emulator, the same request to both in a
 pairs: "ours" has an `on_event` handler and the OpenTelemetry SDK configured (a span processor
 that batches to an exporter that drops, and a metric reader), "direct" has neither (as without
 the `otel` extra). The difference is their cost on a non-streamed chat completion.
+
+What a sample counts: this thread's CPU time, so the span exporter's own thread is left out (as
+in production, where it runs beside the event loop). Nothing collects the metric reader during
+the run, so each histogram batch (`authai_embed.observe.telemetry.BATCH` values) is handed to
+the SDK in the request that fills it: that request's sample carries the batch, in the mean and
+the tail rather than the p50.
 """
 
 from __future__ import annotations

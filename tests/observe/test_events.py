@@ -241,3 +241,26 @@ def test_on_event_must_be_async_callables() -> None:
     for wrong in (42, ["not a handler"]):
         with pytest.raises(ConfigError, match="on_event"):
             handlers_of(wrong)  # type: ignore[arg-type]
+
+
+async def test_a_handler_past_its_time_is_given_up_on_and_the_next_still_runs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from authai_embed.observe import bus as bus_module
+
+    monkeypatch.setattr(bus_module, "HANDLER_TIMEOUT", 0.05)
+
+    async def stuck(event: Event) -> None:
+        await asyncio.Event().wait()
+
+    recorder = Recorder()
+    bus = EventBus([stuck, recorder])
+    bus.start()
+    with caplog.at_level(logging.WARNING, logger="authai_embed"):
+        bus.quota_exceeded("u", "openai", "q")
+        await asyncio.wait_for(bus.flush(), 5)
+    await bus.stop()
+    assert [e.type for e in recorder.events] == ["quota_exceeded"]
+    assert "event handler" in caplog.text
+    assert "stuck" in caplog.text
+    assert "took over" in caplog.text

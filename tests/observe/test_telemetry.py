@@ -221,3 +221,89 @@ async def test_spans_and_metrics_start_when_the_sdk_is_given(
     [span] = exported.finished()
     assert span.name == "GET /v1/models"
     assert exported.total("authai.requests", **{"http.route": "/v1/models"}) == 1
+
+
+def test_histogram_values_reach_the_sdk_when_it_collects_or_a_batch_is_full(
+    exported: Exported,
+) -> None:
+    from authai_embed.observe.telemetry import BATCH, Telemetry
+
+    telemetry = Telemetry()
+    telemetry.use(TracerProvider(), MeterProvider(metric_readers=[exported.metrics]))
+    attributes = {"authai.provider": "openai", "gen_ai.request.model": "gpt-5.4"}
+    telemetry.record(telemetry.upstream_latency, 0.25, attributes)
+    telemetry.record(telemetry.ttft, 0.5, attributes)
+    assert exported.count("authai.upstream.latency") == 1  # collecting takes what waits
+    assert exported.count("authai.upstream.ttft") == 1
+    [point] = exported.points()["authai.upstream.latency"]
+    assert dict(point.attributes) == attributes
+    for _ in range(BATCH):  # a full batch is handed over without waiting for a collection
+        telemetry.record(telemetry.upstream_latency, 0.1, attributes)
+    assert not telemetry._pending
+    assert exported.count("authai.upstream.latency") == 1 + BATCH
+
+
+def test_the_observers_caches_stay_bounded() -> None:
+    from authai_embed.observe import calls
+    from authai_embed.observe.bus import EventBus
+    from authai_embed.observe.telemetry import Telemetry
+
+    telemetry = Telemetry()
+    telemetry.use(TracerProvider(), MeterProvider())
+    observer = calls.CallObserver(telemetry, EventBus())
+    for n in range(calls.MAX_CACHED + 10):
+        call = observer.begin("POST", "/v1/chat/completions")
+        assert call is not None
+        calls.note_model(f"model-{n}")
+        calls.note_upstream_opened(0.0)
+        observer.end(call, "user", "openai", 200)
+    assert 0 < len(observer._upstream) <= calls.MAX_CACHED
+    assert observer.begin("GET", "/auth/me") is None  # not observed, and remembered as such
+    assert len(observer._routes) == 2
+
+
+def test_a_batch_handed_over_during_a_request_ties_no_exemplar_to_its_span(
+    exported: Exported,
+) -> None:
+    from opentelemetry import trace
+
+    from authai_embed.observe.telemetry import BATCH, Telemetry
+
+    tracing = TracerProvider()
+    telemetry = Telemetry()
+    telemetry.use(tracing, MeterProvider(metric_readers=[exported.metrics]))
+    attributes = {"authai.provider": "openai", "gen_ai.request.model": "gpt-5.4"}
+    with trace.use_span(tracing.get_tracer("host").start_span("host request"), end_on_exit=True):
+        for _ in range(BATCH):
+            telemetry.record(telemetry.upstream_latency, 0.1, attributes)
+    assert not telemetry._pending
+    [point] = exported.points()["authai.upstream.latency"]
+    assert point.count == BATCH
+    assert not getattr(point, "exemplars", None)
+
+
+def test_no_span_is_made_until_the_host_configures_an_sdk(
+    monkeypatch: pytest.MonkeyPatch, exported: Exported
+) -> None:
+    from opentelemetry import trace
+
+    from authai_embed.observe import calls
+    from authai_embed.observe.bus import EventBus
+    from authai_embed.observe.telemetry import Telemetry
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)  # no global SDK
+    monkeypatch.delenv("OTEL_PYTHON_TRACER_PROVIDER", raising=False)
+    observer = calls.CallObserver(Telemetry(), EventBus())  # the global providers
+    call = observer.begin("POST", "/v1/chat/completions")
+    assert call is not None
+    assert call.span is None  # its span would record nothing: not made
+    observer.end(call, None, "openai", 200)
+    tracing = TracerProvider()
+    tracing.add_span_processor(SimpleSpanProcessor(exported.spans))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", tracing)  # as `set_tracer_provider` does
+    call = observer.begin("POST", "/v1/chat/completions")
+    assert call is not None
+    observer.end(call, None, "openai", 200)
+    [span] = exported.finished()
+    assert span.name == "POST /v1/chat/completions"
+    assert dict(span.attributes or {})["authai.provider"] == "openai"

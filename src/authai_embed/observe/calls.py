@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from authai_embed.errors import (
     AuthAIError,
@@ -24,7 +25,7 @@ from authai_embed.errors import (
     UpstreamError,
 )
 from authai_embed.observe.bus import EventBus
-from authai_embed.observe.telemetry import Labels, Telemetry, end_span
+from authai_embed.observe.telemetry import Labels, Telemetry, end_span, recording
 from authai_embed.observe.watch import ErrorBursts, LimitWatch
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "note_usage",
 ]
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _CURRENT: ContextVar[Call | None] = ContextVar("authai_embed_call", default=None)
 _MODEL_CHARS = 100
 
@@ -137,29 +140,39 @@ _KINDS: tuple[tuple[type[BaseException], str], ...] = (
 
 
 class CallObserver:
-    """Opens and closes the `Call`s of the mount's requests."""
+    """Opens and closes the `Call`s of the mount's requests.
 
-    __slots__ = ("bursts", "events", "limits", "telemetry")
+    What every request would otherwise rebuild is made once and kept (within `MAX_CACHED`
+    entries a kind): each route's names, each metric's attributes by route, status, provider
+    and model.
+    """
+
+    __slots__ = ("_labels", "_routes", "_upstream", "bursts", "events", "limits", "telemetry")
 
     def __init__(self, telemetry: Telemetry, events: EventBus) -> None:
         self.telemetry = telemetry
         self.events = events
         self.limits = LimitWatch()
         self.bursts = ErrorBursts()
+        self._routes: dict[tuple[str, str], _Route | None] = {}
+        self._labels: dict[tuple[str, int, str], Labels] = {}
+        self._upstream: dict[tuple[str, str], _Upstream] = {}
 
     def begin(self, method: str, route_path: str) -> Call | None:
         """A `Call` for a `/v1` call or a sign-in step when anyone listens; else `None`."""
-        if not (self.telemetry.enabled or self.events.active):
+        telemetry = self.telemetry
+        if not (telemetry.enabled or self.events.active):
             return None
-        if route_path.startswith("/v1"):
-            name = route_path
-        elif route_path == "/auth/start" or route_path.startswith("/auth/poll/"):
-            name = route_path.replace("*", "{id}")
-        else:
+        key = (method, route_path)
+        route = self._routes.get(key, _UNKNOWN)
+        if route is _UNKNOWN:
+            route = _route(method, route_path)
+            _keep(self._routes, key, route)
+        if route is None:
             return None
-        call = Call(name)
-        if self.telemetry.enabled:
-            call.span = self.telemetry.start_span(f"{method} {name}", {"http.route": name})
+        call = Call(route.name)
+        if telemetry.enabled:
+            call.span = telemetry.start_span(route.span_name, route.attributes)
         call.token = _CURRENT.set(call)
         return call
 
@@ -174,8 +187,7 @@ class CallObserver:
         if call.token is not None:
             _CURRENT.reset(call.token)
         provider = provider or call.provider
-        failed = status >= 400
-        kind = error_kind(call.exc, status) if failed else None
+        kind = error_kind(call.exc, status) if status >= 400 else None
         if self.telemetry.enabled:
             self._record(call, provider, status, kind)
         if self.events.active and user_id is not None and provider is not None:
@@ -184,46 +196,50 @@ class CallObserver:
     def _record(self, call: Call, provider: str | None, status: int, kind: str | None) -> None:
         telemetry = self.telemetry
         if call.span is not None:  # ended first: the metrics below then sample no exemplars
-            final: dict[str, Any] = {"http.response.status_code": status}
-            for name, value in (
-                ("authai.provider", provider),
-                ("gen_ai.request.model", call.model),
-                ("authai.upstream.latency_s", call.upstream_latency),
-                ("authai.upstream.ttft_s", call.ttft),
-                ("gen_ai.usage.input_tokens", call.tokens_in),
-                ("gen_ai.usage.output_tokens", call.tokens_out),
-                ("error.type", kind),
-            ):
-                if value is not None:
-                    final[name] = value
+            final = _span_attributes(call, provider, status, kind) if recording(call.span) else None
             end_span(call.span, final, kind if status >= 500 else None)
-        labels: Labels = (
-            ("http.route", call.route),
-            ("http.response.status_code", status),
-            ("authai.provider", provider or ""),
-        )
-        telemetry.add("authai.requests", labels)
+        by = provider or ""
+        key = (call.route, status, by)
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = (("http.route", call.route), ("http.response.status_code", status))
+            labels = (*labels, ("authai.provider", by))
+            _keep(self._labels, key, labels)
+        requests = telemetry.totals("authai.requests")
+        requests[labels] = requests.get(labels, 0) + 1
         if kind is not None:
             telemetry.add("authai.errors", (*labels, ("error.type", kind)))
         if status == 429:
-            by = "provider" if isinstance(call.exc, UpstreamError) else "mount"
-            telemetry.add("authai.rate_limited", (*labels, ("authai.limited_by", by)))
+            limited_by = "provider" if isinstance(call.exc, UpstreamError) else "mount"
+            telemetry.add("authai.rate_limited", (*labels, ("authai.limited_by", limited_by)))
         if call.streaming:
             telemetry.add("authai.open_streams", (("http.route", call.route),), -1)
-        upstream = (("authai.provider", provider or ""), ("gen_ai.request.model", call.model or ""))
+        if (
+            call.upstream_latency is None
+            and call.ttft is None
+            and call.tokens_in is None
+            and call.tokens_out is None
+        ):
+            return
+        model = call.model or ""
+        upstream = self._upstream.get((by, model))
+        if upstream is None:
+            upstream = _Upstream(by, model)
+            _keep(self._upstream, (by, model), upstream)
         if call.upstream_latency is not None:
-            telemetry.upstream_latency.record(call.upstream_latency, dict(upstream))
+            telemetry.record(telemetry.upstream_latency, call.upstream_latency, upstream.attributes)
         if call.ttft is not None:
-            telemetry.ttft.record(call.ttft, dict(upstream))
-        if call.tokens_in is not None:
-            telemetry.add(
-                "authai.tokens", (*upstream, ("gen_ai.token.type", "input")), call.tokens_in
-            )
-        if call.tokens_out is not None:
-            tokens_out = (*upstream, ("gen_ai.token.type", "output"))
-            telemetry.add("authai.tokens", tokens_out, call.tokens_out)
+            telemetry.record(telemetry.ttft, call.ttft, upstream.attributes)
+        if call.tokens_in is not None or call.tokens_out is not None:
+            tokens = telemetry.totals("authai.tokens")
+            if call.tokens_in is not None:
+                tokens[upstream.input] = tokens.get(upstream.input, 0) + call.tokens_in
+            if call.tokens_out is not None:
+                tokens[upstream.output] = tokens.get(upstream.output, 0) + call.tokens_out
 
     def _emit(self, exc: BaseException | None, user_id: str, provider: str, status: int) -> None:
+        if status < 400 and not self.limits:
+            return  # nobody to tell of a reset: skip the clock
         events, now = self.events, self.events.now()
         if status < 400:
             reset = self.limits.succeeded(user_id, provider, now)
@@ -236,3 +252,73 @@ class CallObserver:
             burst = self.bursts.failed(provider, now)
             if burst is not None:
                 events.emit(burst)
+
+
+MAX_CACHED = 1024
+"""Entries each of `CallObserver`'s caches keeps at most (emptied when full: models are the
+callers' strings, so their number is not ours to bound)."""
+
+
+class _Route:
+    """The names of an observed route: for its calls, its span, and the span's attributes."""
+
+    __slots__ = ("attributes", "name", "span_name")
+
+    def __init__(self, method: str, name: str) -> None:
+        self.name = name
+        self.span_name = f"{method} {name}"
+        self.attributes: Mapping[str, str] = MappingProxyType({"http.route": name})
+
+
+_UNKNOWN = _Route("", "")
+"""`CallObserver._routes` has no entry yet (`None` there means: not observed)."""
+
+
+def _route(method: str, route_path: str) -> _Route | None:
+    """The names of the route at `route_path`: `/v1` calls and sign-in steps; others `None`."""
+    if route_path.startswith("/v1"):
+        return _Route(method, route_path)
+    if route_path == "/auth/start" or route_path.startswith("/auth/poll/"):
+        return _Route(method, route_path.replace("*", "{id}"))
+    return None
+
+
+class _Upstream:
+    """The attributes of the upstream metrics of one provider and model."""
+
+    __slots__ = ("attributes", "input", "output")
+
+    def __init__(self, provider: str, model: str) -> None:
+        pairs = (("authai.provider", provider), ("gen_ai.request.model", model))
+        self.attributes: Mapping[str, str] = MappingProxyType(dict(pairs))
+        self.input: Labels = (*pairs, ("gen_ai.token.type", "input"))
+        self.output: Labels = (*pairs, ("gen_ai.token.type", "output"))
+
+
+def _keep(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """Remember `value` for `key` in `cache`, emptying it first when full."""
+    if len(cache) >= MAX_CACHED:
+        cache.clear()
+    cache[key] = value
+
+
+def _span_attributes(
+    call: Call, provider: str | None, status: int, kind: str | None
+) -> dict[str, Any]:
+    """The final attributes of `call`'s span: what is known of it, nothing secret."""
+    final: dict[str, Any] = {"http.response.status_code": status}
+    if provider is not None:
+        final["authai.provider"] = provider
+    if call.model is not None:
+        final["gen_ai.request.model"] = call.model
+    if call.upstream_latency is not None:
+        final["authai.upstream.latency_s"] = call.upstream_latency
+    if call.ttft is not None:
+        final["authai.upstream.ttft_s"] = call.ttft
+    if call.tokens_in is not None:
+        final["gen_ai.usage.input_tokens"] = call.tokens_in
+    if call.tokens_out is not None:
+        final["gen_ai.usage.output_tokens"] = call.tokens_out
+    if kind is not None:
+        final["error.type"] = kind
+    return final

@@ -29,6 +29,10 @@ class LimitWatch:
     def __init__(self) -> None:
         self._limited: OrderedDict[tuple[str, str], float] = OrderedDict()
 
+    def __len__(self) -> int:
+        """Users limited now (none: no call can end a limit)."""
+        return len(self._limited)
+
     def reached(
         self, user_id: str, provider: str, now: float, code: str | None, retry_after: float | None
     ) -> LimitReached:
