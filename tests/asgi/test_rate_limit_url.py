@@ -22,6 +22,8 @@ from authai_embed import (
     Limits,
     MemoryRateLimiter,
     MemoryStore,
+    Quota,
+    Quotas,
     Rate,
     Secrets,
     Settings,
@@ -46,24 +48,31 @@ def bearer(jwt: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def redis_keys() -> AsyncIterator[list[str]]:
-    """Redis, or the test is skipped (failed under `AUTHAI_REQUIRE_SERVICES`); the keys a test
-    appends are deleted afterwards (the mount's own prefix, `authai:rl:`, is not the test's)."""
+async def tenant() -> AsyncIterator[str]:
+    """Redis, or the test is skipped (failed under `AUTHAI_REQUIRE_SERVICES`); and an `app_id`
+    of the test's own, so its counts (`authai:rl:<app_id>:*`) are no other test's or test run's
+    on the same Redis, and are deleted afterwards."""
     require_service("Redis", REDIS_URL, 6379)
     import redis.asyncio as redis_asyncio
 
-    keys: list[str] = []
-    yield keys
+    app_id = f"test-{secrets.token_hex(6)}"
+    yield app_id
     client = redis_asyncio.Redis.from_url(REDIS_URL)
+    keys = [key async for key in client.scan_iter(match=f"authai:rl:{app_id}*")]
     if keys:
         await client.delete(*keys)
     await client.aclose()
 
 
-def random_ip() -> str:
-    """A client address no other test (or test run sharing the Redis) counts against."""
-    a, b, c = secrets.token_bytes(3)
-    return f"10.{a}.{b}.{max(c, 1)}"
+async def rate_keys(prefix: str) -> list[str]:
+    """The keys in Redis under `prefix`, sorted."""
+    import redis.asyncio as redis_asyncio
+
+    client = redis_asyncio.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        return sorted([key async for key in client.scan_iter(match=prefix + "*")])
+    finally:
+        await client.aclose()
 
 
 Build = Callable[..., tuple[Any, AuthAI]]
@@ -90,13 +99,12 @@ async def test_the_variable_makes_two_mounts_share_one_count(
     monkeypatch: pytest.MonkeyPatch,
     emulator: Emulator,
     clock: ManualClock,
-    redis_keys: list[str],
+    tenant: str,
 ) -> None:
     """`AUTH_AI_RATE_LIMIT_URL` alone (no `limiter=`): two mounts, as two workers would, admit
     `auth_start`'s 2 a minute from one client in total, not 2 each."""
     monkeypatch.setenv("AUTH_AI_RATE_LIMIT_URL", REDIS_URL)
-    ip = random_ip()
-    redis_keys.append(f"authai:rl:start:{ip}")
+    monkeypatch.setenv("AUTH_AI_APP_ID", tenant)
     store, keys = MemoryStore(), Secrets.generate()
     built = [
         build(
@@ -110,9 +118,7 @@ async def test_the_variable_makes_two_mounts_share_one_count(
         for _ in range(2)
     ]
     clients = [
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, client=(ip, 40000)), base_url="http://app.test"
-        )
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test")
         for app, _ in built
     ]
     path = PREFIX[build] + "/auth/start"
@@ -120,6 +126,7 @@ async def test_the_variable_makes_two_mounts_share_one_count(
         assert built[0][1].settings.rate_limit_url == REDIS_URL
         statuses = [(await c.post(path, json={})).status_code for c in (*clients, *clients)]
         assert statuses == [200, 200, 429, 429]
+        assert await rate_keys(f"authai:rl:{tenant}:") == [f"authai:rl:{tenant}:start:127.0.0.1"]
     finally:
         for client, (_, authai) in zip(clients, built, strict=True):
             await client.aclose()
@@ -130,14 +137,13 @@ async def test_the_variable_makes_two_mounts_share_one_count(
 @memory_only
 @pytest.mark.redis
 async def test_a_v1_limit_of_n_admits_n_in_total_across_two_mounts(
-    make_harness: HarnessFactory, redis_keys: list[str]
+    make_harness: HarnessFactory, tenant: str
 ) -> None:
+    limits = Limits(v1=Rate(3, 60))
     first, second = [
-        await make_harness(rate_limit_url=REDIS_URL, limits=Limits(v1=Rate(3, 60)))
-        for _ in range(2)
+        await make_harness(rate_limit_url=REDIS_URL, app_id=tenant, limits=limits) for _ in range(2)
     ]
     jwt = await first.sign_in()  # one user, one session, served by either mount
-    redis_keys.append(f"authai:rl:v1:{(await first.authai.whoami(jwt)).user_id}")
     answers = []
     for harness in (first, second, first, second, first):
         reply = await harness.client.post(
@@ -149,23 +155,39 @@ async def test_a_v1_limit_of_n_admits_n_in_total_across_two_mounts(
 
 @memory_only
 @pytest.mark.redis
+async def test_a_quotas_requests_per_minute_are_shared_too(
+    make_harness: HarnessFactory, tenant: str
+) -> None:
+    quotas = Quotas(default=Quota(requests_per_minute=2))
+    first, second = [
+        await make_harness(rate_limit_url=REDIS_URL, app_id=tenant, quotas=quotas) for _ in range(2)
+    ]
+    jwt = await first.sign_in()
+    answers = []
+    for harness in (first, second, second):
+        reply = await harness.client.post(
+            "/authai/v1/chat/completions", headers=bearer(jwt), json=CHAT
+        )
+        answers.append(reply)
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "2 requests per minute" in answers[-1].json()["error"]["message"]
+
+
+@memory_only
+@pytest.mark.redis
 async def test_a_tenant_counts_under_its_own_prefix(
-    make_harness: HarnessFactory, redis_keys: list[str]
+    make_harness: HarnessFactory, tenant: str
 ) -> None:
     """Two tenants on one Redis: like two mounts in memory, neither uses up the other's limit."""
-    ip = random_ip()
-    redis_keys.extend(f"authai:rl:{app}:start:{ip}" for app in ("one", "two"))
-    tenants = [
-        await make_harness(
-            rate_limit_url=REDIS_URL, app_id=app, limits=Limits(auth_start=Rate(1, 60))
-        )
-        for app in ("one", "two")
+    apps = (f"{tenant}-one", f"{tenant}-two")
+    for app in apps:
+        limits = Limits(auth_start=Rate(1, 60))
+        harness = await make_harness(rate_limit_url=REDIS_URL, app_id=app, limits=limits)
+        assert (await harness.client.post("/authai/auth/start", json={})).status_code == 200
+        assert (await harness.client.post("/authai/auth/start", json={})).status_code == 429
+    assert await rate_keys(f"authai:rl:{tenant}") == [
+        f"authai:rl:{app}:start:127.0.0.1" for app in apps
     ]
-    for harness in tenants:
-        transport = httpx.ASGITransport(app=harness.app, client=(ip, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://app.test") as client:
-            assert (await client.post("/authai/auth/start", json={})).status_code == 200
-            assert (await client.post("/authai/auth/start", json={})).status_code == 429
 
 
 @memory_only
@@ -192,13 +214,11 @@ async def test_an_explicit_limiter_wins_over_the_setting(make_harness: HarnessFa
 
 @pytest.mark.redis
 async def test_shutdown_closes_the_limiter_the_mount_made(
-    emulator: Emulator, clock: ManualClock, redis_keys: list[str]
+    emulator: Emulator, clock: ManualClock, tenant: str
 ) -> None:
     import redis.asyncio as redis_asyncio
 
-    name = f"authai-test-{secrets.token_hex(6)}"
-    ip = random_ip()
-    redis_keys.append(f"authai:rl:start:{ip}")
+    name = f"authai-{tenant}"
     authai = AuthAI(
         secrets=Secrets.generate(),
         store=MemoryStore(),
@@ -206,13 +226,14 @@ async def test_shutdown_closes_the_limiter_the_mount_made(
         http_client=emulator_client(emulator),
         openai=UPSTREAM,
         rate_limit_url=f"{REDIS_URL}?client_name={name}",
+        app_id=tenant,
     )
     admin = redis_asyncio.Redis.from_url(REDIS_URL)
 
     async def connections() -> int:
         return sum(1 for c in await admin.client_list() if c.get("name") == name)
 
-    transport = httpx.ASGITransport(app=authai, client=(ip, 40000))
+    transport = httpx.ASGITransport(app=authai)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://app.test") as client:
             assert (await client.post("/auth/start", json={})).status_code == 200
@@ -291,26 +312,23 @@ async def test_the_password_is_never_in_a_repr_or_a_log(
     make_harness: HarnessFactory,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    redis_keys: list[str],
+    tenant: str,
 ) -> None:
     """The test server has no password: any is accepted, so the limiter works; then the same URL
     on a closed port, so the limiter's outage warning is logged too."""
     caplog.set_level(logging.DEBUG, logger="authai_embed")
-    ip = random_ip()
-    redis_keys.append(f"authai:rl:start:{ip}")
     for url in (
         f"redis://:{PASSWORD}@127.0.0.1:6379/0",
         f"redis://:{PASSWORD}@127.0.0.1:{closed_port()}/0",
     ):
         monkeypatch.setenv("AUTH_AI_RATE_LIMIT_URL", url)
-        harness = await make_harness()
-        transport = httpx.ASGITransport(app=harness.app, client=(ip, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://app.test") as client:
-            assert (await client.post("/authai/auth/start", json={})).status_code == 200
+        harness = await make_harness(app_id=tenant)
+        assert (await harness.client.post("/authai/auth/start", json={})).status_code == 200
         assert harness.authai.settings.rate_limit_url == url
         for shown in (repr(harness.authai.settings), str(harness.authai.settings)):
             assert PASSWORD not in shown
         await harness.authai.shutdown()
+    assert await rate_keys(f"authai:rl:{tenant}:") == [f"authai:rl:{tenant}:start:127.0.0.1"]
     assert "AUTH_AI_RATE_LIMIT_URL" in caplog.text  # the name, from the environment
     assert "rate limiter unavailable" in caplog.text
     assert PASSWORD not in caplog.text
