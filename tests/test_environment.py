@@ -66,6 +66,8 @@ def _value(path: str) -> tuple[str, Any]:
         "usage_ledger": ("0", False),  # on by default: the variable turns it off
         "webhook_url": ("https://hooks.test/authai", "https://hooks.test/authai"),
         "webhook_secret": (WEBHOOK_SECRET, WEBHOOK_SECRET),
+        # Its effect, one count shared by every mount, is tests/asgi/test_rate_limit_url.py's.
+        "rate_limit_url": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
     }  # fmt: skip
     if path in special:
         return special[path]

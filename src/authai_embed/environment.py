@@ -32,6 +32,7 @@ ENVIRONMENT: dict[str, str] = {
     "AUTH_AI_DB_URL": "db_url",
     "AUTH_AI_WEBHOOK_URL": "webhook_url",
     "AUTH_AI_WEBHOOK_SECRET": "webhook_secret",
+    "AUTH_AI_RATE_LIMIT_URL": "rate_limit_url",
     "AUTH_AI_OPENAI_ISSUER": "openai.issuer",
     "AUTH_AI_OPENAI_API_BASE": "openai.api_base",
     "AUTH_AI_GITHUB_CLIENT_ID": "github.client_id",

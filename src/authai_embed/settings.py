@@ -158,7 +158,8 @@ class Settings(BaseModel):
     `mount_authai`/`AuthAI`, which read the others from their `AUTH_AI_*` variables (as
     `Settings.from_env()` does): keyword, then environment, then default."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A value never appears in a validation error: a URL may hold a password.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     originator: str = "authai_embed"
     """Your app's name, sent as the `originator` header (shown on the provider's consent screen)."""
@@ -213,6 +214,10 @@ class Settings(BaseModel):
     webhook_secret: str | None = Field(default=None, repr=False)
     """The HMAC-SHA256 key signing webhook deliveries (at least 32 characters); required with
     `webhook_url`. Give your receiver the same one for `verify_webhook`."""
+    rate_limit_url: str | None = Field(default=None, repr=False)
+    """Where the rate limits (`Limits`, and quotas' requests per minute) are counted: `None` in
+    each process's memory; `redis://...` or `rediss://...` in that Redis, shared by every process
+    (the `redis` extra). A `Limits(limiter=...)` given to the mount wins over it."""
     # One section per provider, typed by its `providers/<id>/config.py` and named by its line in
     # `providers/registry.py` (explicit fields: a typo in a keyword is an error, not ignored).
     openai: OpenAIUpstream = OpenAIUpstream()
@@ -244,6 +249,18 @@ class Settings(BaseModel):
     def _check_webhook_url(cls, value: str | None) -> str | None:
         if value and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("webhook_url must be an http(s) URL")
+        return value or None
+
+    @field_validator("rate_limit_url")
+    @classmethod
+    def _check_rate_limit_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if value and value.partition("://")[0].lower() not in ("redis", "rediss"):
+            # Never the value itself: it may hold a password.
+            raise ValueError(
+                "must be a Redis URL: redis://[:password@]host:6379/0, or rediss:// for TLS"
+                " (unset: counted in each process's memory)"
+            )
         return value or None
 
     @model_validator(mode="after")

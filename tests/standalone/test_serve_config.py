@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,16 @@ CASES: list[tuple[dict[str, str | None], str, str]] = [
     ({"AUTH_AI_PROVIDERS": "openai,claude"}, "AUTH_AI_PROVIDERS", "unknown provider"),
     ({"AUTH_AI_SESSION_COOKIE": "maybe"}, "AUTH_AI_SESSION_COOKIE", "boolean"),
     (
+        {"AUTH_AI_RATE_LIMIT_URL": "memcached://u:hunter2@cache:11211"},
+        "AUTH_AI_RATE_LIMIT_URL",
+        "must be a Redis URL",
+    ),
+    (
+        {"AUTH_AI_RATE_LIMIT_URL": "redis://:hunter2@cache:port/0"},
+        "AUTH_AI_RATE_LIMIT_URL",
+        "not a valid Redis URL",
+    ),
+    (
         {"AUTH_AI_WORKERS": "2", "AUTH_AI_DB_URL": "memory://"},
         "AUTH_AI_DB_URL",
         "one store per process",
@@ -97,6 +108,20 @@ def test_each_bad_or_missing_variable_is_one_line_naming_it(
     assert captured.out == ""
     for secret in (JWT, IDENTITY, SHORT, "hunter2"):
         assert secret not in captured.err
+
+
+def test_a_rate_limit_url_without_the_redis_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    _apply(monkeypatch, {"AUTH_AI_RATE_LIMIT_URL": "redis://:hunter2@cache:6379/0"})
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "authai-embed serve: AUTH_AI_RATE_LIMIT_URL: needs the redis extra:"
+        " pip install 'authai-embed[redis]'"
+    )
 
 
 def test_a_store_that_cannot_be_opened_names_the_database_variable(

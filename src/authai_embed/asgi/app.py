@@ -175,7 +175,7 @@ class AuthAI:
             accounts=self.sessions.accounts,
         )
         self.admin.limits_source = self._last_limits
-        self._gate = Gate(limits if limits is not None else Limits(), start_guard)
+        self._gate = Gate(limits if limits is not None else Limits(), start_guard, self.settings)
         self._cap = ConcurrencyCap(self.settings.max_concurrent_per_user)
         self._cookies = CookieMode.from_settings(self.settings)  # None unless cookie mode is on
         self._cors = Cors(self.settings.allowed_origins, credentials=self._cookies is not None)
@@ -200,6 +200,7 @@ class AuthAI:
             self.settings.sweep_interval,
             None if self.metering is None else self.metering.ledger,
             self.events,
+            self._gate.aclose,
         )
         self._fallback: ASGIApp | None = None
         self._fastapi: FastAPIDependencies | None = None

@@ -31,10 +31,11 @@ T = TypeVar("T")
 
 class Lifespan:
     """Starts and stops what the mount holds open: the store, the sweep task, the usage
-    ledger's flushes, and the upstream client when the mount made it. `startup` and `shutdown`
-    are idempotent."""
+    ledger's flushes, and the upstream client and rate limiter when the mount made them.
+    `startup` and `shutdown` are idempotent."""
 
     __slots__ = (
+        "_close_limiter",
         "_events",
         "_http",
         "_interval",
@@ -55,7 +56,9 @@ class Lifespan:
         sweep_interval: float | None,
         ledger: UsageLedger | None = None,
         events: EventBus | None = None,
+        close_limiter: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._close_limiter = close_limiter  # closes only a limiter the mount made (`Gate`)
         self._events = events  # its drain task runs while the mount does
         self._store = store
         self._ledger = ledger
@@ -82,8 +85,8 @@ class Lifespan:
                     self._events.start()
 
     async def shutdown(self) -> None:
-        """Stop the periodic sweep, hand on the queued events (within a bound), close the store
-        and the upstream client (if we made it)."""
+        """Stop the periodic sweep, hand on the queued events (within a bound), close the store,
+        and the upstream client and rate limiter (if we made them)."""
         async with self._lock:
             if self._events is not None:
                 await self._events.stop()
@@ -102,6 +105,8 @@ class Lifespan:
                 self.started = False
             if self._http is not None and not self._http.is_closed:
                 await self._http.aclose()
+            if self._close_limiter is not None:
+                await self._close_limiter()
 
     @asynccontextmanager
     async def running(self, value: T) -> AsyncIterator[T]:

@@ -1,6 +1,7 @@
 """Abuse controls: rate limits on the sign-in steps (per client IP) and `/v1` (per user), and
 `start_guard`, who may start a sign-in (whoever starts one sees its user code, which is what a
-phisher needs). In memory by default; `RedisRateLimiter` shares counts between processes.
+phisher needs). In memory by default; `RedisRateLimiter` (or the `rate_limit_url` setting)
+shares counts between processes.
 Limits use GCRA: `Rate(10, 60)` is a burst of 10, then one every 6 s, with an exact `Retry-After`.
 """
 
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from authai_embed._util.logs import get_logger
+from authai_embed.asgi.limiter_url import limiter_from_url
 from authai_embed.errors import ConfigError, RateLimited, Unauthorized
 from authai_embed.types import Scope
 
 if TYPE_CHECKING:
     from authai_embed.asgi.http import Request
+    from authai_embed.settings import Settings
 
 __all__ = [
     "Limits",
@@ -179,7 +182,8 @@ class Limits:
     """
 
     limiter: RateLimiter | None = None
-    """Where counts live; `None`: a `MemoryRateLimiter` per `AuthAI` (one process)."""
+    """Where counts live; `None`: Redis when the `rate_limit_url` setting names one (shared by
+    every process), else a `MemoryRateLimiter` per `AuthAI` (one process)."""
     auth_start: Rate | None = Rate(10, 60)
     """Sign-ins started per client IP."""
     auth_poll: Rate | None = Rate(120, 60)
@@ -253,17 +257,33 @@ def _is_trusted(
 
 
 class Gate:
-    """Applies `Limits` and the start guard to requests (built by `AuthAI`)."""
+    """Applies `Limits` and the start guard to requests (built by `AuthAI`). The limiter is
+    `limits.limiter`, else one on `settings.rate_limit_url` (closed by `aclose`), else memory."""
 
-    __slots__ = ("_guard", "_limiter", "_limits", "_networks")
+    __slots__ = ("_guard", "_limiter", "_limits", "_networks", "_owned")
 
-    def __init__(self, limits: Limits, start_guard: StartGuard | None) -> None:
+    def __init__(
+        self, limits: Limits, start_guard: StartGuard | None, settings: Settings | None = None
+    ) -> None:
         if start_guard is not None and not callable(start_guard):
             raise ConfigError("start_guard must be a callable taking the ASGI scope")
         self._limits = limits
-        self._limiter: RateLimiter = limits.limiter or MemoryRateLimiter()
         self._networks = limits.networks()
         self._guard = start_guard
+        self._owned: RedisRateLimiter | None = None  # the one made here, ours to close
+        if limits.limiter is None and settings is not None and settings.rate_limit_url:
+            self._owned = limiter_from_url(settings.rate_limit_url, app_id=settings.app_id)
+        self._limiter: RateLimiter = limits.limiter or self._owned or MemoryRateLimiter()
+
+    async def aclose(self) -> None:
+        """Close the limiter made from `rate_limit_url`; a host's own `Limits.limiter` stays
+        open (it is the host's). Idempotent; a failure is logged, never raised."""
+        if self._owned is None:
+            return
+        try:
+            await self._owned.aclose()
+        except Exception as exc:  # a shutdown must go on whatever the Redis client says
+            logger.warning("closing the rate limiter failed: %s", type(exc).__name__)
 
     async def admit_client(
         self, rate: Literal["auth_start", "auth_poll"], request: Request

@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from authai_embed.asgi.limiter_url import SETTING as RATE_LIMIT_SETTING
+from authai_embed.asgi.limiter_url import check_url
 from authai_embed.environment import ENVIRONMENT
 from authai_embed.errors import ConfigError
 from authai_embed.providers.registry import canonical_provider_id
@@ -144,6 +146,12 @@ def _settings(env: Mapping[str, str], emulator: bool) -> Settings:
                 problem = str(exc).removeprefix("invalid authai_embed settings: ")
                 raise ServeConfigError(variable, problem.partition(": ")[2] or problem) from None
     settings = Settings.from_env(env)
+    if settings.rate_limit_url:  # here, not in each worker
+        try:
+            check_url(settings.rate_limit_url)
+        except ConfigError as exc:
+            problem = str(exc).removeprefix(f"{RATE_LIMIT_SETTING} ")
+            raise ServeConfigError("AUTH_AI_RATE_LIMIT_URL", problem) from None
     for name in settings.providers:
         if canonical_provider_id(name) is None:
             raise ServeConfigError(

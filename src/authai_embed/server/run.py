@@ -53,9 +53,11 @@ def serve(config: ServeConfig) -> int:
         return 2
     check_store(config)
     store = config.store_url.partition(":")[0]
+    # Never the limiter's URL: it may hold a password.
+    limits = "redis" if config.settings.rate_limit_url else "in-memory"
     print(
         f"authai-embed serve: http://{config.host}:{config.port} ({config.workers} worker(s),"
-        f" {store} store, originator {config.settings.originator})",
+        f" {store} store, {limits} rate limits, originator {config.settings.originator})",
         file=sys.stderr,
         flush=True,
     )
