@@ -20,7 +20,7 @@ import sys
 import time
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["StreamReport", "raise_open_file_limit", "run_streams"]
 
@@ -82,8 +82,7 @@ class _Stream(asyncio.Protocol):
         self.closed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        transport.write(self._request)
+        cast(asyncio.Transport, transport).write(self._request)  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
         now = time.time()

@@ -528,3 +528,20 @@ async def test_a_request_over_the_cap_times_out_as_a_pool_timeout() -> None:
 def test_a_connection_cap_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="max_connections"):
         UpstreamTransport(max_connections=0)
+
+
+def test_the_transport_runs_on_uvloop() -> None:
+    """uvloop's transports are no `asyncio.Transport` instances; uvicorn picks uvloop when it
+    is installed, so the transport must speak to them all the same."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        async with (
+            scripted(replies(OK)) as (url, seen),
+            httpx.AsyncClient(transport=UpstreamTransport()) as client,
+        ):
+            for _ in range(2):
+                assert (await client.get(url)).text == "ok"
+            assert seen.connections == 1
+
+    uvloop.run(main())
