@@ -215,9 +215,25 @@ async def aggregated(
     """Fold the upstream stream into one answer as it arrives (nothing kept but the result);
     a limit the stream fails with is its 429 (`stream_limits.watch_limits`)."""
     async with _reading(upstream, broke_off="the provider's stream broke off"):
-        answer = await aggregate(watch_limits(iter_json_events(upstream.aiter_raw()), now))
+        chunks = upstream.aiter_raw()
+        events = iter_json_events(chunks)
+        watched = watch_limits(events, now)
+        try:
+            answer = await aggregate(watched)
+        finally:
+            # The fold stops at the terminal event: the generators are closed here, outer
+            # first. Left to the garbage collector, each one still open would cost the event
+            # loop a wake-up and a task to close it.
+            for generator in (watched, events, chunks):
+                await _aclose(generator)
     note_usage(answer.get("usage"))
     return answer
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
 
 
 @asynccontextmanager
