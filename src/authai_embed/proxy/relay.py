@@ -25,11 +25,12 @@ from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.observe.calls import note_first_chunk, note_upstream_opened, note_usage
 from authai_embed.providers._upstream import read_bounded
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
-from authai_embed.proxy.stream_limits import hold_start, watch_limits
+from authai_embed.proxy.stream_limits import hold_start, limit_error
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
+from authai_embed.proxy.translate.response_aggregate import EventFold
 from authai_embed.proxy.translate.response_fill import ResponseDefaults
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
-from authai_embed.proxy.translate.sse import DONE, iter_json_events
+from authai_embed.proxy.translate.sse import DONE, SSEDecoder, SSEEvent, parse_json_event
 
 __all__ = [
     "PASSTHROUGH_LIMIT",
@@ -206,28 +207,48 @@ async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
     return body, upstream.headers.get("content-type", "application/json")
 
 
-async def aggregated(
-    upstream: httpx.Response,
-    aggregate: Callable[[AsyncIterator[dict[str, Any]]], Awaitable[dict[str, Any]]],
-    *,
-    now: float,
-) -> dict[str, Any]:
-    """Fold the upstream stream into one answer as it arrives (nothing kept but the result);
-    a limit the stream fails with is its 429 (`stream_limits.watch_limits`)."""
+async def aggregated(upstream: httpx.Response, fold: EventFold, *, now: float) -> dict[str, Any]:
+    """Fold the upstream stream into one answer (`fold.result()`) as it arrives, nothing kept
+    but the result; a limit the stream fails with is its 429 (`stream_limits.limit_error`).
+
+    What `watch_limits(iter_json_events(...))` into an aggregator does, in one loop: no
+    generator between the bytes and the fold, since this runs for every event of every
+    non-streamed answer."""
     async with _reading(upstream, broke_off="the provider's stream broke off"):
         chunks = upstream.aiter_raw()
-        events = iter_json_events(chunks)
-        watched = watch_limits(events, now)
         try:
-            answer = await aggregate(watched)
+            await _fold(chunks, fold, now)
         finally:
-            # The fold stops at the terminal event: the generators are closed here, outer
-            # first. Left to the garbage collector, each one still open would cost the event
-            # loop a wake-up and a task to close it.
-            for generator in (watched, events, chunks):
-                await _aclose(generator)
+            # The fold stops at the terminal event: the reader is closed here. Left to the
+            # garbage collector, it would cost the event loop a wake-up and a task to close it.
+            await _aclose(chunks)
+        answer = fold.result()
     note_usage(answer.get("usage"))
     return answer
+
+
+async def _fold(chunks: AsyncIterator[bytes], fold: EventFold, now: float) -> None:
+    """Feed the stream's events to `fold` until it is finished or the stream ends."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            if _folded(fold, event, now):
+                return
+    for event in decoder.close():
+        if _folded(fold, event, now):
+            return
+
+
+def _folded(fold: EventFold, event: SSEEvent, now: float) -> bool:
+    """Feed one event to `fold` (a limit failure raises its 429); whether the fold is done."""
+    obj = parse_json_event(event)
+    if obj is None:
+        return False
+    error = limit_error(obj, now)
+    if error is not None:
+        raise error
+    fold.handle(obj)
+    return fold.finished
 
 
 async def _aclose(iterator: AsyncIterator[Any]) -> None:
