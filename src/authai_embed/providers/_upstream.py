@@ -120,6 +120,10 @@ _DECODERS: Final[dict[str, Callable[[], Any]]] = {
 }
 
 
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
+"""`json.dumps(obj, separators=(",", ":"))`, built once rather than on every call."""
+
+
 def jwt_claims(token: str) -> dict[str, Any]:
     """The payload of a JWT, NOT verified: only for tokens just received over TLS from the issuer.
     Returns `{}` for anything that is not a JWT with a JSON object payload."""
@@ -282,7 +286,7 @@ async def open_post(
         # The body is relayed raw (never buffered): ask for it uncompressed.
         "accept-encoding": "identity",
     }
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _COMPACT.encode(payload).encode()
     try:
         return await http.send(model_request(http, url, headers, body), stream=True)
     except httpx.HTTPError as exc:

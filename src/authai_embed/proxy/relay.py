@@ -111,10 +111,15 @@ _CACHE_KEY_RULE = (
 )
 
 
+# Built once: `json.dumps(parts, separators=..., sort_keys=True, default=str)`, which this
+# is, would build a new encoder on every call.
+_SEED = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+
 def _uuid_of(parts: list[Any]) -> str:
     # The account hash is itself keyed by the identity secret: nobody can aim at another
     # user's id without it.
-    seed = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str)
+    seed = _SEED.encode(parts)
     return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
 
 
