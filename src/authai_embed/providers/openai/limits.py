@@ -111,11 +111,12 @@ def codex_headers(headers: httpx.Headers) -> dict[str, str]:
     for raw_name, raw_value in headers.raw:
         if raw_name[:8].lower() != _RAW_PREFIX:
             continue
+        raw_name = raw_name.lower()  # bytes: ASCII letters only, as `httpx.Headers` compares
         if raw_name.isascii() and raw_value.isascii():
-            name, value = raw_name.decode("ascii").lower(), raw_value.decode("ascii")
+            name, value = raw_name.decode("ascii"), raw_value.decode("ascii")
         else:
             encoding = headers.encoding
-            name, value = raw_name.decode(encoding).lower(), raw_value.decode(encoding)
+            name, value = raw_name.decode(encoding), raw_value.decode(encoding)
         known = found.get(name)
         found[name] = value if known is None else f"{known}, {value}"
     return found
