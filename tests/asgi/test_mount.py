@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
-from authai_embed import ConfigError, MemoryStore, Secrets, mount_authai
+from authai_embed import AuthAI, ConfigError, MemoryStore, Secrets, mount_authai
+from authai_embed.asgi.app import ROUTE_MEMO
 from authai_embed.types import Message, Receive, Scope, Send
 from tests._support.harness import HarnessFactory
 
@@ -177,3 +178,23 @@ async def test_a_second_wrap_at_the_same_path_is_refused() -> None:
     assert (await client.get("/b/")).json()["service"] == "authai-relay"
     assert (await client.get("/authai/")).json()["service"] == "authai-relay"
     assert (await client.get("/x")).text == "plain"
+
+
+def test_route_lookups_are_remembered_within_a_bound() -> None:
+    authai = AuthAI(store=MemoryStore(), secrets=Secrets.generate())
+    found, ok = authai._find_route("POST", "/v1/chat/completions")
+    assert found is not None
+    assert (found.path, ok) == ("/v1/chat/completions", True)
+    assert authai._find_route("POST", "/v1/chat/completions") == (found, True)
+    for _ in range(2):
+        wrong, ok = authai._find_route("GET", "/auth/start")  # a 405
+        assert wrong is not None
+        assert (wrong.path, ok) == ("/auth/start", False)
+    # Any number of paths a client makes up: the memo stays bounded, the answers the same.
+    for n in range(ROUTE_MEMO + 50):
+        assert authai._find_route("GET", "/v1/models" + "/" * n)[0] is not None
+        assert authai._find_route("GET", f"/v1/nothing/{n}")[0] is not None  # the /v1 catch-all
+    assert len(authai._route_memo[1]) == ROUTE_MEMO
+    # A table replaced afterwards (tests do) is the one read.
+    authai._routes = ()
+    assert authai._find_route("POST", "/v1/chat/completions") == (None, False)

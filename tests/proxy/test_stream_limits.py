@@ -1,5 +1,6 @@
-"""The hold-back of a stream's opening (`proxy/stream_limits`), the reading of limit waits, and
-the `x-codex-*` snapshot parser, on their own."""
+"""The hold-back of a stream's opening (`proxy/stream_limits`), the reading of limit waits, the
+`x-codex-*` snapshot parser, and a stream folded into one answer (`relay.aggregated`), on their
+own."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._upstream import usage_wait
 from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot, UsageSnapshots
+from authai_embed.proxy import relay
 from authai_embed.proxy.stream_limits import HOLD_BYTES, HOLD_EVENTS, hold_start
+from authai_embed.proxy.translate.response_aggregate import ResponseAggregator
 
 pytestmark = pytest.mark.anyio
 
@@ -113,3 +117,53 @@ def test_snapshots_are_bounded_least_recently_seen_first() -> None:
     assert len(snapshots) == 2
     assert snapshots.get("b") is None
     assert snapshots.get("a") is one
+
+
+class _Upstream(httpx.AsyncByteStream):
+    """An answer's body: `frames`, then (unless `ends`) a wait that never ends."""
+
+    def __init__(self, frames: list[bytes], *, ends: bool = False) -> None:
+        self.frames, self.ends, self.closed = frames, ends, False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.frames:
+            yield chunk
+        if not self.ends:
+            await anyio.sleep_forever()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def completed(text: str) -> bytes:
+    return frame(
+        "response.completed",
+        response={"id": "resp_1", "status": "completed", "output": [], "usage": None},
+    ) + frame("response.output_text.delta", delta=text)
+
+
+async def test_a_folded_answer_stops_at_its_terminal_event_and_closes_the_call() -> None:
+    body = _Upstream([frame("response.created", response={}), completed("late")])
+    upstream = httpx.Response(200, stream=body)
+    fold = ResponseAggregator()
+    with anyio.fail_after(5):
+        answer = await relay.aggregated(upstream, fold, now=NOW)
+    assert (answer["id"], body.closed) == ("resp_1", True)
+
+
+async def test_a_folded_answer_failing_with_a_limit_is_its_429() -> None:
+    body = _Upstream([frame("response.created", response={}), failed("rate_limit_exceeded")])
+    with pytest.raises(UpstreamError) as caught:
+        await relay.aggregated(httpx.Response(200, stream=body), ResponseAggregator(), now=NOW)
+    assert (caught.value.status, caught.value.code, body.closed) == (
+        429,
+        "rate_limit_exceeded",
+        True,
+    )
+
+
+async def test_a_folded_answer_cut_short_is_an_error() -> None:
+    body = _Upstream([frame("response.created", response={})], ends=True)
+    with pytest.raises(UpstreamError) as caught:
+        await relay.aggregated(httpx.Response(200, stream=body), ResponseAggregator(), now=NOW)
+    assert caught.value.status == 502

@@ -74,6 +74,9 @@ __all__ = ["AuthAI", "WhoAmI"]
 
 logger = get_logger("app")
 _TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # of upstream calls
+ROUTE_MEMO = 256
+"""Route lookups remembered per mount (`AuthAI._find_route`)."""
+_Found = tuple[Route | None, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,7 @@ class AuthAI:
         self._fastapi: FastAPIDependencies | None = None
         self._prefix = ""
         proxy = ProxyRoutes(self.sessions, self.providers, self.settings, self.clock, self.metering)
+        self._route_memo: tuple[tuple[Route, ...], dict[tuple[str, str], _Found]] = ((), {})
         self._routes = _table(
             AuthRoutes(self.logins, self.sessions, self.providers, self._cookies),
             SessionRoutes(self.sessions, self._cookies),
@@ -495,13 +499,29 @@ class AuthAI:
         elapsed = (time.perf_counter() - started) * 1000
         logger.info("%s %s %d %.1fms", request.method, loggable_path(path), status, elapsed)
 
+    def _find_route(self, method: str, path: str) -> tuple[Route | None, bool]:
+        """`find_route` in this mount's table, remembered for the paths of its exact routes
+        (at most `ROUTE_MEMO` of them, whatever paths clients send): every request looks one
+        up, and the table is read route by route."""
+        routes = self._routes
+        memo = self._route_memo
+        if memo[0] is not routes:  # a table replaced since (tests do): start over
+            memo = self._route_memo = (routes, {})
+        found = memo[1].get((method, path))
+        if found is None:
+            found = find_route(routes, method, path)
+            route = found[0]
+            if route is not None and not route.path.endswith("*") and len(memo[1]) < ROUTE_MEMO:
+                memo[1][(method, path)] = found
+        return found
+
     async def _handle(self, request: Request, send: Send) -> int | None:
         """Answer `request`: the status sent, or None when the client went away first."""
         if self._cors.is_preflight(request.method, request.headers):
             preflight = self._cors.preflight(request.headers.get("origin"))
             await preflight(request.scope, request.receive, send)
             return preflight.status
-        route, ok = find_route(self._routes, request.method, request.path)
+        route, ok = self._find_route(request.method, request.path)
         if route is None or not route.guards.watch:
             return await self._answer(request, send, route, ok)
         # One watch from the first byte to the last, however long the stream: the client

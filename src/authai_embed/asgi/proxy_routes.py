@@ -36,9 +36,9 @@ from authai_embed.proxy.translate.chat_to_responses import (
 from authai_embed.proxy.translate.response_fill import ResponseDefaults, ResponseFiller
 from authai_embed.proxy.translate.responses_input import stateless, typed_input
 from authai_embed.proxy.translate.responses_to_chat import (
+    ChatCompletionAggregator,
     ChatStreamTranslator,
-    aggregate_chat_completion_async,
-    aggregate_response_async,
+    ResponseAggregator,
 )
 from authai_embed.proxy.usage_tap import ask_for_usage, tapped_chat_stream
 from authai_embed.settings import Settings
@@ -220,9 +220,7 @@ class ProxyRoutes:
             closing = _closing(upstream, meter)
             return StreamingResponse(chunks, headers=SSE_HEADERS, closing=closing)
         if payload.get("stream") is True:  # a backend that only streams: folded into one answer
-            answer = await relay.aggregated(
-                upstream, lambda events: aggregate_response_async(events, defaults), now=now
-            )
+            answer = await relay.aggregated(upstream, ResponseAggregator(defaults), now=now)
             _counted(meter, answer)
             return JSONResponse(answer)
         whole, media_type = await relay.read_whole(upstream)
@@ -243,17 +241,13 @@ class ProxyRoutes:
         completion_id = self._ids.new("chatcmpl-")
         created = int(self._clock.now())
         if not chat.stream:
-            completion = await relay.aggregated(
-                upstream,
-                lambda events: aggregate_chat_completion_async(
-                    events,
-                    model=chat.model,
-                    include_reasoning=chat.include_reasoning,
-                    completion_id=completion_id,
-                    created=created,
-                ),
-                now=self._clock.now(),
+            aggregator = ChatCompletionAggregator(
+                chat.model,
+                include_reasoning=chat.include_reasoning,
+                completion_id=completion_id,
+                created=created,
             )
+            completion = await relay.aggregated(upstream, aggregator, now=self._clock.now())
             _counted(meter, completion)
             return JSONResponse(completion)
         translator = ChatStreamTranslator(

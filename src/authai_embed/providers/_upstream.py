@@ -120,6 +120,10 @@ _DECODERS: Final[dict[str, Callable[[], Any]]] = {
 }
 
 
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":"))
+"""`json.dumps(obj, separators=(",", ":"))`, built once rather than on every call."""
+
+
 def jwt_claims(token: str) -> dict[str, Any]:
     """The payload of a JWT, NOT verified: only for tokens just received over TLS from the issuer.
     Returns `{}` for anything that is not a JWT with a JSON object payload."""
@@ -246,12 +250,26 @@ def model_request(
     once per proxied request): the client's default headers under `headers`, the client's
     timeout. The client's cookies and default query parameters are not added: one client
     serves every user, so nothing of one user's may ride on another's call."""
+    target = url if isinstance(url, httpx.URL) else httpx.URL(url)
     own = {name.lower().encode("ascii") for name in headers}
     raw = [(k, v) for k, v in http.headers.raw if k.lower() not in own]
     raw += [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
-    return httpx.Request(
-        "POST", url, headers=raw, content=body, extensions={"timeout": http.timeout.as_dict()}
+    # The headers `httpx.Request(content=body)` would add, in its places (`Host` first,
+    # `Content-Length` last), so that the request is built once, not merged and rebuilt.
+    names = {k.lower() for k, _ in raw}
+    if b"content-length" not in names:
+        raw.append((b"Content-Length", str(len(body)).encode("ascii")))
+    if b"host" not in names and target.host:
+        raw.insert(0, (b"Host", target.netloc))
+    request = httpx.Request(
+        "POST",
+        target,
+        headers=raw,
+        stream=httpx.ByteStream(body),
+        extensions={"timeout": http.timeout.as_dict()},
     )
+    request.read()  # `content` readable, as with `content=body`
+    return request
 
 
 async def open_post(
@@ -268,7 +286,7 @@ async def open_post(
         # The body is relayed raw (never buffered): ask for it uncompressed.
         "accept-encoding": "identity",
     }
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _COMPACT.encode(payload).encode()
     try:
         return await http.send(model_request(http, url, headers, body), stream=True)
     except httpx.HTTPError as exc:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import time
-import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -25,11 +24,12 @@ from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
 from authai_embed.observe.calls import note_first_chunk, note_upstream_opened, note_usage
 from authai_embed.providers._upstream import read_bounded
 from authai_embed.providers.base import Endpoint, ModelBackend, UpstreamUnauthorized
-from authai_embed.proxy.stream_limits import hold_start, watch_limits
+from authai_embed.proxy.stream_limits import hold_start, limit_error
 from authai_embed.proxy.translate.passthrough import checked_responses_stream
+from authai_embed.proxy.translate.response_aggregate import EventFold
 from authai_embed.proxy.translate.response_fill import ResponseDefaults
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator, translate_stream
-from authai_embed.proxy.translate.sse import DONE, iter_json_events
+from authai_embed.proxy.translate.sse import DONE, SSEDecoder, SSEEvent, parse_json_event
 
 __all__ = [
     "PASSTHROUGH_LIMIT",
@@ -110,11 +110,18 @@ _CACHE_KEY_RULE = (
 )
 
 
+# Built once: `json.dumps(parts, separators=..., sort_keys=True, default=str)`, which this
+# is, would build a new encoder on every call.
+_SEED = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+
 def _uuid_of(parts: list[Any]) -> str:
     # The account hash is itself keyed by the identity secret: nobody can aim at another
     # user's id without it.
-    seed = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str)
-    return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
+    seed = _SEED.encode(parts)
+    # `str(uuid.UUID(bytes=digest[:16]))`, spelled out: the same text, without the object.
+    h = hashlib.sha256(seed.encode()).digest()[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 async def held(upstream: httpx.Response, *, now: float) -> AsyncIterator[bytes]:
@@ -206,18 +213,54 @@ async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
     return body, upstream.headers.get("content-type", "application/json")
 
 
-async def aggregated(
-    upstream: httpx.Response,
-    aggregate: Callable[[AsyncIterator[dict[str, Any]]], Awaitable[dict[str, Any]]],
-    *,
-    now: float,
-) -> dict[str, Any]:
-    """Fold the upstream stream into one answer as it arrives (nothing kept but the result);
-    a limit the stream fails with is its 429 (`stream_limits.watch_limits`)."""
+async def aggregated(upstream: httpx.Response, fold: EventFold, *, now: float) -> dict[str, Any]:
+    """Fold the upstream stream into one answer (`fold.result()`) as it arrives, nothing kept
+    but the result; a limit the stream fails with is its 429 (`stream_limits.limit_error`).
+
+    What `watch_limits(iter_json_events(...))` into an aggregator does, in one loop: no
+    generator between the bytes and the fold, since this runs for every event of every
+    non-streamed answer."""
     async with _reading(upstream, broke_off="the provider's stream broke off"):
-        answer = await aggregate(watch_limits(iter_json_events(upstream.aiter_raw()), now))
+        chunks = upstream.aiter_raw()
+        try:
+            await _fold(chunks, fold, now)
+        finally:
+            # The fold stops at the terminal event: the reader is closed here. Left to the
+            # garbage collector, it would cost the event loop a wake-up and a task to close it.
+            await _aclose(chunks)
+        answer = fold.result()
     note_usage(answer.get("usage"))
     return answer
+
+
+async def _fold(chunks: AsyncIterator[bytes], fold: EventFold, now: float) -> None:
+    """Feed the stream's events to `fold` until it is finished or the stream ends."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            if _folded(fold, event, now):
+                return
+    for event in decoder.close():
+        if _folded(fold, event, now):
+            return
+
+
+def _folded(fold: EventFold, event: SSEEvent, now: float) -> bool:
+    """Feed one event to `fold` (a limit failure raises its 429); whether the fold is done."""
+    obj = parse_json_event(event)
+    if obj is None:
+        return False
+    error = limit_error(obj, now)
+    if error is not None:
+        raise error
+    fold.handle(obj)
+    return fold.finished
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ when it resets. Each answer's `x-codex-*` headers update the account's `UsageSna
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,13 @@ from authai_embed.providers._upstream import (
 )
 from authai_embed.providers.base import Endpoint, ModelInfo, UpstreamUnauthorized
 from authai_embed.providers.openai.config import OpenAIUpstream
-from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot, UsageSnapshots
+from authai_embed.providers.openai.limits import (
+    SNAPSHOT_LIMIT,
+    LimitWindow,
+    UsageSnapshot,
+    UsageSnapshots,
+    codex_headers,
+)
 from authai_embed.providers.openai.shaping import (
     LITE_HEADER,
     ModelTraits,
@@ -95,6 +102,12 @@ class CodexBackend:
         # reads the catalog, and would otherwise cost the backend one more request each.
         self._fallback: ModelCache[list[dict[str, Any]]] = ModelCache(ttl=FALLBACK_TTL)
         self._usage = UsageSnapshots()
+        # Each account's plan type with the signed part (header and claims, never the
+        # signature) of the token it was read from: every answer with usage headers wants it,
+        # and decoding the claims would cost more than the rest of noting the usage.
+        self._plans: ModelCache[tuple[str, str | None]] = ModelCache(
+            ttl=math.inf, limit=SNAPSHOT_LIMIT
+        )
         # Parsed once: httpx would re-parse a string URL on every request.
         self._responses_url = httpx.URL(f"{upstream.api_base}/responses")
         self._usage_url = httpx.URL(usage_url(upstream.api_base))
@@ -216,16 +229,16 @@ class CodexBackend:
             raise UpstreamUnauthorized()
         if not answer.is_success or answer.body is None:
             raise UpstreamError(f"the ChatGPT usage endpoint failed (status {answer.status_code})")
-        return parse_usage(answer.body, self._clock.now(), _plan_type(credentials))
+        return parse_usage(answer.body, self._clock.now(), self._plan_type(credentials))
 
     def _note_usage(self, credentials: Credentials, headers: httpx.Headers) -> UsageSnapshot | None:
-        snapshot = UsageSnapshot.from_headers(headers, self._clock.now())
-        if snapshot is None:  # most answers: no token to decode
+        codex = codex_headers(headers)
+        if not codex:  # most answers: no token to read
             return None
-        plan_type = _plan_type(credentials)
-        if plan_type is not None:
-            snapshot = dataclasses.replace(snapshot, plan_type=plan_type)
-        self._usage.put(credentials.account_id, snapshot)
+        plan_type = self._plan_type(credentials)
+        snapshot = UsageSnapshot.from_headers(codex, self._clock.now(), plan_type=plan_type)
+        if snapshot is not None:
+            self._usage.put(credentials.account_id, snapshot)
         return snapshot
 
     def _note_refusal(
@@ -246,7 +259,7 @@ class CodexBackend:
                 primary=LimitWindow(100.0, minutes, resets_at),
                 secondary=seen.secondary if seen is not None else None,
                 credits=seen.credits if seen is not None else None,
-                plan_type=_plan_type(credentials),
+                plan_type=self._plan_type(credentials),
                 active_limit=None,
                 seen_at=now,
                 refusal=True,
@@ -296,6 +309,20 @@ class CodexBackend:
             return fallback
         self._models.put(credentials.account_id, now, models)
         return models
+
+    def _plan_type(self, credentials: Credentials) -> str | None:
+        """`_plan_type(credentials)`, remembered per account while its token's claims stay
+        the same (a refreshed token is read again)."""
+        token = credentials.access
+        signed = token.rpartition(".")[0]
+        if token.count(".") != 2:  # not a JWT: nothing to remember
+            return _plan_type(credentials)
+        known = self._plans.get(credentials.account_id, 0.0)
+        if known is not None and known[0] == signed:
+            return known[1]
+        plan_type = _plan_type(credentials)
+        self._plans.put(credentials.account_id, 0.0, (signed, plan_type))
+        return plan_type
 
     def _usage_limit(self, failure: Failure) -> UpstreamError:
         """The plan's usage limit (a 429, or a 404 with its code): say when it resets, and

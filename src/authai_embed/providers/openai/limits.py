@@ -13,14 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import httpx
+
 from authai_embed.providers._lenient import short_text
 from authai_embed.providers.plan import PlanCredits
 
-__all__ = ["SNAPSHOT_LIMIT", "LimitWindow", "UsageSnapshot", "UsageSnapshots"]
+__all__ = ["SNAPSHOT_LIMIT", "LimitWindow", "UsageSnapshot", "UsageSnapshots", "codex_headers"]
 
 SNAPSHOT_LIMIT: Final = 10_000
 """Accounts remembered per `AuthAI`; the least recently seen is forgotten first."""
 _PREFIX: Final = "x-codex"
+_RAW_PREFIX: Final = b"x-codex-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ class UsageSnapshot:
             secondary=secondary,
             credits=credits,
             plan_type=plan_type,
-            active_limit=short_text(headers.get(f"{_PREFIX}-active-limit")),
+            active_limit=short_text(headers.get(_ACTIVE_LIMIT)),
             seen_at=now,
         )
 
@@ -99,24 +102,62 @@ class UsageSnapshots:
             return len(self._snapshots)
 
 
+def codex_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The answer's `x-codex-*` headers, in one pass over them: lower-cased names to values,
+    read as `httpx.Headers` reads them (its encoding; a repeated header's values joined with
+    `", "`). Empty when there are none. A plain dict: `from_headers` looks each name up once,
+    where every `httpx.Headers` lookup scans all the answer's headers."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in headers.raw:
+        if raw_name[:8].lower() != _RAW_PREFIX:
+            continue
+        raw_name = raw_name.lower()  # bytes: ASCII letters only, as `httpx.Headers` compares
+        if raw_name.isascii() and raw_value.isascii():
+            name, value = raw_name.decode("ascii"), raw_value.decode("ascii")
+        else:
+            encoding = headers.encoding
+            name, value = raw_name.decode(encoding), raw_value.decode(encoding)
+        known = found.get(name)
+        found[name] = value if known is None else f"{known}, {value}"
+    return found
+
+
+def _names(window: str) -> tuple[str, str, str, str]:
+    head = f"{_PREFIX}-{window}-"
+    return (
+        head + "used-percent",
+        head + "reset-at",
+        head + "reset-after-seconds",
+        head + "window-minutes",
+    )
+
+
+_WINDOW_NAMES: Final = {window: _names(window) for window in ("primary", "secondary")}
+_HAS_CREDITS: Final = f"{_PREFIX}-credits-has-credits"
+_UNLIMITED: Final = f"{_PREFIX}-credits-unlimited"
+_BALANCE: Final = f"{_PREFIX}-credits-balance"
+_ACTIVE_LIMIT: Final = f"{_PREFIX}-active-limit"
+
+
 def _window(headers: Mapping[str, str], name: str, now: float) -> LimitWindow | None:
-    used = _float(headers.get(f"{_PREFIX}-{name}-used-percent"))
+    used_name, reset_at_name, after_name, minutes_name = _WINDOW_NAMES[name]
+    used = _float(headers.get(used_name))
     if used is None:
         return None
-    resets_at = _int(headers.get(f"{_PREFIX}-{name}-reset-at"))
-    after = _int(headers.get(f"{_PREFIX}-{name}-reset-after-seconds"))
+    resets_at = _int(headers.get(reset_at_name))
+    after = _int(headers.get(after_name))
     if resets_at is None and after is not None and after >= 0:
         resets_at = int(now) + after
-    minutes = _int(headers.get(f"{_PREFIX}-{name}-window-minutes"))
+    minutes = _int(headers.get(minutes_name))
     return LimitWindow(used, minutes if minutes is None or minutes > 0 else None, resets_at)
 
 
 def _credits(headers: Mapping[str, str]) -> PlanCredits | None:
-    has = _bool(headers.get(f"{_PREFIX}-credits-has-credits"))
-    unlimited = _bool(headers.get(f"{_PREFIX}-credits-unlimited"))
+    has = _bool(headers.get(_HAS_CREDITS))
+    unlimited = _bool(headers.get(_UNLIMITED))
     if has is None or unlimited is None:
         return None
-    return PlanCredits(has, unlimited, short_text(headers.get(f"{_PREFIX}-credits-balance")))
+    return PlanCredits(has, unlimited, short_text(headers.get(_BALANCE)))
 
 
 def _float(raw: str | None) -> float | None:

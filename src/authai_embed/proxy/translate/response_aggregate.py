@@ -8,7 +8,7 @@ message, code and status in both aggregators.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from authai_embed.errors import UpstreamError
 from authai_embed.proxy.translate.response_events import ResponseEvents
@@ -22,12 +22,30 @@ from authai_embed.proxy.translate.response_terms import (
 
 __all__ = [
     "ChatCompletionAggregator",
+    "EventFold",
     "ResponseAggregator",
     "aggregate_chat_completion",
     "aggregate_chat_completion_async",
     "aggregate_response",
     "aggregate_response_async",
 ]
+
+
+class EventFold(Protocol):
+    """What folds a stream into one answer: both aggregators here."""
+
+    @property
+    def finished(self) -> bool:
+        """A terminal event or a failure was seen: later events change nothing."""
+        ...
+
+    def handle(self, event: Mapping[str, Any]) -> None:
+        """Take one upstream event (a parsed SSE `data` object)."""
+        ...
+
+    def result(self) -> dict[str, Any]:
+        """The answer; raises `UpstreamError` if the stream failed or stopped short."""
+        ...
 
 
 def _raise(message: str, code: str | None) -> NoReturn:

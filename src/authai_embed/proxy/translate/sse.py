@@ -8,7 +8,7 @@ events are the same however the stream is cut. One pending event holds at most
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Final, NamedTuple
 
@@ -171,9 +171,11 @@ class SSEDecoder:
         self._data = []
         self._event = b""
         self._pending = 0
-        return SSEEvent(name, joined.decode("utf-8", "replace"), self._id)
+        # `SSEEvent(...)` as the tuple it is, without its Python-level `__new__` (once per event).
+        return _tuple_new(SSEEvent, (name, joined.decode("utf-8", "replace"), self._id))
 
 
+_tuple_new: Final[Callable[[type[SSEEvent], tuple[str, str, str | None]], SSEEvent]] = tuple.__new__
 _MAX_EVENT_NAMES: Final = 256
 _EVENT_NAMES: dict[bytes, str] = {}
 """Decoded event names, shared by every stream (a provider uses a few dozen): bounded, so a
