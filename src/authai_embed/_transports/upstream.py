@@ -182,12 +182,14 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
 
         stream = _Body(conn, parser, first, timeouts.get("read"), release)
         version = b"HTTP/1.1" if response_head.http_minor == 1 else b"HTTP/1.0"
-        return httpx.Response(
+        response = httpx.Response(
             response_head.status,
             headers=response_head.headers,
             stream=stream,
             extensions={"http_version": version, "reason_phrase": response_head.reason},
         )
+        parser.drop_headers()  # the response has its own copy
+        return response
 
     async def aclose(self) -> None:
         self._pool.close()
