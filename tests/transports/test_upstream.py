@@ -234,6 +234,39 @@ async def test_a_silent_server_is_a_read_timeout() -> None:
             await client.get(url)
 
 
+async def test_a_stream_that_goes_silent_midway_is_a_read_timeout() -> None:
+    """Events that keep coming move the read deadline on; a pause longer than it ends the
+    stream with a read timeout, however many reads went before."""
+
+    async def pauses(
+        seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for _ in range(6):  # 6 x 0.05 s: longer than the read timeout in all
+            writer.write(b"5\r\nevent\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(5)
+
+    got: list[bytes] = []
+
+    async def read(response: httpx.Response) -> None:
+        async for piece in response.aiter_raw():
+            got.append(piece)
+
+    async with (
+        scripted(pauses) as (url, _),
+        httpx.AsyncClient(
+            transport=UpstreamTransport(), timeout=httpx.Timeout(5.0, read=0.15)
+        ) as client,
+        client.stream("GET", url) as response,
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            await read(response)
+    assert b"".join(got) == b"event" * 6
+
+
 async def test_a_refused_connection_is_a_connect_error() -> None:
     async with scripted(replies(OK)) as (url, _):
         pass  # the port is closed again

@@ -40,6 +40,8 @@ class Connection(asyncio.BufferedProtocol):
     __slots__ = (
         "_drained",
         "_loop",
+        "_read_deadline",
+        "_read_timer",
         "_reading_paused",
         "_received",
         "_size",
@@ -58,6 +60,10 @@ class Connection(asyncio.BufferedProtocol):
         self._size = 0
         self._reading_paused = False
         self._waiter: asyncio.Future[None] | None = None
+        # One read-timeout timer that outlives the reads: a stream's every event moves the
+        # deadline, instead of making and cancelling a timer per read.
+        self._read_deadline: float | None = None  # set while a read waits
+        self._read_timer: asyncio.TimerHandle | None = None
         self._drained: asyncio.Future[None] | None = None
         self._writing_paused = False
         self.closed = False  # the peer closed, the connection failed, or we closed it
@@ -92,6 +98,7 @@ class Connection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._wake()
+        self._stop_read_timer()
         drained, self._drained = self._drained, None
         if drained is not None and not drained.done():
             drained.set_result(None)
@@ -134,9 +141,19 @@ class Connection(asyncio.BufferedProtocol):
         if not self._received:
             if self.closed:
                 return b""
-            self._waiter = self._loop.create_future()
-            if not await wait(self._loop, self._waiter, limit):
-                raise httpx.ReadTimeout("timed out waiting for the provider")
+            waiter = self._waiter = self._loop.create_future()
+            if limit is None:
+                await waiter
+            else:
+                deadline = self._read_deadline = self._loop.time() + limit
+                if self._read_timer is None:
+                    self._read_timer = self._loop.call_at(deadline, self._read_expired)
+                try:
+                    await waiter
+                except TimeoutError:
+                    raise httpx.ReadTimeout("timed out waiting for the provider") from None
+                finally:
+                    self._read_deadline = None
             if not self._received:
                 return b""
         received = self._received
@@ -148,9 +165,27 @@ class Connection(asyncio.BufferedProtocol):
             self._transport.resume_reading()
         return data
 
+    def _read_expired(self) -> None:
+        self._read_timer = None
+        deadline = self._read_deadline
+        if deadline is None:  # no read waits: the next one starts the timer again
+            return
+        if self._loop.time() < deadline:  # reads went on since: wait for the latest deadline
+            self._read_timer = self._loop.call_at(deadline, self._read_expired)
+            return
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError())
+
+    def _stop_read_timer(self) -> None:
+        timer, self._read_timer = self._read_timer, None
+        if timer is not None:
+            timer.cancel()
+
     def close(self) -> None:
         """Drop the connection at once (nothing is waited for) and free its place."""
         self.closed = True
+        self._stop_read_timer()
         if self._transport is not None:
             self._transport.abort()
         on_close, self.on_close = self.on_close, None
