@@ -58,6 +58,7 @@ class _Body(httpx.AsyncByteStream):
                 raise first
             if first:
                 yield first
+            del first  # the opening may be large, and the stream long
             while not parser.done:
                 data = await conn.receive(self._read_limit)
                 if not data:
