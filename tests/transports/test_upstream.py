@@ -578,3 +578,21 @@ def test_the_transport_runs_on_uvloop() -> None:
             assert seen.connections == 1
 
     uvloop.run(main())
+
+
+async def test_a_streamed_answer_keeps_its_request_without_a_large_body() -> None:
+    """A response open for minutes holds its request: a long conversation's body is not kept
+    with it (it went out whole), a small one is, and method, URL and headers stay."""
+    big = b'{"input":"' + b"x" * 20_000 + b'"}'
+    async with scripted(replies(OK)) as (url, seen):
+        client = new_upstream_client(httpx.Timeout(3.0))
+        async with client:
+            for body in (big, b'{"a":1}'):
+                request = client.build_request("POST", url + "/r", content=body)
+                response = await client.send(request, stream=True)
+                await response.aread()
+                assert response.request.method == "POST"
+                assert response.request.url == url + "/r"
+                assert response.request.headers["content-length"] == str(len(body))
+                assert response.request.content == (b"" if body is big else body)
+        assert seen.requests[0].endswith(big)
