@@ -7,11 +7,15 @@ stamped with its send time), and our app on one uvicorn worker. At each level th
 of streams goes straight to the emulator (direct), then through our app (served), from
 `bench.streams` in its own process. Memory per stream is the RSS growth of our worker (the
 emulator's does not count); the delay of an event is its arrival time minus its stamp.
+
+At each level the same streams also go to uvicorn alone serving a trivially paced stream
+(`bench.scale_floor`, on its own): the floor any ASGI app on one uvicorn worker stands on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import secrets
 import subprocess
@@ -21,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,6 +96,8 @@ class Level:
     served: Side
     emulator_cpu_served: float
     """The emulator's CPU seconds during the served run (its share when we proxy)."""
+    floor: Side | None = None
+    """uvicorn alone holding the same paced streams (`bench.scale_floor`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +200,44 @@ def _run_streams(spec: dict[str, Any], watch: Server) -> tuple[dict[str, Any], f
     return report, peak[0]
 
 
+def event_loop_name() -> str:
+    """The event loop uvicorn runs on here (its `auto` picks uvloop when installed)."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+
+
+def _floor(streams: int, pacing: Pacing) -> Side:
+    """uvicorn alone (`bench.scale_floor`) holding `streams` paced streams: its RSS growth and
+    CPU, the same way as our worker's."""
+    env = {
+        "AUTHAI_BENCH_FLOOR_RATE": str(pacing.rate),
+        "AUTHAI_BENCH_FLOOR_EVENTS": str(pacing.events),
+    }
+    server = _uvicorn("uvicorn alone", "bench.scale_floor:floor_app", env, 1)
+    try:
+        spec: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "path": "/",
+            "headers": {},
+            "body": {},
+            "expect": "[DONE]",
+            "timeout": pacing.seconds * 10 + 60,
+        }
+        _run_streams({**spec, "streams": 20, "ramp": 0.0}, server)  # warm, as the others
+        before, cpu = server.rss_kib(), server.cpu_seconds()
+        spec |= {"streams": streams, "ramp": min(streams / 2000, pacing.seconds / 2)}
+        report, peak = _run_streams(spec, server)
+        side = Side(report, peak - before, server.cpu_seconds() - cpu)
+    finally:
+        server.stop()
+    print(
+        f"  scale uvicorn alone {streams}: {report['completed']}/{streams} complete,"
+        f" delay p99 {report['delay_p99_ms']} ms",
+        file=sys.stderr,
+    )
+    return side
+
+
 def _settle(emulator: Server) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -248,7 +292,8 @@ def measure_scale(levels: list[int], pacing: Pacing) -> ScaleResult:
                 )
                 _settle(emulator)
             results.append(Level(streams, sides["direct"], sides["served"], emulator_cpu))
-    return ScaleResult(pacing, results)
+    # uvicorn alone, once the emulator and our app are stopped: nothing else of the bench runs
+    return ScaleResult(pacing, [replace(lv, floor=_floor(lv.streams, pacing)) for lv in results])
 
 
 def _ms(value: object) -> float | None:
@@ -260,6 +305,7 @@ def scale_rows(result: ScaleResult) -> list[Row]:
     p = result.pacing
     sec = f"7 open streams (1 worker, {p.rate:g} events/s for {p.seconds:.0f} s)"
     rows: list[Row] = []
+    loop = f"uvicorn on {event_loop_name()}"
     for level in result.levels:
         n, direct, served = level.streams, level.direct, level.served
         failures = served.report["failures"] + direct.report["failures"]
@@ -283,9 +329,30 @@ def scale_rows(result: ScaleResult) -> list[Row]:
                 "KiB",
                 direct.rss_growth_kib / n,
                 Target("<=", MEMORY_TARGET_KIB),
-                "RSS growth of our worker / streams; direct = the emulator's",
+                f"RSS growth of our worker / streams; direct = the emulator's; {loop}",
             )
         )
+        floor = level.floor
+        if floor is not None:
+            floor_kib = floor.rss_growth_kib / n
+            rows.append(
+                Row(
+                    sec,
+                    f"{n:,} streams: memory per open stream, uvicorn alone",
+                    floor_kib,
+                    "KiB",
+                    note="a trivially paced ASGI stream (bench/scale_floor.py): the floor",
+                )
+            )
+            rows.append(
+                Row(
+                    sec,
+                    f"{n:,} streams: memory per open stream above uvicorn alone",
+                    served.rss_growth_kib / n - floor_kib,
+                    "KiB",
+                    note="ours minus the floor: what the mount itself holds per stream",
+                )
+            )
         p99, base99 = _ms(served.report["delay_p99_ms"]), _ms(direct.report["delay_p99_ms"])
         rows.append(
             Row(
@@ -300,6 +367,16 @@ def scale_rows(result: ScaleResult) -> list[Row]:
         )
         p50, base50 = _ms(served.report["delay_p50_ms"]), _ms(direct.report["delay_p50_ms"])
         rows.append(Row(sec, f"{n:,} streams: delay per event p50", p50, "ms", base50))
+        if floor is not None:
+            rows.append(
+                Row(
+                    sec,
+                    f"{n:,} streams: delay per event p99, uvicorn alone",
+                    _ms(floor.report["delay_p99_ms"]),
+                    "ms",
+                    note="the same streams from a trivially paced app: what the box allows",
+                )
+            )
         rows.append(
             Row(
                 sec,
@@ -310,6 +387,16 @@ def scale_rows(result: ScaleResult) -> list[Row]:
                 note="our worker, user + system; direct = the emulator's own",
             )
         )
+        if floor is not None:
+            rows.append(
+                Row(
+                    sec,
+                    f"{n:,} streams: CPU per event, uvicorn alone",
+                    floor.cpu_us_per_event,
+                    "µs",
+                    note="a trivially paced ASGI stream: uvicorn's own share of an event",
+                )
+            )
     return rows
 
 

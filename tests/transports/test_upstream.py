@@ -234,6 +234,39 @@ async def test_a_silent_server_is_a_read_timeout() -> None:
             await client.get(url)
 
 
+async def test_a_stream_that_goes_silent_midway_is_a_read_timeout() -> None:
+    """Events that keep coming move the read deadline on; a pause longer than it ends the
+    stream with a read timeout, however many reads went before."""
+
+    async def pauses(
+        seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for _ in range(6):  # 6 x 0.05 s: longer than the read timeout in all
+            writer.write(b"5\r\nevent\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(5)
+
+    got: list[bytes] = []
+
+    async def read(response: httpx.Response) -> None:
+        async for piece in response.aiter_raw():
+            got.append(piece)
+
+    async with (
+        scripted(pauses) as (url, _),
+        httpx.AsyncClient(
+            transport=UpstreamTransport(), timeout=httpx.Timeout(5.0, read=0.15)
+        ) as client,
+        client.stream("GET", url) as response,
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            await read(response)
+    assert b"".join(got) == b"event" * 6
+
+
 async def test_a_refused_connection_is_a_connect_error() -> None:
     async with scripted(replies(OK)) as (url, _):
         pass  # the port is closed again
@@ -545,3 +578,21 @@ def test_the_transport_runs_on_uvloop() -> None:
             assert seen.connections == 1
 
     uvloop.run(main())
+
+
+async def test_a_streamed_answer_keeps_its_request_without_a_large_body() -> None:
+    """A response open for minutes holds its request: a long conversation's body is not kept
+    with it (it went out whole), a small one is, and method, URL and headers stay."""
+    big = b'{"input":"' + b"x" * 20_000 + b'"}'
+    async with scripted(replies(OK)) as (url, seen):
+        client = new_upstream_client(httpx.Timeout(3.0))
+        async with client:
+            for body in (big, b'{"a":1}'):
+                request = client.build_request("POST", url + "/r", content=body)
+                response = await client.send(request, stream=True)
+                await response.aread()
+                assert response.request.method == "POST"
+                assert response.request.url == url + "/r"
+                assert response.request.headers["content-length"] == str(len(body))
+                assert response.request.content == (b"" if body is big else body)
+        assert seen.requests[0].endswith(big)

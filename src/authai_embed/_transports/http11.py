@@ -174,6 +174,14 @@ class ResponseParser:
         pieces.clear()
         return payload
 
+    def drop_headers(self) -> None:
+        """Let go of the final head's header fields (once they have been handed over): a
+        stream held open for minutes need not keep a second copy of them."""
+        head = self.head
+        if head is not None and head.headers:
+            self.head = ResponseHead(head.status, head.reason, head.http_minor, [])
+        self._headers = []
+
     def eof(self) -> None:
         """The peer closed the connection; raises `ProtocolError` if the body is incomplete."""
         if not self.done and not self.close_delimited:

@@ -58,6 +58,7 @@ class _Body(httpx.AsyncByteStream):
                 raise first
             if first:
                 yield first
+            del first  # the opening may be large, and the stream long
             while not parser.done:
                 data = await conn.receive(self._read_limit)
                 if not data:
@@ -182,12 +183,14 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
 
         stream = _Body(conn, parser, first, timeouts.get("read"), release)
         version = b"HTTP/1.1" if response_head.http_minor == 1 else b"HTTP/1.0"
-        return httpx.Response(
+        response = httpx.Response(
             response_head.status,
             headers=response_head.headers,
             stream=stream,
             extensions={"http_version": version, "reason_phrase": response_head.reason},
         )
+        parser.drop_headers()  # the response has its own copy
+        return response
 
     async def aclose(self) -> None:
         self._pool.close()

@@ -67,7 +67,8 @@ class UpstreamClient(httpx.AsyncClient):
         except httpx.RequestError as exc:
             exc.request = request
             raise
-        response.request = request
+        # A streamed answer may stay open for minutes: it keeps its request without a large body.
+        response.request = _without_large_body(request) if stream else request
         if not stream:
             try:
                 await response.aread()
@@ -75,6 +76,24 @@ class UpstreamClient(httpx.AsyncClient):
                 await response.aclose()
                 raise
         return response
+
+
+_KEPT_BODY = 4096
+"""Sent request bodies up to this size stay on a streamed response's `request`."""
+
+
+def _without_large_body(request: httpx.Request) -> httpx.Request:
+    """`request` once sent, without its body when that is large (a long conversation): the
+    response keeps its request for as long as it is open, and nothing reads the body again."""
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        return request  # a streamed body: already read through, not kept
+    if len(content) <= _KEPT_BODY:
+        return request
+    return httpx.Request(
+        request.method, request.url, headers=request.headers, extensions=request.extensions
+    )
 
 
 def new_upstream_client(

@@ -7,6 +7,7 @@ listens for `http.disconnect` once the body has been read, and cancels the work 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -27,8 +28,9 @@ async def watched(
     """`(await work(), False)`, or `(None, True)` when `gone()` returns True first: `work` is
     then cancelled, so its `finally` blocks run. Exceptions from `work` propagate.
 
-    On asyncio the watcher is one bare task and the work runs in a cancel scope of the caller's
-    own: a task group costs more, and this runs for every proxied request.
+    On asyncio the watcher is one bare task and the work runs in an `asyncio.timeout` scope that
+    the watcher expires: a task group (or an anyio cancel scope) costs more, and this runs, and
+    stays for the whole stream, for every proxied request.
     Elsewhere (trio) it is a task group.
     """
     left = False
@@ -54,20 +56,27 @@ async def watched(
             raise failure
         return (None, True) if left else (result, False)
 
-    with anyio.CancelScope() as scope:
+    # The stdlib's own scope (a timeout that the watcher expires at once): lighter than an
+    # anyio cancel scope, and it takes its cancellation back on the way out, as anyio's does.
+    scope = asyncio.timeout(None)
 
-        async def watch() -> None:
-            nonlocal left
-            with contextlib.suppress(Exception):  # a receive that fails is no disconnect
-                if await gone():
-                    left = True
-                    scope.cancel()
+    async def watch() -> None:
+        nonlocal left
+        with contextlib.suppress(Exception):  # a receive that fails is no disconnect
+            if await gone():
+                left = True
+                scope.reschedule(-1.0)  # already past: the work is cancelled at once
 
-        watcher = loop.create_task(watch())
-        try:
+    watcher = loop.create_task(watch())
+    try:
+        async with scope:
             result = await work()
-        finally:
-            watcher.cancel()
+    except TimeoutError:
+        if not left or not scope.expired():
+            raise
+        return None, True
+    finally:
+        watcher.cancel()
     return (None, True) if left else (result, False)
 
 
@@ -78,11 +87,13 @@ class DisconnectWatch:
     has been read in full, so the watch never takes a body message from the handler).
     """
 
-    __slots__ = ("_body_read", "_receive", "disconnected")
+    __slots__ = ("_body_read", "_body_waiter", "_receive", "disconnected")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._body_read = anyio.Event()
+        self._body_read = False
+        # Made only if the watch starts before the body is read (it usually is read first).
+        self._body_waiter: anyio.Event | None = None
         self.disconnected = False
 
     async def receive(self) -> Message:
@@ -90,14 +101,27 @@ class DisconnectWatch:
         message = await self._receive()
         if message["type"] == "http.disconnect":
             self.disconnected = True
-            self._body_read.set()
+            self._note_body_read()
         elif message["type"] == "http.request" and not message.get("more_body", False):
-            self._body_read.set()
+            self._note_body_read()
         return message
+
+    def _note_body_read(self) -> None:
+        self._body_read = True
+        waiter, self._body_waiter = self._body_waiter, None
+        if waiter is not None:
+            waiter.set()
+
+    async def _wait_body_read(self) -> None:
+        if self._body_read:
+            return
+        if self._body_waiter is None:
+            self._body_waiter = anyio.Event()
+        await self._body_waiter.wait()
 
     async def _read_body(self) -> None:
         """Take the (ignored) body of a request whose handler never reads it."""
-        while not self._body_read.is_set():
+        while not self._body_read:
             await self.receive()
 
     async def run(self, work: Callable[[], Awaitable[T]], *, bodiless: bool) -> T | None:
@@ -109,7 +133,7 @@ class DisconnectWatch:
             if bodiless:
                 await self._read_body()
             else:
-                await self._body_read.wait()
+                await self._wait_body_read()
             # After the body, a server's `receive` blocks until the client leaves. Anything
             # else means a caller off the spec: stop watching rather than spin.
             if not self.disconnected:

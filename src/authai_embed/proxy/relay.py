@@ -195,6 +195,7 @@ async def _first_noted(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         return
     note_first_chunk()
     yield first
+    del first  # not kept for the rest of a long stream
     async for chunk in source:
         yield chunk
 

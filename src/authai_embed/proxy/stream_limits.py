@@ -121,8 +121,9 @@ def _opening(events: list[Any], now: float) -> int | None:
 async def _replay(
     held: list[bytes], rest: AsyncIterator[bytes], broke: httpx.HTTPError | None
 ) -> AsyncIterator[bytes]:
-    for chunk in held:
-        yield chunk
+    held.reverse()
+    while held:  # each chunk let go once sent: the opening may be large, the stream long
+        yield held.pop()
     if broke is not None:
         raise broke
     async for chunk in rest:
