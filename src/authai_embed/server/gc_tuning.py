@@ -1,8 +1,8 @@
 """The garbage collector's settings for a serving process; `authai-embed serve` applies them in
 each worker once its app is built.
 
-Two changes from CPython's defaults, both measured on one worker under load (the "Garbage
-collection" notes of docs/performance.md):
+Two changes from CPython's defaults, both measured on one worker under load (the garbage
+collection notes of docs/performance.md, "Fairness and overload"):
 
 - `gc.freeze()` once the app is built: the tens of thousands of objects that imports and
   start-up leave behind move to a generation the collector never walks again, so a full
