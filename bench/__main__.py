@@ -24,7 +24,7 @@ from .metering import measure_metering
 from .observe_cost import measure_observe_cost, sdk_installed
 from .report import Row, Target, format_table, machine, markdown_table, plot, verdict
 from .rig import open_rig
-from .served import METERED, chatmock_installed, run_served
+from .served import METERED, chatmock_installed, run_served, served_settings
 from .stats import Summary
 from .translate_cost import capture_stream, measure_translation
 
@@ -291,7 +291,7 @@ def _served_rows(results: object, rows: list[Row]) -> dict[str, dict[int, tuple[
             "direct: emulator alone, c=1 latency p50",
             direct[1].p50_ms,
             "ms",
-            note=f"load tool: {direct[1].tool}",
+            note=f"load tool: {direct[1].tool}; every server: {served_settings()}",
         )
     )
     names = {

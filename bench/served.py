@@ -33,7 +33,15 @@ from authai_embed.settings import Settings
 from .loadgen import LoadResult, run_load
 from .rig import MODEL
 
-__all__ = ["METERED", "MemoryResult", "ServedResults", "chatmock_installed", "run_served"]
+__all__ = [
+    "METERED",
+    "MemoryResult",
+    "ServedResults",
+    "chatmock_installed",
+    "run_served",
+    "served_settings",
+    "uvicorn_options",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 METERED = "authai 1w metered"
@@ -50,6 +58,42 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def uvicorn_loop() -> str:
+    """The event loop every served process runs on: asyncio's own unless `AUTHAI_BENCH_LOOP`
+    names another (`uvloop`). Named on every command line, so that the emulator and our app
+    never differ in it, whatever happens to be installed (uvicorn's `auto` picks uvloop when
+    it is)."""
+    return os.environ.get("AUTHAI_BENCH_LOOP") or "asyncio"
+
+
+def uvicorn_http() -> str:
+    """The HTTP/1.1 parser of every served process: httptools when installed, else h11."""
+    chosen = os.environ.get("AUTHAI_BENCH_HTTP")
+    if chosen:
+        return chosen
+    return "httptools" if importlib.util.find_spec("httptools") else "h11"
+
+
+def uvicorn_options() -> list[str]:
+    """The uvicorn options every served process (the emulator's and ours) is started with: the
+    same loop and parser on both sides, no access log, warnings only."""
+    return [
+        "--loop",
+        uvicorn_loop(),
+        "--http",
+        uvicorn_http(),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def served_settings() -> str:
+    """The settings every served process shares, as the report states them."""
+    gc = "CPython's defaults" if os.environ.get("AUTHAI_BENCH_GC") == "default" else "tuned"
+    return f"uvicorn loop {uvicorn_loop()}, http {uvicorn_http()}, collector {gc}"
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -142,9 +186,7 @@ def _uvicorn(name: str, factory: str, env: dict[str, str], workers: int = 1) -> 
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
+        *uvicorn_options(),
     ]
     return _start(name, args, env, port, workers)
 
@@ -319,9 +361,7 @@ def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
+                *uvicorn_options(),
             ],
             {"AUTHAI_BENCH_ISSUER": issuer},
             port,

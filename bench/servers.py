@@ -3,7 +3,9 @@
 Configuration comes from the environment, because uvicorn starts them in fresh processes:
 `AUTHAI_BENCH_ISSUER` (the emulator's base URL), `AUTHAI_BENCH_DB` (the app's SQLite file),
 `AUTHAI_BENCH_METERED` (set: the usage ledger and a quota on; unset: both off, as before they
-existed) and the app's secrets (`AUTH_AI_JWT_SECRET`, `AUTH_AI_IDENTITY_SECRET`), shared by its
+existed), `AUTHAI_BENCH_GC` (`default`: CPython's collector settings; otherwise every app here,
+the emulator's included, is tuned as `authai-embed serve` tunes its workers) and the app's
+secrets (`AUTH_AI_JWT_SECRET`, `AUTH_AI_IDENTITY_SECRET`), shared by its
 workers.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import asdict
+from typing import TypeVar
 
 import httpx
 
@@ -26,12 +29,15 @@ from authai_embed import (
     new_upstream_client,
 )
 from authai_embed.asgi.http import JSONResponse, Request, Response
+from authai_embed.server.gc_tuning import tune_gc
 from authai_embed.testing import Emulator
 from authai_embed.types import Receive, Scope, Send
 
 from .rig import BENCH_LIMITS, not_found
 
 __all__ = ["authai_app", "authai_soak_app", "emulator_app"]
+
+T = TypeVar("T")
 
 _KNOBS = (
     "event_delay",
@@ -41,6 +47,15 @@ _KNOBS = (
     "answer_events",
     "stamp_events",
 )
+
+
+def _tuned(app: T) -> T:
+    """`app`, the collector tuned for serving once it is built (`authai-embed serve` does the
+    same), unless `AUTHAI_BENCH_GC=default`. Applied to the emulator as well as to our app, so
+    that both sides of a comparison run with the same collector settings."""
+    if os.environ.get("AUTHAI_BENCH_GC") != "default":
+        tune_gc()
+    return app
 
 
 def emulator_app() -> Emulator:
@@ -76,7 +91,7 @@ def emulator_app() -> Emulator:
     emulator.route("POST", "/bench/knobs", knobs)
     emulator.route("GET", "/bench/last", last)
     emulator.route("POST", "/bench/reset", reset)
-    return emulator
+    return _tuned(emulator)
 
 
 def _upstream_client() -> httpx.AsyncClient | None:
@@ -109,7 +124,7 @@ def authai_app() -> AuthAI:
         else None,
     )
     assert isinstance(app, AuthAI)
-    return app
+    return _tuned(app)
 
 
 async def _tasks_host(scope: Scope, receive: Receive, send: Send) -> None:
@@ -133,4 +148,4 @@ def authai_soak_app() -> AuthAI:
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
     )
     assert isinstance(app, AuthAI)
-    return app
+    return _tuned(app)

@@ -15,13 +15,23 @@ import anyio
 
 from authai_embed.errors import AuthAIError
 from authai_embed.server.access_log import log_config
-from authai_embed.server.app import build_app, emulator_issuer
+from authai_embed.server.app import build_app, create_app, emulator_issuer
 from authai_embed.server.config import ServeConfig, ServeConfigError
+from authai_embed.server.gc_tuning import tune_gc
 from authai_embed.stores.url import store_from_url
+from authai_embed.types import ASGIApp
 
-__all__ = ["check_store", "serve"]
+__all__ = ["check_store", "serve", "worker_app"]
 
-FACTORY = "authai_embed.server:create_app"
+FACTORY = "authai_embed.server.run:worker_app"
+
+
+def worker_app() -> ASGIApp:
+    """One worker's app (`create_app`), with the collector tuned for serving (`tune_gc`) once
+    it is built."""
+    app = create_app()
+    tune_gc()
+    return app
 
 
 def check_store(config: ServeConfig) -> None:
@@ -78,7 +88,9 @@ def serve(config: ServeConfig) -> int:
         "server_header": False,
     }
     if config.workers == 1:
-        uvicorn.run(build_app(config), **options)
+        app = build_app(config)
+        tune_gc()
+        uvicorn.run(app, **options)
     else:  # each worker builds its app from the same environment
         uvicorn.run(FACTORY, factory=True, workers=config.workers, **options)
     return 0
