@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from authai_embed import AuthAI, MemoryStore, Secrets
-from authai_embed._transports.http11 import MAX_INFORMATIONAL
+from authai_embed._transports.http11 import MAX_INFORMATIONAL, ResponseParser
 from authai_embed._transports.upstream import UpstreamTransport
 from authai_embed._transports.upstream_client import UpstreamClient, new_upstream_client
 from tests._support.faults import eventually
@@ -116,6 +117,28 @@ async def test_connections_are_kept_alive_and_reused() -> None:
         assert seen.connections == 1
         assert seen.requests[0].startswith(b"POST /x HTTP/1.1\r\n")
         assert seen.requests[0].endswith(b'\r\n\r\n{"a":1}')
+
+
+async def test_a_finished_response_leaves_no_parser_for_the_garbage_collector() -> None:
+    """The llhttp parser and our callbacks hold each other: each request's pair is let go
+    when its body ends or is closed, not left to the collector (a cycle per request)."""
+    gc.collect()
+    gc.disable()
+    try:
+        async with (
+            scripted(replies(OK)) as (url, _),
+            # The mount's own client: httpx.AsyncClient's stream wrapper is a cycle of its own.
+            new_upstream_client(httpx.Timeout(5.0), transport=UpstreamTransport()) as client,
+        ):
+            for _ in range(20):
+                assert (await client.get(url)).text == "ok"
+            for _ in range(5):  # closed before the body is read
+                async with client.stream("GET", url):
+                    pass
+            alive = sum(isinstance(o, ResponseParser) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert alive == 0
 
 
 async def test_events_that_arrive_together_are_handed_over_together() -> None:

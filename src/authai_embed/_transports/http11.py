@@ -182,6 +182,13 @@ class ResponseParser:
             self.head = ResponseHead(head.status, head.reason, head.http_minor, [])
         self._headers = []
 
+    def dispose(self) -> None:
+        """Let the llhttp parser go once the response is over (read to its end, or given up).
+        It holds this object's bound callbacks and this object holds it: a cycle that only
+        the garbage collector would free, once per upstream request. No feeding after this."""
+        if hasattr(self, "_parser"):
+            del self._parser
+
     def eof(self) -> None:
         """The peer closed the connection; raises `ProtocolError` if the body is incomplete."""
         if not self.done and not self.close_delimited:

@@ -74,11 +74,13 @@ class _Body(httpx.AsyncByteStream):
             await self.aclose()
             raise
         self._conn = None
+        parser.dispose()
         self._release(conn, parser)
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            self._parser.dispose()
             conn.close()
 
 
@@ -170,9 +172,11 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             await _send_request(conn, request, head, length, timeouts.get("write"))
             response_head, first = await _read_head(conn, parser, timeouts.get("read"))
         except ProtocolError as exc:
+            parser.dispose()
             conn.close()
             raise httpx.RemoteProtocolError(str(exc)) from None
         except BaseException:
+            parser.dispose()
             conn.close()
             raise
         reusable = response_head.keeps_alive and not _asks_close(request)
