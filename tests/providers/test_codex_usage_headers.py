@@ -39,13 +39,13 @@ def backend() -> CodexBackend:
 
 USAGE = httpx.Headers(
     [
-        ("Content-Type", "text/event-stream"),
-        ("X-Codex-Primary-Used-Percent", "12.5"),
-        ("x-codex-primary-reset-after-seconds", "60"),
-        ("x-codex-secondary-used-percent", "3"),
-        ("x-codex-secondary-used-percent", "4"),
-        ("x-codex-credits-has-credits", "true"),
-        ("x-codex-credits-unlimited", "false"),
+        (b"Content-Type", b"text/event-stream"),
+        (b"X-Codex-Primary-Used-Percent", b"12.5"),
+        (b"x-codex-primary-reset-after-seconds", b"60"),
+        (b"x-codex-secondary-used-percent", b"3"),
+        (b"x-codex-secondary-used-percent", b"4"),
+        (b"x-codex-credits-has-credits", b"true"),
+        (b"x-codex-credits-unlimited", b"false"),
         (b"x-codex-credits-balance", "5 €".encode()),  # UTF-8: the headers' encoding
     ]
 )
