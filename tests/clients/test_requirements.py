@@ -33,3 +33,22 @@ def test_every_client_version_is_pinned_exactly() -> None:
     assert all(version[0].isdigit() for version in node.values()), node
     locked = json.loads((NODE_DIR / "package-lock.json").read_text())["packages"][""]
     assert locked["dependencies"] == node
+
+
+def test_the_clients_docs_name_the_pinned_versions() -> None:
+    """docs/clients.md's matrix names each Python client at the version pinned for the suite."""
+    lines = (ROOT / "tests" / "clients" / "requirements.txt").read_text().splitlines()
+    pins: dict[str, str] = {}
+    for line in lines:
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.split("[")[0]] = version.strip()
+    matrix = (ROOT / "docs" / "clients.md").read_text()
+    for text in (
+        f"Python `openai` {pins['openai']}",
+        f"langchain-openai {pins['langchain-openai']}",
+        f"pydantic-ai {pins['pydantic-ai-slim']}",
+        f"litellm {pins['litellm']}",
+        f"`llm` {pins['llm']}",
+    ):
+        assert text in matrix, text

@@ -1,5 +1,5 @@
 """Each example's admin page (FastAPI, Django) in Chromium: the password form sets the host's
-cookie, the page lists the signed-in users and their sessions, its pause button stops model
+cookie, the page lists the signed-in users, their sessions and usage, its pause button stops model
 calls (503) until resumed, its revoke button signs a user out everywhere; without the cookie
 the mount's admin routes answer 403."""
 
@@ -74,6 +74,7 @@ def test_admin_page_lists_users_pauses_and_revokes(example: Running, browser: Br
         "user_id"
     ]
     assert httpx.get(f"{base}/authai/admin/users").status_code == 403  # no admin cookie
+    assert chat_status(base, first) == 200  # one call, for the usage column
 
     context = browser.new_context()
     context.set_default_timeout(WAIT_MS)
@@ -86,6 +87,11 @@ def test_admin_page_lists_users_pauses_and_revokes(example: Running, browser: Br
         row.locator("li").nth(1).wait_for()  # both sessions listed
         assert row.locator("td").nth(1).inner_text() == "openai"
         assert row.locator("td").nth(2).inner_text().startswith("2")
+        usage = row.locator("td").nth(4)
+        page.wait_for_function(
+            "(cell) => cell.textContent.length > 0", arg=usage.element_handle()
+        )
+        assert re.fullmatch(r"1 call, [1-9][0-9]* tokens", usage.inner_text()), usage.inner_text()
         state = page.get_by_test_id("models-state")
         assert state.inner_text() == "running"
 

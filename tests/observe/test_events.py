@@ -4,7 +4,6 @@ and never carries a token, a JWT or a session key."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 import pytest
@@ -20,6 +19,7 @@ from authai_embed import (
     event_payload,
 )
 from authai_embed.observe.bus import EventBus, handlers_of
+from tests._support.events import Recorder, assert_no_secret, secrets_of
 from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
@@ -31,37 +31,11 @@ def bearer(jwt: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt}"}
 
 
-class Recorder:
-    """An `on_event` handler keeping what it receives."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[Event]) -> list[Event]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
 async def recorded(make_harness: HarnessFactory, **options: object) -> tuple[Harness, Recorder]:
     recorder = Recorder()
     harness = await make_harness(on_event=recorder, **options)
     await harness.authai.startup()
     return harness, recorder
-
-
-async def secrets_of(harness: Harness, jwt: str) -> list[str]:
-    """Everything secret behind `jwt`: itself, its key, every token the emulator issued."""
-    session = await harness.authai.sessions.open_session(jwt)
-    return [jwt, session.claims.key.hex(), *harness.emulator.issued_tokens()]
-
-
-def assert_no_secret(events: list[Event], secrets: list[str]) -> None:
-    assert events
-    text = " ".join(repr(e) + json.dumps(event_payload(e)) for e in events)
-    for secret in secrets:
-        assert secret not in text
 
 
 async def test_a_sign_in_emits_signed_in_with_the_user_and_session(
@@ -124,12 +98,14 @@ async def test_an_administrators_revocation_is_revoked_not_signed_out(
     harness, recorder = await recorded(make_harness)
     jwt = await harness.sign_in()
     user = (await harness.authai.whoami(jwt)).user_id
+    secrets = await secrets_of(harness, jwt)
     assert await harness.authai.sessions.accounts.end_all(user, reason="admin") == 1
     await harness.authai.events.flush()
     [event] = recorder.of(Revoked)
     assert isinstance(event, Revoked)
     assert event.user_id == user
     assert recorder.of(SignedOut) == []
+    assert_no_secret(recorder.events, secrets)
 
 
 async def test_a_refresh_the_provider_refuses_emits_reauth_required(

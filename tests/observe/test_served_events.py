@@ -1,25 +1,19 @@
-"""Events of the `/v1` path: a provider's limit and its reset, and bursts of upstream errors."""
+"""Events of the `/v1` path: a provider's limit and its reset, and bursts of upstream errors;
+none carries a secret."""
 
 from __future__ import annotations
 
 import pytest
 
-from authai_embed import Event, LimitReached, LimitReset, ProviderErrorBurst
+from authai_embed import LimitReached, LimitReset, ProviderErrorBurst
 from authai_embed.observe.watch import BURST_ERRORS, BURST_WINDOW, ErrorBursts, LimitWatch
 from authai_embed.testing import CodexReply
+from tests._support.events import Recorder, assert_no_secret, secrets_of
 from tests._support.harness import Harness, HarnessFactory
 
 pytestmark = pytest.mark.anyio
 
 CHAT = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hello"}]}
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def __call__(self, event: Event) -> None:
-        self.events.append(event)
 
 
 async def chat(harness: Harness, jwt: str) -> int:
@@ -58,6 +52,7 @@ async def test_a_usage_limit_emits_limit_reached_then_limit_reset_after_the_rese
     await harness.authai.events.flush()
     resets = [e for e in recorder.events if isinstance(e, LimitReset)]
     assert resets == [LimitReset(user, "openai", harness.clock.now())]
+    assert_no_secret(recorder.events, await secrets_of(harness, jwt))
 
 
 async def test_upstream_5xx_burst_is_reported_once_per_window(make_harness: HarnessFactory) -> None:
@@ -72,6 +67,7 @@ async def test_upstream_5xx_burst_is_reported_once_per_window(make_harness: Harn
     assert bursts == [
         ProviderErrorBurst(None, "openai", harness.clock.now(), BURST_ERRORS, BURST_WINDOW)
     ]
+    assert_no_secret(recorder.events, await secrets_of(harness, jwt))
 
 
 def test_error_bursts_need_the_errors_within_the_window() -> None:

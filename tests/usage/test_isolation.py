@@ -73,6 +73,27 @@ async def test_one_users_quota_never_limits_another(
     assert (await chat(harness, bob, stream=True)).status_code == 200
 
 
+async def test_the_sessions_of_one_user_share_one_ledger_and_one_quota(
+    make_harness: HarnessFactory,
+) -> None:
+    """A laptop and a phone signed in to one account are one user: their calls add up."""
+    harness = await make_harness(quotas=Quotas(default=Quota(requests_per_day=3)))
+    harness.emulator.add_account("acct-carol")
+    laptop = await harness.sign_in(account="acct-carol")
+    phone = await harness.sign_in(account="acct-carol")
+    assert laptop != phone
+    user_id = (await harness.authai.whoami(laptop)).user_id
+    assert (await harness.authai.whoami(phone)).user_id == user_id
+    assert (await chat(harness, laptop)).status_code == 200
+    assert (await chat(harness, phone)).status_code == 200
+    assert (await chat(harness, phone, stream=True)).status_code == 200
+    # The quota counted all three: neither session has a day of its own left.
+    assert (await chat(harness, laptop)).status_code == 429
+    assert (await chat(harness, phone)).status_code == 429
+    rows = await harness.authai.usage(user_id)
+    assert [(r.user_id, r.requests) for r in rows] == [(user_id, 3)]
+
+
 @pytest.mark.parametrize(("status", "answered"), [(429, 429), (500, 502), (401, 401), (403, 403)])
 async def test_an_upstream_error_never_falls_back_to_another_user(
     harness: Harness, status: int, answered: int
