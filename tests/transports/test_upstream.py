@@ -135,7 +135,7 @@ async def test_a_finished_response_leaves_no_parser_for_the_garbage_collector() 
             for _ in range(5):  # closed before the body is read
                 async with client.stream("GET", url):
                     pass
-            alive = sum(isinstance(o, ResponseParser) for o in gc.get_objects())
+            alive = sum(type(o) is ResponseParser for o in gc.get_objects())
     finally:
         gc.enable()
     assert alive == 0
