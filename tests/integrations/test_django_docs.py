@@ -112,3 +112,21 @@ def test_manage_py_check_reports_missing_secrets(tmp_path: Path, python: str) ->
     )
     assert fine.returncode == 0, fine.stderr
     assert "no issues" in fine.stdout
+
+
+def test_ci_runs_the_page_on_the_oldest_django_too() -> None:
+    """`.ci/run` gives this module a second interpreter with Django 4.2 (the oldest the `django`
+    extra allows), so the page is proven on the oldest and the newest release in every CI run."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "'django>=4.2,<4.3'" in ci
+    assert "export AUTHAI_DJANGO_PYTHON=" in ci
+    assert '"django>=4.2"' in (ROOT / "pyproject.toml").read_text()
+    other = os.environ.get("AUTHAI_DJANGO_PYTHON")
+    if other:
+        version = subprocess.run(  # noqa: S603  (the interpreter CI names)
+            [other, "-c", "import django; print(django.get_version())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert version.startswith("4.2."), version
