@@ -88,9 +88,7 @@ def test_admin_page_lists_users_pauses_and_revokes(example: Running, browser: Br
         assert row.locator("td").nth(1).inner_text() == "openai"
         assert row.locator("td").nth(2).inner_text().startswith("2")
         usage = row.locator("td").nth(4)
-        page.wait_for_function(
-            "(cell) => cell.textContent.length > 0", arg=usage.element_handle()
-        )
+        page.wait_for_function("(cell) => cell.textContent.length > 0", arg=usage.element_handle())
         assert re.fullmatch(r"1 call, [1-9][0-9]* tokens", usage.inner_text()), usage.inner_text()
         state = page.get_by_test_id("models-state")
         assert state.inner_text() == "running"
