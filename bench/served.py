@@ -35,8 +35,10 @@ from .rig import MODEL
 
 __all__ = [
     "METERED",
+    "AlternatingResult",
     "MemoryResult",
     "ServedResults",
+    "alternate",
     "chatmock_installed",
     "run_served",
     "served_settings",
@@ -271,6 +273,50 @@ class MemoryResult:
     direct_kib: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class AlternatingResult:
+    """`pairs` requests to each of two servers, one at a time and in turn, on one keep-alive
+    connection each: both sides' p50 (ms) and the median of the per-pair differences."""
+
+    pairs: int
+    mine_p50_ms: float
+    base_p50_ms: float
+    added_ms: float
+
+
+def alternate(mine: Target, base: Target, pairs: int) -> AlternatingResult:
+    """Time `pairs` whole streamed answers from each target, taking turns request by request
+    (which one goes first alternates too), so that a slow spell of the machine lands on both
+    sides of a pair: a difference of a tenth of a millisecond shows through drift that moves
+    4-second load rounds by several tenths."""
+    body = {name: json.dumps(t.body).encode() for name, t in (("mine", mine), ("base", base))}
+    times: dict[str, list[float]] = {"mine": [], "base": []}
+    with (
+        httpx.Client(headers=mine.headers, timeout=30) as mine_client,
+        httpx.Client(headers=base.headers, timeout=30) as base_client,
+    ):
+        sides = {"mine": (mine_client, mine), "base": (base_client, base)}
+        for index in range(pairs + 20):  # the first 20 pairs warm both connections
+            order = ("mine", "base") if index % 2 == 0 else ("base", "mine")
+            for side in order:
+                client, target = sides[side]
+                start = time.perf_counter()
+                with client.stream("POST", target.url, content=body[side]) as response:
+                    data = response.read()
+                elapsed = (time.perf_counter() - start) * 1000
+                if response.status_code != 200 or target.expect.encode() not in data:
+                    raise RuntimeError(f"{target.name}: {response.status_code} {data[:300]!r}")
+                if index >= 20:
+                    times[side].append(elapsed)
+    differences = sorted(m - b for m, b in zip(times["mine"], times["base"], strict=True))
+    return AlternatingResult(
+        pairs,
+        sorted(times["mine"])[pairs // 2],
+        sorted(times["base"])[pairs // 2],
+        differences[pairs // 2],
+    )
+
+
 @dataclass
 class ServedResults:
     """Load results by target name and concurrency, and the memory measurement."""
@@ -294,6 +340,8 @@ class ServedResults:
 
     memory: MemoryResult | None = None
     chatmock: str = "not installed"
+    alternating: AlternatingResult | None = None
+    """The metered worker against the plain one, one request each in turn (c=1)."""
 
 
 def _memory_per_stream(
@@ -457,12 +505,15 @@ def run_served(
     *,
     with_chatmock: bool,
     rounds: int = 1,
+    alternating_pairs: int = 0,
 ) -> ServedResults:
     """Run the load matrix and the memory measurement; servers are stopped afterwards.
 
     At each concurrency every target runs `rounds` times for `duration / rounds` seconds, the
     targets taking turns, and the round with the median requests per second is kept: on a
-    shared machine the speed drifts by tens of percent within a minute."""
+    shared machine the speed drifts by tens of percent within a minute. Then, with
+    `alternating_pairs`, the metered worker and the plain one answer that many requests each,
+    in turn (`alternate`)."""
     results = ServedResults(chatmock="measured" if with_chatmock else "not installed")
     with tempfile.TemporaryDirectory(prefix="authai-bench-") as name:
         tmp = Path(name)
@@ -501,4 +552,9 @@ def run_served(
                     results.loads.setdefault(tname, {})[concurrency] = result
                     if cpu is not None:
                         results.cpu_us.setdefault(tname, {})[concurrency] = cpu
+            if alternating_pairs:
+                results.alternating = alternate(
+                    targets[METERED], targets["authai 1w"], alternating_pairs
+                )
+                _settle(emulator)
     return results
