@@ -256,9 +256,13 @@ class Target:
 
     def check(self) -> None:
         """One request, read to the end: a wrong setup fails here, not as a fast error rate."""
-        with httpx.stream(
-            "POST", self.url, headers=self.headers, json=self.body, timeout=30
-        ) as response:
+        with httpx.Client(headers=self.headers, timeout=30) as client:
+            self.fetch(client, json.dumps(self.body).encode())
+
+    def fetch(self, client: httpx.Client, content: bytes) -> None:
+        """POST `content` (the encoded body) with `client` and read the whole answer; raise
+        unless it is a 200 holding `expect`."""
+        with client.stream("POST", self.url, content=content) as response:
             data = response.read()
         if response.status_code != 200 or self.expect.encode() not in data:
             raise RuntimeError(f"{self.name}: {response.status_code} {data[:300]!r}")
@@ -289,31 +293,26 @@ def alternate(mine: Target, base: Target, pairs: int) -> AlternatingResult:
     (which one goes first alternates too), so that a slow spell of the machine lands on both
     sides of a pair: a difference of a tenth of a millisecond shows through drift that moves
     4-second load rounds by several tenths."""
-    body = {name: json.dumps(t.body).encode() for name, t in (("mine", mine), ("base", base))}
-    times: dict[str, list[float]] = {"mine": [], "base": []}
+    warm = 20  # pairs first sent to warm both connections, not timed
+    times: tuple[list[float], list[float]] = ([], [])
     with (
         httpx.Client(headers=mine.headers, timeout=30) as mine_client,
         httpx.Client(headers=base.headers, timeout=30) as base_client,
     ):
-        sides = {"mine": (mine_client, mine), "base": (base_client, base)}
-        for index in range(pairs + 20):  # the first 20 pairs warm both connections
-            order = ("mine", "base") if index % 2 == 0 else ("base", "mine")
-            for side in order:
-                client, target = sides[side]
+        sides = [
+            (mine, mine_client, json.dumps(mine.body).encode(), times[0]),
+            (base, base_client, json.dumps(base.body).encode(), times[1]),
+        ]
+        for index in range(warm + pairs):
+            for target, client, content, taken in sides if index % 2 else sides[::-1]:
                 start = time.perf_counter()
-                with client.stream("POST", target.url, content=body[side]) as response:
-                    data = response.read()
-                elapsed = (time.perf_counter() - start) * 1000
-                if response.status_code != 200 or target.expect.encode() not in data:
-                    raise RuntimeError(f"{target.name}: {response.status_code} {data[:300]!r}")
-                if index >= 20:
-                    times[side].append(elapsed)
-    differences = sorted(m - b for m, b in zip(times["mine"], times["base"], strict=True))
+                target.fetch(client, content)
+                if index >= warm:
+                    taken.append((time.perf_counter() - start) * 1000)
+    middle = pairs // 2
+    differences = sorted(m - b for m, b in zip(*times, strict=True))
     return AlternatingResult(
-        pairs,
-        sorted(times["mine"])[pairs // 2],
-        sorted(times["base"])[pairs // 2],
-        differences[pairs // 2],
+        pairs, sorted(times[0])[middle], sorted(times[1])[middle], differences[middle]
     )
 
 

@@ -23,9 +23,14 @@ def test_a_missing_client_fails_in_ci_instead_of_skipping(
         require_module("no_such_client")
 
 
-def test_every_client_version_is_pinned_exactly() -> None:
+def python_requirements() -> list[str]:
+    """The requirement lines of tests/clients/requirements.txt (comments and blanks left out)."""
     lines = (ROOT / "tests" / "clients" / "requirements.txt").read_text().splitlines()
-    pins = [line for line in lines if line.strip() and not line.startswith("#")]
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_every_client_version_is_pinned_exactly() -> None:
+    pins = python_requirements()
     assert pins
     assert all("==" in pin for pin in pins), pins
     node = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
@@ -37,12 +42,10 @@ def test_every_client_version_is_pinned_exactly() -> None:
 
 def test_the_clients_docs_name_the_pinned_versions() -> None:
     """docs/clients.md's matrix names each Python client at the version pinned for the suite."""
-    lines = (ROOT / "tests" / "clients" / "requirements.txt").read_text().splitlines()
     pins: dict[str, str] = {}
-    for line in lines:
-        if "==" in line and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[name.split("[")[0]] = version.strip()
+    for line in python_requirements():
+        name, version = line.split("==")
+        pins[name.split("[")[0]] = version
     matrix = (ROOT / "docs" / "clients.md").read_text()
     for text in (
         f"Python `openai` {pins['openai']}",

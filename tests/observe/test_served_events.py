@@ -37,7 +37,7 @@ async def test_a_usage_limit_emits_limit_reached_then_limit_reset_after_the_rese
     harness.clock.advance(60)
     assert await chat(harness, jwt) == 200  # before the reset time: no reset yet
     await harness.authai.events.flush()
-    [reached] = [e for e in recorder.events if isinstance(e, LimitReached)]
+    [reached] = recorder.of(LimitReached)
     assert isinstance(reached, LimitReached)
     assert (reached.user_id, reached.provider, reached.code) == (
         user,
@@ -45,12 +45,12 @@ async def test_a_usage_limit_emits_limit_reached_then_limit_reset_after_the_rese
         "usage_limit_reached",
     )
     assert reached.retry_after == 1800
-    assert not [e for e in recorder.events if isinstance(e, LimitReset)]
+    assert not recorder.of(LimitReset)
     harness.clock.advance(1800)
     assert await chat(harness, jwt) == 200
     assert await chat(harness, jwt) == 200
     await harness.authai.events.flush()
-    resets = [e for e in recorder.events if isinstance(e, LimitReset)]
+    resets = recorder.of(LimitReset)
     assert resets == [LimitReset(user, "openai", harness.clock.now())]
     assert_no_secret(recorder.events, await secrets_of(harness, jwt))
 
@@ -63,7 +63,7 @@ async def test_upstream_5xx_burst_is_reported_once_per_window(make_harness: Harn
         harness.emulator.codex.script(CodexReply.http_error(500))
         assert await chat(harness, jwt) == 502
     await harness.authai.events.flush()
-    bursts = [e for e in recorder.events if isinstance(e, ProviderErrorBurst)]
+    bursts = recorder.of(ProviderErrorBurst)
     assert bursts == [
         ProviderErrorBurst(None, "openai", harness.clock.now(), BURST_ERRORS, BURST_WINDOW)
     ]
