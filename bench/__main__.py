@@ -416,7 +416,7 @@ async def _metering(plan: Plan, rows: list[Row]) -> None:
             "quota reservations per 1,000 requests",
             cost.per_thousand(cost.reservations),
             "",
-            note="one atomic upsert per call under a daily quota",
+            note="atomic upserts, each reserving up to 16 calls (the process's allowance)",
         )
     )
 

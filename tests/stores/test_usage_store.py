@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from authai_embed.stores import UsageRow
+from authai_embed.stores.base import QuotaCounter
 from tests.stores.test_stores import ConcreteStore, anyio_backend, store
 
 __all__ = ["anyio_backend", "store"]
@@ -67,35 +68,47 @@ async def test_usage_is_read_per_user_and_day_range(store: ConcreteStore) -> Non
 
 async def test_a_quota_reservation_stops_at_its_bounds(store: ConcreteStore) -> None:
     day = "2026-12-05"
-    assert [await store.reserve_quota("u1", day, 10, 2, None) for _ in range(3)] == [
-        True,
-        True,
-        False,
+    assert [await store.reserve_quota("u1", day, 1, 10, 2, None) for _ in range(3)] == [
+        QuotaCounter(1, 10),
+        QuotaCounter(2, 20),
+        None,
     ]
-    assert await store.reserve_quota("u2", day, 10, 2, None)  # another user's counter
-    assert await store.reserve_quota("u1", "2026-12-06", 10, 2, None)  # another day's
-    assert not await store.reserve_quota("u3", day, 101, None, 100)  # too big alone
-    assert await store.reserve_quota("u3", day, 60, None, 100)
-    assert not await store.reserve_quota("u3", day, 41, None, 100)
-    assert await store.reserve_quota("u3", day, 40, None, 100)
+    assert await store.reserve_quota("u2", day, 1, 10, 2, None)  # another user's counter
+    assert await store.reserve_quota("u1", "2026-12-06", 1, 10, 2, None)  # another day's
+    assert await store.reserve_quota("u3", day, 1, 101, None, 100) is None  # too big alone
+    assert await store.reserve_quota("u3", day, 1, 60, None, 100) == QuotaCounter(1, 60)
+    assert await store.reserve_quota("u3", day, 1, 41, None, 100) is None
+    assert await store.reserve_quota("u3", day, 1, 40, None, 100) == QuotaCounter(2, 100)
 
 
-async def test_settled_tokens_free_or_use_quota(store: ConcreteStore) -> None:
+async def test_a_reservation_may_count_many_calls_or_tokens_only(store: ConcreteStore) -> None:
     day = "2026-12-05"
-    assert await store.reserve_quota("u1", day, 80, None, 100)
-    await store.add_usage([], [("u1", day, -70)])  # the call used 10, not 80
-    assert await store.reserve_quota("u1", day, 80, None, 100)
-    await store.add_usage([], [("u1", day, -1000)])  # never below zero
-    assert await store.reserve_quota("u1", day, 100, None, 100)
-    assert not await store.reserve_quota("u1", day, 1, None, 100)
+    assert await store.reserve_quota("u1", day, 5, 50, 4, None) is None  # 5 calls do not fit
+    assert await store.reserve_quota("u1", day, 4, 40, 4, None) == QuotaCounter(4, 40)
+    assert await store.reserve_quota("u1", day, 0, 5, 4, 50) == QuotaCounter(4, 45)
+    assert await store.reserve_quota("u1", day, 1, 0, 4, None) is None
+
+
+async def test_settlements_free_or_use_quota(store: ConcreteStore) -> None:
+    day = "2026-12-05"
+    assert await store.reserve_quota("u1", day, 1, 80, None, 100)
+    await store.add_usage([], [("u1", day, 0, -70)])  # the call used 10, not 80
+    assert await store.reserve_quota("u1", day, 1, 80, None, 100) == QuotaCounter(2, 90)
+    await store.add_usage([], [("u1", day, -1, -1000)])  # never below zero
+    assert await store.reserve_quota("u1", day, 1, 100, None, 100) == QuotaCounter(2, 100)
+    assert await store.reserve_quota("u1", day, 1, 1, None, 100) is None
+    await store.add_usage([], [("u1", day, -5, 0), ("u9", day, 3, 3)])  # u9 has no counter
+    assert await store.reserve_quota("u1", day, 2, 0, 2, None) == QuotaCounter(2, 100)
+    assert await store.reserve_quota("u9", day, 1, 1, 1, 1) == QuotaCounter(1, 1)
 
 
 async def test_sweep_usage_drops_old_days_only(store: ConcreteStore) -> None:
     await store.add_usage([row(day="2026-11-01", requests=1), row(day="2026-12-05", requests=1)])
-    assert await store.reserve_quota("u1", "2026-11-01", 1, None, None)
-    assert await store.reserve_quota("u1", "2026-12-05", 1, None, None)
+    assert await store.reserve_quota("u1", "2026-11-01", 1, 1, None, None)
+    assert await store.reserve_quota("u1", "2026-12-05", 1, 1, None, None)
     assert await store.sweep_usage("2026-12-01") == 2
     assert [r.day for r in await store.get_usage(None, "2000-01-01", "2100-01-01")] == [
         "2026-12-05"
     ]
-    assert not await store.reserve_quota("u1", "2026-12-05", 1, 1, None)  # its counter stayed
+    stayed = await store.reserve_quota("u1", "2026-12-05", 1, 1, 1, None)
+    assert stayed is None  # its counter stayed

@@ -24,13 +24,13 @@ class FlakyStore(MemoryStore):
         self.writes = 0
 
     async def add_usage(
-        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+        self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
         if self.fail:
             self.fail -= 1
             raise StoreError("down")
         self.writes += 1
-        await super().add_usage(rows, quota_tokens)
+        await super().add_usage(rows, quota_settle)
 
 
 async def test_a_refused_batch_is_written_with_the_next() -> None:
@@ -51,10 +51,10 @@ async def test_settlements_reach_the_quota_counter_and_stop_flushes() -> None:
     store = FlakyStore()
     ledger = UsageLedger(store, flush_seconds=60, flush_calls=1000)
     await ledger.start()
-    assert await store.reserve_quota("u1", KEY[3], 90, None, 100)
+    assert await store.reserve_quota("u1", KEY[3], 1, 90, None, 100)
     ledger.add(KEY, (1, 5, 0, 5, 0, 0, 0), -80)  # used 10 of the 90 reserved
     await ledger.stop()  # the shutdown flush
     assert store.writes == 1
-    assert await store.reserve_quota("u1", KEY[3], 90, None, 100)  # 10 + 90 fits
-    assert not await store.reserve_quota("u1", KEY[3], 1, None, 100)
+    assert await store.reserve_quota("u1", KEY[3], 1, 90, None, 100)  # 10 + 90 fits
+    assert await store.reserve_quota("u1", KEY[3], 1, 1, None, 100) is None
     assert [r.requests for r in await store.get_usage("u1", KEY[3], KEY[3])] == [1]

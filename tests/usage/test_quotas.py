@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from authai_embed import ConfigError, Event, Quota, QuotaExceededEvent, Quotas
+from authai_embed.stores.base import QuotaCounter
 from authai_embed.testing import CodexReply
 from tests._support.harness import Harness, HarnessFactory
 
@@ -147,7 +148,7 @@ async def test_quotas_are_off_by_default(harness: Harness) -> None:
     calls: list[Any] = []
     original = harness.store.reserve_quota
 
-    async def spy(*args: Any) -> bool:
+    async def spy(*args: Any) -> QuotaCounter | None:
         calls.append(args)
         return await original(*args)
 
@@ -163,6 +164,8 @@ def test_bad_quotas_are_config_errors() -> None:
         Quota(models="gpt-5.4")
     with pytest.raises(ConfigError, match="Quota"):
         Quotas(default={"requests_per_day": 1})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="Quotas calls_per_reservation"):
+        Quotas(default=Quota(requests_per_day=1), calls_per_reservation=0)
 
 
 async def test_a_refusal_is_a_quota_exceeded_event_for_the_host(

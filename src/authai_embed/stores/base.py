@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
     "USAGE_COUNTS",
@@ -18,6 +18,7 @@ __all__ = [
     "Control",
     "LoginStatus",
     "PendingLogin",
+    "QuotaCounter",
     "Record",
     "UsageRow",
     "UserSummary",
@@ -159,6 +160,14 @@ class UsageRow:
     rate_limited: int = 0
 
 
+class QuotaCounter(NamedTuple):
+    """A user's daily quota counter after a reservation: requests and tokens counted so far
+    (reservations, settled with the calls' real tokens)."""
+
+    requests: int
+    tokens: int
+
+
 @runtime_checkable
 class AuthStore(Protocol):
     """What `AuthAI` needs from a store. Every method is safe to call concurrently.
@@ -263,11 +272,12 @@ class AuthStore(Protocol):
         ...
 
     async def add_usage(
-        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+        self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
         """Add `rows` to the usage ledger (summed into the stored row of the same user,
-        provider, model and day) and each `(user_id, day, tokens)` of `quota_tokens` to that
-        user's quota counter, in one transaction: the ledger's batched flush."""
+        provider, model and day) and each `(user_id, day, requests, tokens)` of `quota_settle`
+        to that user's existing quota counter (never below zero), in one transaction: the
+        ledger's batched flush."""
         ...
 
     async def get_usage(self, user_id: str | None, since: str, until: str) -> list[UsageRow]:
@@ -279,13 +289,15 @@ class AuthStore(Protocol):
         self,
         user_id: str,
         day: str,
+        requests: int,
         tokens: int,
         max_requests: int | None,
         max_tokens: int | None,
-    ) -> bool:
-        """Count one request and `tokens` on the user's counter for `day`, atomically and only
-        if that keeps it within `max_requests` and `max_tokens` (`None`: no bound). Return
-        whether it was counted. Every process sharing the store sees the same counter."""
+    ) -> QuotaCounter | None:
+        """Count `requests` and `tokens` on the user's counter for `day`, atomically and only
+        if that keeps it within `max_requests` and `max_tokens` (`None`: no bound). Return the
+        counter after, or `None` when nothing was counted. Every process sharing the store sees
+        the same counter."""
         ...
 
     async def sweep_usage(self, before_day: str) -> int:

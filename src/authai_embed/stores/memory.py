@@ -17,6 +17,7 @@ from authai_embed.stores.base import (
     AuditEntry,
     Control,
     PendingLogin,
+    QuotaCounter,
     Record,
     UsageRow,
     UserSummary,
@@ -176,7 +177,7 @@ class MemoryStore:
         return gone
 
     async def add_usage(
-        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+        self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
         """Sum `rows` into the ledger and `quota_tokens` into the quota counters."""
         for row in rows:
@@ -189,11 +190,14 @@ class MemoryStore:
                 n: a + b for n, a, b in zip(USAGE_COUNTS, _counts(held), _counts(row), strict=True)
             }
             self._usage[key] = replace(held, **sums)
-        for user_id, day, tokens in quota_tokens:
-            if (user_id, day) not in self._quota:
+        for user_id, day, requests, tokens in quota_settle:
+            counter = self._quota.get((user_id, day))
+            if counter is None:
                 continue  # as the databases: only an existing counter is settled
-            requests, used = self._quota[(user_id, day)]
-            self._quota[(user_id, day)] = (requests, max(0, used + tokens))
+            self._quota[(user_id, day)] = (
+                max(0, counter[0] + requests),
+                max(0, counter[1] + tokens),
+            )
 
     async def get_usage(self, user_id: str | None, since: str, until: str) -> list[UsageRow]:
         """The rows of `user_id` (or everyone) from `since` to `until`, days included."""
@@ -208,18 +212,20 @@ class MemoryStore:
         self,
         user_id: str,
         day: str,
+        requests: int,
         tokens: int,
         max_requests: int | None,
         max_tokens: int | None,
-    ) -> bool:
-        """Count one request and `tokens` if both stay within their bounds."""
-        requests, used = self._quota.get((user_id, day), (0, 0))
-        if max_requests is not None and requests + 1 > max_requests:
-            return False
-        if max_tokens is not None and used + tokens > max_tokens:
-            return False
-        self._quota[(user_id, day)] = (requests + 1, used + tokens)
-        return True
+    ) -> QuotaCounter | None:
+        """Count `requests` and `tokens` if both stay within their bounds."""
+        counted, used = self._quota.get((user_id, day), (0, 0))
+        after = QuotaCounter(counted + requests, used + tokens)
+        if max_requests is not None and after.requests > max_requests:
+            return None
+        if max_tokens is not None and after.tokens > max_tokens:
+            return None
+        self._quota[(user_id, day)] = after
+        return after
 
     async def sweep_usage(self, before_day: str) -> int:
         """Drop usage rows and quota counters of days before `before_day`."""

@@ -29,6 +29,7 @@ from authai_embed.stores.base import (
     AuditEntry,
     Control,
     PendingLogin,
+    QuotaCounter,
     Record,
     UsageRow,
     UserSummary,
@@ -495,7 +496,7 @@ class PostgresStore:
     # -- usage ledger and quotas ----------------------------------------------------------
 
     async def add_usage(
-        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+        self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
         """Sum `rows` into the ledger and `quota_tokens` into the quota counters, in one
         transaction (one `executemany` each)."""
@@ -505,16 +506,16 @@ class PostgresStore:
             + ", ".join(f'"{n}" = {self._usage}."{n}" + excluded."{n}"' for n in USAGE_COUNTS)
         )
         settle = (
-            f"UPDATE {self._quota} SET tokens = greatest(0, tokens + $1)"  # noqa: S608
-            " WHERE user_id = $2 AND day = $3"
+            f"UPDATE {self._quota} SET requests = greatest(0, requests + $1),"  # noqa: S608
+            " tokens = greatest(0, tokens + $2) WHERE user_id = $3 AND day = $4"
         )
         add = [tuple(getattr(r, n) for n in _USAGE_FIELDS) for r in rows]
 
         async def write(conn: Any) -> None:
             if add:
                 await conn.executemany(upsert, add)
-            if quota_tokens:
-                await conn.executemany(settle, [(t, u, d) for u, d, t in quota_tokens])
+            if quota_settle:
+                await conn.executemany(settle, [(r, t, u, d) for u, d, r, t in quota_settle])
 
         await self._run("add_usage", write)
 
@@ -536,24 +537,27 @@ class PostgresStore:
         self,
         user_id: str,
         day: str,
+        requests: int,
         tokens: int,
         max_requests: int | None,
         max_tokens: int | None,
-    ) -> bool:
+    ) -> QuotaCounter | None:
         """One conditional upsert: counted only if both bounds hold afterwards."""
         query = (
             f"INSERT INTO {self._quota} AS q (user_id, day, requests, tokens)"
-            " SELECT $1, $2, 1, $3::bigint"
-            " WHERE ($4::bigint IS NULL OR 1 <= $4) AND ($5::bigint IS NULL OR $3 <= $5)"
+            " SELECT $1, $2, $3::bigint, $4::bigint"
+            " WHERE ($5::bigint IS NULL OR $3 <= $5) AND ($6::bigint IS NULL OR $4 <= $6)"
             " ON CONFLICT (user_id, day) DO UPDATE"
-            " SET requests = q.requests + 1, tokens = q.tokens + excluded.tokens"
-            " WHERE ($4::bigint IS NULL OR q.requests + 1 <= $4)"
-            " AND ($5::bigint IS NULL OR q.tokens + excluded.tokens <= $5) RETURNING 1"
+            " SET requests = q.requests + excluded.requests, tokens = q.tokens + excluded.tokens"
+            " WHERE ($5::bigint IS NULL OR q.requests + excluded.requests <= $5)"
+            " AND ($6::bigint IS NULL OR q.tokens + excluded.tokens <= $6)"
+            " RETURNING q.requests, q.tokens"
         )
+        bounds = (user_id, day, requests, tokens, max_requests, max_tokens)
 
-        async def reserve(conn: Any) -> bool:
-            row = await conn.fetchval(query, user_id, day, tokens, max_requests, max_tokens)
-            return row is not None
+        async def reserve(conn: Any) -> QuotaCounter | None:
+            row = await conn.fetchrow(query, *bounds)
+            return None if row is None else QuotaCounter(row[0], row[1])
 
         return await self._run("reserve_quota", reserve, tx=False)
 

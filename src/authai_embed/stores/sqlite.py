@@ -27,6 +27,7 @@ from authai_embed.stores.base import (
     AuditEntry,
     Control,
     PendingLogin,
+    QuotaCounter,
     Record,
     UsageRow,
     UserSummary,
@@ -587,7 +588,7 @@ class SQLiteStore:
     # -- usage ledger and quotas ----------------------------------------------------------
 
     async def add_usage(
-        self, rows: Sequence[UsageRow], quota_tokens: Sequence[tuple[str, str, int]] = ()
+        self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
         """Sum `rows` into the ledger and `quota_tokens` into the quota counters, in one
         transaction."""
@@ -595,7 +596,7 @@ class SQLiteStore:
 
         def write(conn: sqlite3.Connection) -> None:
             conn.executemany(_USAGE_UPSERT, add)
-            conn.executemany(_QUOTA_SETTLE, [(t, u, d) for u, d, t in quota_tokens])
+            conn.executemany(_QUOTA_SETTLE, [(r, t, u, d) for u, d, r, t in quota_settle])
 
         await self._call("add_usage", write)
 
@@ -617,15 +618,17 @@ class SQLiteStore:
         self,
         user_id: str,
         day: str,
+        requests: int,
         tokens: int,
         max_requests: int | None,
         max_tokens: int | None,
-    ) -> bool:
+    ) -> QuotaCounter | None:
         """One conditional upsert: counted only if both bounds hold afterwards."""
-        bounds = (user_id, day, tokens, max_requests, max_tokens)
+        bounds = (user_id, day, requests, tokens, max_requests, max_tokens)
 
-        def reserve(conn: sqlite3.Connection) -> bool:
-            return conn.execute(_QUOTA_RESERVE, bounds).rowcount == 1
+        def reserve(conn: sqlite3.Connection) -> QuotaCounter | None:
+            row = conn.execute(_QUOTA_RESERVE, bounds).fetchone()
+            return None if row is None else QuotaCounter(*row)
 
         return await self._call("reserve_quota", reserve, hot=True)
 
@@ -653,13 +656,18 @@ _USAGE_UPSERT = (
     + " ON CONFLICT (user_id, day, provider, model) DO UPDATE SET "
     + ", ".join(f"{n} = {n} + excluded.{n}" for n in USAGE_COUNTS)
 )
-# A settlement may take tokens back: a counter never goes below zero.
-_QUOTA_SETTLE = "UPDATE quota_days SET tokens = max(0, tokens + ?) WHERE user_id = ? AND day = ?"
-# The row is inserted only when one request and the tokens fit on their own; an existing row
-# is updated only when its sums still fit. `?4`/`?5` NULL mean no bound.
+# A settlement may take calls and tokens back: a counter never goes below zero.
+_QUOTA_SETTLE = (
+    "UPDATE quota_days SET requests = max(0, requests + ?), tokens = max(0, tokens + ?)"
+    " WHERE user_id = ? AND day = ?"
+)
+# The row is inserted only when the requests and tokens fit on their own; an existing row is
+# updated only when its sums still fit. `?5`/`?6` NULL mean no bound.
 _QUOTA_RESERVE = """
 INSERT INTO quota_days (user_id, day, requests, tokens)
-SELECT ?1, ?2, 1, ?3 WHERE (?4 IS NULL OR 1 <= ?4) AND (?5 IS NULL OR ?3 <= ?5)
-ON CONFLICT (user_id, day) DO UPDATE SET requests = requests + 1, tokens = tokens + ?3
-WHERE (?4 IS NULL OR quota_days.requests + 1 <= ?4) AND (?5 IS NULL OR quota_days.tokens + ?3 <= ?5)
+SELECT ?1, ?2, ?3, ?4 WHERE (?5 IS NULL OR ?3 <= ?5) AND (?6 IS NULL OR ?4 <= ?6)
+ON CONFLICT (user_id, day) DO UPDATE SET requests = requests + ?3, tokens = tokens + ?4
+WHERE (?5 IS NULL OR quota_days.requests + ?3 <= ?5)
+AND (?6 IS NULL OR quota_days.tokens + ?4 <= ?6)
+RETURNING requests, tokens
 """

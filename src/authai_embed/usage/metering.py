@@ -1,9 +1,10 @@
 """Metering of one model call: its quota checked before dispatch, its usage counted after.
 
-`Metering.begin` applies the user's quota (model allowlist, requests per minute, then one
-atomic reservation on the store's day counter with an estimate from the request's size) and
-returns a `Meter`. The relay tells the meter what the upstream reported; `Meter.close` hands
-the counts to the ledger, with the reservation's settlement (real tokens minus the estimate).
+`Metering.begin` applies the user's quota (model allowlist, requests per minute, then a
+reservation on the store's day counter with an estimate from the request's size, taken from
+the process's `Allowance` when it holds one) and returns a `Meter`. The relay tells the meter
+what the upstream reported; `Meter.close` hands the counts to the ledger, with the
+reservation's settlement (real tokens minus the estimate).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from authai_embed._util.clock import Clock
 from authai_embed.errors import ModelNotAllowed, QuotaExceeded
 from authai_embed.stores.base import AuthStore
+from authai_embed.usage.allowance import Allowance
 from authai_embed.usage.ledger import UsageLedger
 from authai_embed.usage.quotas import Quota, Quotas
 from authai_embed.usage.tally import Tally, seconds_to_utc_midnight, tally_of, utc_day
@@ -80,12 +82,12 @@ class Metering:
     """The ledger and the quotas of one `AuthAI`."""
 
     __slots__ = (
+        "_allowance",
         "_clock",
         "_day",
         "_day_ends",
         "_per_minute",
         "_quotas",
-        "_store",
         "ledger",
         "on_exceeded",
     )
@@ -98,11 +100,13 @@ class Metering:
         quotas: Quotas | None,
         per_minute: PerMinute,
     ) -> None:
-        self._store = store
         self._clock = clock
         self.ledger = ledger
         self._quotas = quotas
         self._per_minute = per_minute
+        self._allowance: Allowance | None = None
+        if quotas is not None:
+            self._allowance = Allowance(store, ledger, quotas.calls_per_reservation)
         self._day, self._day_ends = "", -1.0  # today's name, until the next UTC midnight
         self.on_exceeded: Callable[[str, str, str], None] | None = None
         """Told `(user_id, provider, quota)` of each call a quota refuses (the mount's event)."""
@@ -122,6 +126,11 @@ class Metering:
                     self.on_exceeded(user_id, provider, exc.quota)
                 raise
         return Meter(self.ledger, (user_id, provider, model[:200], day), reserved)
+
+    @property
+    def reservations(self) -> int:
+        """How many reservations were made on the store (the bench reports them per call)."""
+        return 0 if self._allowance is None else self._allowance.reservations
 
     async def allowed_models(self, user_id: str) -> frozenset[str] | None:
         """The models `user_id` may call under their quota (`None`: any), so that listing the
@@ -149,12 +158,10 @@ class Metering:
                     retry_after=max(1, math.ceil(wait)),
                     quota="requests_per_minute",
                 )
-        if not quota.daily:
+        if not quota.daily or self._allowance is None:
             return None
         estimate = -(-size // BYTES_PER_TOKEN)
-        if await self._store.reserve_quota(
-            user_id, day, estimate, quota.requests_per_day, quota.tokens_per_day
-        ):
+        if await self._allowance.take(user_id, day, estimate, quota):
             return estimate
         raise QuotaExceeded(
             f"quota exceeded: {_daily(quota)} (UTC); it resets at 00:00 UTC",

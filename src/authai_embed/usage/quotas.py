@@ -12,9 +12,9 @@ from authai_embed.errors import ConfigError
 __all__ = ["Quota", "QuotaFor", "Quotas"]
 
 
-def _positive(name: str, value: int | None) -> None:
+def _positive(name: str, value: int | None, owner: str = "Quota") -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise ConfigError(f"Quota {name} must be a positive integer or None")
+        raise ConfigError(f"{owner} {name} must be a positive integer or None")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +68,24 @@ class Quotas:
 
     `quota_for(user_id)` (sync or async) gives a user's own quota, or `None` for `default`;
     with neither, no quota applies. Counters are in the store, so every process agrees.
+
+    `calls_per_reservation` is how many calls of a user's daily quota a process may reserve
+    on the store at once (never more than 1/32 of what is left; the unused rest is handed
+    back after one ledger flush interval): most calls then cost no store round trip. 1 makes
+    every call reserve its own, so that no call is ever refused while another process holds
+    part of the quota (docs/usage.md).
     """
 
     default: Quota | None = None
     quota_for: QuotaFor | None = None
+    calls_per_reservation: int = 16
 
     def __post_init__(self) -> None:
         if self.default is not None and not isinstance(self.default, Quota):
             raise ConfigError("Quotas default must be a Quota")
         if self.quota_for is not None and not callable(self.quota_for):
             raise ConfigError("Quotas quota_for must be a callable taking the user id")
+        _positive("calls_per_reservation", self.calls_per_reservation, "Quotas")
 
     async def of(self, user_id: str) -> Quota | None:
         """The quota that applies to `user_id`."""
