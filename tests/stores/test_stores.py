@@ -37,7 +37,7 @@ from authai_embed.stores import (
     store_from_url,
 )
 from authai_embed.stores.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
-from authai_embed.stores.sqlite import SCHEMA_VERSION
+from authai_embed.stores.sqlite import DEFAULT_CACHE_KIB, SCHEMA_VERSION
 from tests._support.processes import run_processes as spawn_processes
 from tests._support.services import drop_schema, require_postgres, unique_schema
 
@@ -498,6 +498,26 @@ async def test_the_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
         assert (tmp_path / "wal.db-wal").exists()
     finally:
         await store.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("cache_kib", [None, 4096])
+async def test_the_page_cache_is_bounded_by_cache_kib(
+    tmp_path: Path, cache_kib: int | None
+) -> None:
+    options = {} if cache_kib is None else {"cache_kib": cache_kib}
+    store = await opened(tmp_path / "cache.db", **options)
+    try:
+        size = await store._call("cache", lambda c: c.execute("PRAGMA cache_size").fetchone()[0])
+        assert size == -(cache_kib or DEFAULT_CACHE_KIB)  # negative: KiB
+    finally:
+        await store.close()
+
+
+def test_a_page_cache_below_16_kib_is_a_config_error() -> None:
+    for bad in (0, 15, -64, 1.5, True):
+        with pytest.raises(ConfigError, match="cache_kib"):
+            SQLiteStore(":memory:", cache_kib=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from authai_embed._util.loop import running_loop
-from authai_embed.errors import StoreError
+from authai_embed.errors import ConfigError, StoreError
 from authai_embed.stores._reader import ReaderThread
 from authai_embed.stores.base import (
     USAGE_COUNTS,
@@ -34,7 +34,7 @@ from authai_embed.stores.base import (
     check_swap_version,
 )
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["DEFAULT_CACHE_KIB", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 T = TypeVar("T")
 
@@ -194,12 +194,32 @@ def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], 
     return result
 
 
-class SQLiteStore:
-    """Credential store in one SQLite file (`":memory:"` for a throwaway one)."""
+DEFAULT_CACHE_KIB = 128
+"""SQLite's own page cache per store. A request reads one record by its key: a few pages of a
+B-tree, whose upper pages stay cached; the rest comes from the OS's cache of the file in
+microseconds. SQLite's default (2 MB) mostly held pages the OS holds too, and made a worker's
+memory grow for as long as the file did (docs/operations.md)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+
+class SQLiteStore:
+    """Credential store in one SQLite file (`":memory:"` for a throwaway one).
+
+    `cache_kib` bounds SQLite's page cache (`PRAGMA cache_size`); raise it for a store read
+    by many processes' worth of users when the OS has little memory to cache the file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        cache_kib: int = DEFAULT_CACHE_KIB,
+    ) -> None:
+        if not isinstance(cache_kib, int) or isinstance(cache_kib, bool) or cache_kib < 16:
+            raise ConfigError("SQLiteStore cache_kib must be an integer of at least 16 (KiB)")
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self.cache_kib = cache_kib
         self._conn: sqlite3.Connection | None = None
         # One connection shared by the worker threads; the lock makes its use one at a time.
         self._lock = threading.Lock()
@@ -261,6 +281,7 @@ class SQLiteStore:
                         " put the file on a local filesystem"
                     )
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")  # negative: KiB, not pages
             conn.execute("PRAGMA foreign_keys = ON")
             # In `BEGIN IMMEDIATE`: two processes opening one new file migrate it once.
             _transaction(conn, self._migrate)
