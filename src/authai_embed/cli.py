@@ -161,7 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--db", help="store URL (default: AUTH_AI_DB_URL or sqlite:///authai.db)")
     store.set_defaults(func=_cmd_store)
     usage = sub.add_parser("usage", help="print the usage ledger: calls and tokens per user")
-    usage.add_argument("--user", help="one user's opaque id (default: every user)")
+    usage.add_argument(
+        "--user",
+        help="one user's opaque id (default: every user); `--user=ID` for an id that starts"
+        " with '-'",
+    )
     usage.add_argument("--since", type=_day, help="first UTC day, YYYY-MM-DD (default: 30 days)")
     usage.add_argument("--until", type=_day, help="last UTC day, YYYY-MM-DD (default: today)")
     usage.add_argument("--format", choices=["table", "csv", "json"], default="table")

@@ -98,7 +98,7 @@ async def test_an_admin_revoke_in_another_process_fails_every_jwt_at_once(
     user_id = (await harness.authai.whoami(first)).user_id
     assert await chat_status(harness, first) == 200  # this mount has used the session
 
-    run_cli("revoke-user", user_id, "--db", url, "--by", "ops")
+    run_cli("revoke-user", "--db", url, "--by", "ops", "--", user_id)  # ids may start with "-"
 
     assert await chat_status(harness, first) == 401
     assert await chat_status(harness, second) == 401

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from authai_embed import SQLiteStore
-from authai_embed.cli import main
+from authai_embed.cli import build_parser, main
 from tests.stores.test_stores import make_record
 
 
@@ -87,3 +87,11 @@ def test_revoke_user_needs_the_secrets(
     monkeypatch.delenv("AUTH_AI_IDENTITY_SECRET", raising=False)
     assert main(["revoke-user", "someone", "--db", db]) == 1
     assert "AUTH_AI_JWT_SECRET" in capsys.readouterr().err
+
+
+def test_an_id_that_starts_with_a_dash_goes_after_double_dash() -> None:
+    """User ids are base64url: one in 64 starts with "-", which argparse takes for an option."""
+    parser = build_parser()
+    args = parser.parse_args(["revoke-user", "--by", "ops", "--", "-2jmKlr1CrgfJSwCP5us"])
+    assert (args.command, args.user_id) == ("revoke-user", "-2jmKlr1CrgfJSwCP5us")
+    assert parser.parse_args(["usage", "--user=-2jmKlr1C"]).user == "-2jmKlr1C"

@@ -206,7 +206,11 @@ def add_admin_commands(sub: Any) -> None:
         "revoke-user",
         help="end every session of a user (needs AUTH_AI_JWT_SECRET and AUTH_AI_IDENTITY_SECRET)",
     )
-    revoke.add_argument("user_id", help="the user's opaque id (as `users` lists it)")
+    revoke.add_argument(
+        "user_id",
+        help="the user's opaque id (as `users` lists it); an id may start with '-': put it"
+        " after `--` (revoke-user -- -2jmK...)",
+    )
     _common(revoke)
     revoke.set_defaults(func=_cmd_revoke_user)
     audit = sub.add_parser("audit", help="list the admin actions (pause, resume, revoke, export)")
