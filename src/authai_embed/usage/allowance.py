@@ -6,11 +6,12 @@ tokens) instead of one: the call that asked takes its share and the rest waits i
 process for the user's next calls. A block is never more than `calls_per_reservation`
 calls nor more than 1/`SHARE` of what the quota had left at the previous reservation, so
 near the limit every call reserves exactly its own. What a process holds and does not use
-is handed back through the ledger after one flush interval unused, and at shutdown.
+is handed back through the ledger at the first flush after a whole flush interval unused
+(so within two intervals), and at shutdown.
 
 So the counter never admits more than the quota, across any number of processes; a call
 can only be refused early while another process still holds part of a block it has not
-used (at most one flush interval, a small share of what was left).
+used (at most two flush intervals, a small share of what was left).
 """
 
 from __future__ import annotations

@@ -71,9 +71,9 @@ class Quotas:
 
     `calls_per_reservation` is how many calls of a user's daily quota a process may reserve
     on the store at once (never more than 1/32 of what is left; the unused rest is handed
-    back after one ledger flush interval): most calls then cost no store round trip. 1 makes
-    every call reserve its own, so that no call is ever refused while another process holds
-    part of the quota (docs/usage.md).
+    back within two ledger flush intervals): most calls then cost no store round trip. 1
+    makes every call reserve its own, so that no call is ever refused while another process
+    holds part of the quota (docs/usage.md).
     """
 
     default: Quota | None = None
