@@ -125,3 +125,29 @@ async def test_one_users_allowance_never_serves_another() -> None:
     assert await allowance.take("poor", DAY, 1, small)
     assert not await allowance.take("poor", DAY, 1, small)
     assert await counter(store, "poor") == (1, 1)
+
+
+async def test_a_block_handed_back_while_the_store_answers_is_reserved_again() -> None:
+    """Two flushes while a reservation is on its way hand the user's spare calls back: the call
+    waiting on it must not be admitted on calls this process no longer holds."""
+    store = MemoryStore()
+    allowance, ledger = process(store)
+    quota = Quota(requests_per_day=2000, tokens_per_day=10**9)
+    for _ in range(3):  # the second reservation is a block of 16: 14 spare calls are held
+        assert await allowance.take("u1", DAY, 10, quota)
+    assert await store.reserve_quota("u1", DAY, 1900, 0, None, None)  # another process
+    assert await allowance.take("u1", DAY, 10**6, quota)  # tokens short: learns 81 calls left
+    reserve = store.reserve_quota
+
+    async def slow(*args: object) -> object:
+        store.reserve_quota = reserve  # type: ignore[method-assign]
+        await ledger.flush()  # the first marks the entry unused ...
+        await ledger.flush()  # ... the second hands its spare calls back
+        return await reserve(*args)  # type: ignore[arg-type]
+
+    store.reserve_quota = slow  # type: ignore[method-assign,assignment]
+    # Tokens short again, calls held: a tokens-only reservation, while the calls go back.
+    assert await allowance.take("u1", DAY, 10**8, quota)
+    assert (await counter(store))[0] >= 1900 + 5  # every call admitted so far is on it
+    await ledger.stop()
+    assert await counter(store) == (1900 + 5, 30 + 10**6 + 10**8)  # every admitted call counted

@@ -179,7 +179,7 @@ class MemoryStore:
     async def add_usage(
         self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
-        """Sum `rows` into the ledger and `quota_tokens` into the quota counters."""
+        """Sum `rows` into the ledger and `quota_settle` into the quota counters."""
         for row in rows:
             key = (row.user_id, row.provider, row.model, row.day)
             held = self._usage.get(key)

@@ -498,7 +498,7 @@ class PostgresStore:
     async def add_usage(
         self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
-        """Sum `rows` into the ledger and `quota_tokens` into the quota counters, in one
+        """Sum `rows` into the ledger and `quota_settle` into the quota counters, in one
         transaction (one `executemany` each)."""
         upsert = (
             self._insert(self._usage, _USAGE_FIELDS)

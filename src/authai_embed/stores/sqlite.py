@@ -611,7 +611,7 @@ class SQLiteStore:
     async def add_usage(
         self, rows: Sequence[UsageRow], quota_settle: Sequence[tuple[str, str, int, int]] = ()
     ) -> None:
-        """Sum `rows` into the ledger and `quota_tokens` into the quota counters, in one
+        """Sum `rows` into the ledger and `quota_settle` into the quota counters, in one
         transaction."""
         add = [(*_usage_key(r), *(getattr(r, n) for n in USAGE_COUNTS)) for r in rows]
 

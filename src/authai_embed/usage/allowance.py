@@ -57,24 +57,24 @@ class Allowance:
         """Reserve one call of `tokens` estimated tokens for `user_id` on `day` under `quota`'s
         daily bounds: from what this process holds, else from the store. `False`: over quota."""
         key = (user_id, day)
-        held = self._held.get(key) or self._held.setdefault(key, _Held())
-        if not _fits(held, tokens, quota):
+        while True:  # again after a reservation: a flush may have handed the entry back meanwhile
+            held = self._entry(key)
+            held.used = True
+            if _fits(held, tokens, quota):
+                held.calls -= 1
+                held.tokens -= tokens
+                return True
             block = self._size(held, tokens, quota)
             counter = await self._reserve(user_id, day, block, quota)
-            if counter is None and block != _shortfall(held, tokens):
-                block = _shortfall(held, tokens)
+            if counter is None and block != (exact := _shortfall(held, tokens)):
+                block = exact
                 counter = await self._reserve(user_id, day, block, quota)
             if counter is None:
                 return False
-            # Read again: a flush may have handed the entry back while the store answered.
-            held = self._held.get(key) or self._held.setdefault(key, _Held())
+            held = self._entry(key)
             held.calls += block[0]
             held.tokens += block[1]
             _learn(held, counter, quota)
-        held.used = True
-        held.calls -= 1
-        held.tokens -= tokens
-        return True
 
     def hand_back(self, everything: bool) -> None:
         """Give back, through the ledger's flush, what was not used since the last flush (all
@@ -86,6 +86,12 @@ class Allowance:
             del self._held[key]
             if held.calls or held.tokens:
                 self._ledger.settle(key[0], key[1], -held.calls, -held.tokens)
+
+    def _entry(self, key: tuple[str, str]) -> _Held:
+        held = self._held.get(key)  # no `_Held` made per call when one is there
+        if held is None:
+            held = self._held[key] = _Held()
+        return held
 
     async def _reserve(
         self, user_id: str, day: str, block: tuple[int, int], quota: Quota
