@@ -162,7 +162,23 @@ def test_parse_json_event_fills_type_and_skips_done() -> None:
     assert parse_json_event(SSEEvent("message", "")) is None
 
 
-@pytest.mark.parametrize("data", ['{"type":"x","delta":', "[1, 2]", "not json"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"delta":"\\ud83d","n":1e400,"m":NaN,"big":123456789012345678901234567890}',
+        '{"delta":"\\u00e9\\u0000 x","a":1,"a":2,"f":0.1,"z":-0.0,"e":5e-324}',
+        '  {"nested":{"list":[true,false,null,{"k":"v"}]}}  ',
+    ],
+)
+def test_event_json_is_read_as_the_standard_library_reads_it(data: str) -> None:
+    """A lone surrogate escape (a model's text cut inside an emoji), numbers out of a float's
+    range, NaN, duplicate keys: what `json.loads` makes of them, whichever parser ran."""
+    got = parse_json_event(SSEEvent("message", data))
+    want = json.loads(data)
+    assert repr(got) == repr(want)
+
+
+@pytest.mark.parametrize("data", ['{"type":"x","delta":', "[1, 2]", "not json", '{"a":1} x'])
 def test_a_malformed_event_is_an_upstream_error(data: str) -> None:
     with pytest.raises(UpstreamError) as caught:
         parse_json_event(SSEEvent("response.output_text.delta", data))
