@@ -8,14 +8,14 @@ before anything is sent, so such a stream is answered with a 429 and `Retry-Afte
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import httpx
 
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._upstream import error_fields, usage_wait
-from authai_embed.proxy.translate.sse import SSEDecoder, parse_json_event
+from authai_embed.proxy.translate.sse import SSEDecoder, SSEEvent, parse_json_event
 
 __all__ = ["HOLD_BYTES", "HOLD_EVENTS", "LIMIT_CODES", "hold_start", "limit_error", "watch_limits"]
 
@@ -91,7 +91,7 @@ async def hold_start(chunks: AsyncIterable[bytes], now: float) -> AsyncIterator[
                 break
             held.append(chunk)
             size += len(chunk)
-            verdict = _opening(decoder.feed(chunk), now)
+            verdict = _opening(_events(decoder, chunk), now)
             if verdict is None:
                 break
             seen += verdict
@@ -103,10 +103,28 @@ async def hold_start(chunks: AsyncIterable[bytes], now: float) -> AsyncIterator[
     return _replay(held, source, broke)
 
 
-def _opening(events: list[Any], now: float) -> int | None:
-    """How many opening events `events` holds; `None` once one is not (the hold ends).
-    Raises the 429 of a limit failure; `UpstreamError` for an unreadable event."""
+def _events(decoder: SSEDecoder, chunk: bytes) -> Iterator[SSEEvent]:
+    """The events `chunk` completes, decoded one blank line at a time: the hold stops at the
+    first event that is not an opening one, and the rest of a chunk (often the whole short
+    answer) is left undecoded here; the relay decodes the stream again from its first byte."""
+    if b"\r" in chunk:  # line breaks other than `\n` alone: the decoder splits them all
+        yield from decoder.feed(chunk)
+        return
+    start = 0
+    while (end := chunk.find(b"\n\n", start)) != -1:
+        yield from decoder.feed(chunk[start : end + 2])
+        start = end + 2
+    if start < len(chunk):
+        yield from decoder.feed(chunk[start:])
+
+
+def _opening(events: Iterable[SSEEvent], now: float) -> int | None:
+    """How many opening events `events` holds; `None` once one is not (the hold ends, and
+    `events` is read no further). Raises the 429 of a limit failure; `UpstreamError` for an
+    unreadable event."""
+    count = 0
     for event in events:
+        count += 1
         obj = parse_json_event(event)
         if obj is None:
             continue
@@ -115,7 +133,7 @@ def _opening(events: list[Any], now: float) -> int | None:
             raise error
         if obj.get("type") not in OPENING_EVENTS:
             return None
-    return len(events)
+    return count
 
 
 async def _replay(
