@@ -16,8 +16,9 @@ from authai_embed.errors import UpstreamError
 from authai_embed.providers._upstream import usage_wait
 from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot, UsageSnapshots
 from authai_embed.proxy import relay
-from authai_embed.proxy.stream_limits import HOLD_BYTES, HOLD_EVENTS, hold_start
+from authai_embed.proxy.stream_limits import HOLD_BYTES, HOLD_EVENTS, _events, hold_start
 from authai_embed.proxy.translate.response_aggregate import ResponseAggregator
+from authai_embed.proxy.translate.sse import SSEDecoder, SSEEvent
 
 pytestmark = pytest.mark.anyio
 
@@ -167,3 +168,34 @@ async def test_a_folded_answer_cut_short_is_an_error() -> None:
     with pytest.raises(UpstreamError) as caught:
         await relay.aggregated(httpx.Response(200, stream=body), ResponseAggregator(), now=NOW)
     assert caught.value.status == 502
+
+
+class _CountingDecoder(SSEDecoder):
+    """Counts the bytes it is fed."""
+
+    fed = 0
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        self.fed += len(chunk)
+        return super().feed(chunk)
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b'event: a\ndata: {}\n\nevent: b\ndata: {}\n\ndata: {"c":1}\n\ndata: {"d"',
+        b"event: a\r\ndata: {}\r\n\r\nevent: b\r\ndata: {}\r\n\r\n",
+        b"data: {}\n\n\n\ndata: x\n",
+    ],
+)
+def test_holding_decodes_a_chunk_as_the_decoder_does_but_only_as_far_as_it_reads(
+    chunk: bytes,
+) -> None:
+    """The hold's events are the decoder's for the whole chunk, and reading only the first one
+    leaves the rest of a chunk with plain `\\n` breaks undecoded (the relay decodes it)."""
+    assert list(_events(SSEDecoder(), chunk)) == SSEDecoder().feed(chunk)
+    lazy = _CountingDecoder()
+    first = next(_events(lazy, chunk))
+    assert first == SSEDecoder().feed(chunk)[0]
+    if b"\r" not in chunk:
+        assert lazy.fed == chunk.index(b"\n\n") + 2
