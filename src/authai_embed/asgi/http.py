@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 
+from authai_embed._util.json_text import loads
 from authai_embed.asgi.disconnect import watched
 from authai_embed.errors import InvalidRequest
 from authai_embed.types import Receive, Scope, Send
@@ -143,7 +144,7 @@ class Request:
             text = raw.decode("utf-8")
             if _too_deep(text):
                 raise ValueError("too deep")
-            return json.loads(text)
+            return loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise InvalidRequest("invalid json body") from None
 

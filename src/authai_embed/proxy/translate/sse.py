@@ -12,8 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Final, NamedTuple
 
-from pydantic_core import from_json
-
+from authai_embed._util.json_text import loads
 from authai_embed.errors import UpstreamError
 
 __all__ = [
@@ -39,17 +38,6 @@ _BOM: Final = b"\xef\xbb\xbf"
 # Built once: `json.dumps(obj, separators=...)` would build a new encoder on every call.
 _COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _COMPACT_ASCII: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-_json_decode: Final = json.JSONDecoder().decode  # what `json.loads(text)` ends up calling
-
-
-def _decode(data: str) -> Any:
-    """`json.loads(data)`, by pydantic's Rust parser (several times faster on an event);
-    the standard library's decides what that one refuses and JSON allows (a lone surrogate
-    escape such as `"\\ud800"`) and raises `ValueError` for what is not JSON at all."""
-    try:
-        return from_json(data, cache_strings="keys")
-    except ValueError:
-        return _json_decode(data)
 
 
 class SSEEvent(NamedTuple):
@@ -205,7 +193,7 @@ def parse_json_event(event: SSEEvent) -> dict[str, Any] | None:
     if not data or data == "[DONE]":
         return None
     try:
-        obj = _decode(data)
+        obj = loads(data)
     except ValueError:
         obj = None
     if not isinstance(obj, dict):
