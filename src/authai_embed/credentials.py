@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from authai_embed._util.json_text import loads
 from authai_embed.errors import Unauthorized
 
 __all__ = ["Credentials"]
@@ -52,7 +53,7 @@ class Credentials:
     def from_plaintext(cls, data: bytes) -> Credentials:
         """Parse an opened record; a malformed one is treated like a failed decryption."""
         try:
-            obj: Any = json.loads(data)
+            obj: Any = loads(data.decode())
             expires = obj["expires"]
             refresh = obj.get("refresh")
             creds = cls(
