@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from .rig import MODEL
 
 __all__ = [
     "METERED",
+    "RELAY",
     "AlternatingResult",
     "MemoryResult",
     "ServedResults",
@@ -48,6 +49,8 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 METERED = "authai 1w metered"
 """The 1-worker app with the usage ledger and a quota on (the others have both off)."""
+RELAY = "bare relay"
+"""`bench.relay_floor` on one worker: a proxy with nothing of ours in it (the floor)."""
 PROMPT = "Tell me, in a sentence or two, what a benchmark of a streaming proxy should measure."
 
 
@@ -431,6 +434,8 @@ def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
             "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
         }
         running[METERED] = _uvicorn(METERED, "bench.servers:authai_app", env, 1)
+        target = {"AUTHAI_BENCH_RELAY_TARGET": f"{issuer}/backend-api/codex/responses"}
+        running[RELAY] = _uvicorn(RELAY, "bench.relay_floor:relay_app", target, 1)
         if with_chatmock:
             home = tmp / "chatmock"
             home.mkdir()
@@ -483,6 +488,8 @@ def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
         "response.completed",
     )
     targets["direct"].check()
+    targets[RELAY] = replace(targets["direct"], name=RELAY, url=f"{running[RELAY].url}/relay")
+    targets[RELAY].check()
     if "chatmock" in running:
         access, refresh, account_id = asyncio.run(_direct_tokens(emulator))
         _write_chatmock_auth(tmp / "chatmock", access, refresh, account_id)
