@@ -120,6 +120,40 @@ def test_snapshots_are_bounded_least_recently_seen_first() -> None:
     assert snapshots.get("a") is one
 
 
+def test_an_answers_headers_become_a_snapshot_when_asked_for_and_useless_ones_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`put_headers` keeps the headers; the snapshot is made by the first `get`, equal to the
+    one made at once, and only once. Headers that make no snapshot leave the previous one."""
+    made: list[float] = []
+    make = UsageSnapshot.from_headers
+
+    def counted(codex: Any, now: float, *, plan_type: str | None = None) -> Any:
+        made.append(now)
+        return make(codex, now, plan_type=plan_type)
+
+    codex = {
+        "x-codex-primary-used-percent": "42.5",
+        "x-codex-primary-window-minutes": "300",
+        "x-codex-primary-reset-after-seconds": "60",
+        "x-codex-credits-has-credits": "true",
+        "x-codex-credits-unlimited": "false",
+    }
+    want = UsageSnapshot.from_headers(codex, NOW, plan_type="plus")
+    monkeypatch.setattr(UsageSnapshot, "from_headers", counted)
+    snapshots = UsageSnapshots()
+    assert snapshots.put_headers("a", codex, NOW, "plus")
+    assert made == []
+    assert snapshots.get("a") == want
+    assert snapshots.get("a") == want
+    assert made == [NOW]
+    useless = {"x-codex-primary-used-percent": "lots", "x-codex-credits-has-credits": "true"}
+    assert not snapshots.put_headers("a", useless, NOW + 1, "plus")
+    assert snapshots.get("a") == want
+    assert not snapshots.put_headers("b", useless, NOW + 1, None)
+    assert snapshots.get("b") is None
+
+
 class _Upstream(httpx.AsyncByteStream):
     """An answer's body: `frames`, then (unless `ends`) a wait that never ends."""
 

@@ -186,9 +186,10 @@ class CodexBackend:
         """
         headers = self._headers(credentials, session_id, lite=lite)
         response = await open_post(self._http, self._responses_url, headers, payload)
-        noted = self._note_usage(credentials, response.headers)
         if response.status_code == 200:
+            self._note_usage_later(credentials, response.headers)
             return response
+        noted = self._note_usage(credentials, response.headers)
         failure = await read_failure(response)
         if failure.status == 429 or (failure.status == 404 and failure.code in USAGE_LIMIT_CODES):
             error = self._usage_limit(failure)
@@ -240,6 +241,13 @@ class CodexBackend:
         if snapshot is not None:
             self._usage.put(credentials.account_id, snapshot)
         return snapshot
+
+    def _note_usage_later(self, credentials: Credentials, headers: httpx.Headers) -> None:
+        """`_note_usage` for an answer that goes on: its snapshot is made when asked for."""
+        codex = codex_headers(headers)
+        if codex:  # most answers: no token to read
+            plan_type = self._plan_type(credentials)
+            self._usage.put_headers(credentials.account_id, codex, self._clock.now(), plan_type)
 
     def _note_refusal(
         self, credentials: Credentials, noted: UsageSnapshot | None, wait: float | None

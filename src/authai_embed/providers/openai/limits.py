@@ -76,26 +76,65 @@ class UsageSnapshot:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Unread:
+    """A model answer's `x-codex-*` headers (`codex_headers`), known to make a snapshot, not
+    made into one yet."""
+
+    codex: dict[str, str]
+    seen_at: float
+    plan_type: str | None
+
+    def read(self) -> UsageSnapshot:
+        snapshot = UsageSnapshot.from_headers(self.codex, self.seen_at, plan_type=self.plan_type)
+        assert snapshot is not None  # `put_headers` checked
+        return snapshot
+
+
 class UsageSnapshots:
-    """The latest `UsageSnapshot` per account, at most `limit` of them; safe across threads."""
+    """The latest `UsageSnapshot` per account, at most `limit` of them; safe across threads.
+
+    A model answer's headers are made into a snapshot the first time it is asked for
+    (`put_headers`): every model call carries them, and most are replaced by the next call's
+    before anyone asks.
+    """
 
     def __init__(self, limit: int = SNAPSHOT_LIMIT) -> None:
         self._limit = limit
         self._lock = threading.Lock()
-        self._snapshots: OrderedDict[str, UsageSnapshot] = OrderedDict()
+        self._snapshots: OrderedDict[str, UsageSnapshot | _Unread] = OrderedDict()
 
     def put(self, account_id: str, snapshot: UsageSnapshot) -> None:
         """Remember `snapshot` as the account's latest."""
         with self._lock:
-            self._snapshots[account_id] = snapshot
-            self._snapshots.move_to_end(account_id)
-            while len(self._snapshots) > self._limit:
-                self._snapshots.popitem(last=False)
+            self._keep(account_id, snapshot)
+
+    def put_headers(
+        self, account_id: str, codex: dict[str, str], seen_at: float, plan_type: str | None
+    ) -> bool:
+        """Remember what the `x-codex-*` headers `codex` say (the snapshot
+        `UsageSnapshot.from_headers` makes of them, made when first asked for), unless they
+        make none (no window, no credits): then the previous snapshot stays. Whether they
+        made one."""
+        if not _makes_snapshot(codex):
+            return False
+        with self._lock:
+            self._keep(account_id, _Unread(codex, seen_at, plan_type))
+        return True
 
     def get(self, account_id: str) -> UsageSnapshot | None:
         """The account's latest snapshot, or `None` before its first model call."""
         with self._lock:
-            return self._snapshots.get(account_id)
+            entry = self._snapshots.get(account_id)
+            if isinstance(entry, _Unread):
+                entry = self._snapshots[account_id] = entry.read()
+            return entry
+
+    def _keep(self, account_id: str, entry: UsageSnapshot | _Unread) -> None:
+        self._snapshots[account_id] = entry
+        self._snapshots.move_to_end(account_id)
+        while len(self._snapshots) > self._limit:
+            self._snapshots.popitem(last=False)
 
     def __len__(self) -> int:
         with self._lock:
@@ -120,6 +159,19 @@ def codex_headers(headers: httpx.Headers) -> dict[str, str]:
         known = found.get(name)
         found[name] = value if known is None else f"{known}, {value}"
     return found
+
+
+def _makes_snapshot(codex: Mapping[str, str]) -> bool:
+    """Whether `UsageSnapshot.from_headers(codex, ...)` is not `None`: a window's used
+    percentage, or both credit flags, can be read."""
+    return (
+        _float(codex.get(_WINDOW_NAMES["primary"][0])) is not None
+        or _float(codex.get(_WINDOW_NAMES["secondary"][0])) is not None
+        or (
+            _bool(codex.get(_HAS_CREDITS)) is not None
+            and _bool(codex.get(_UNLIMITED)) is not None
+        )
+    )
 
 
 def _names(window: str) -> tuple[str, str, str, str]:
