@@ -16,6 +16,8 @@ import httpx
 from authai_embed import new_upstream_client
 from authai_embed.types import Receive, Scope, Send
 
+from .rig import not_found
+
 __all__ = ["relay_app"]
 
 _DROPPED = frozenset({b"host", b"content-length", b"connection", b"transfer-encoding"})
@@ -27,11 +29,8 @@ def relay_app() -> object:
     client = new_upstream_client(httpx.Timeout(60.0, connect=10.0))
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        if scope["method"] != "POST":  # the bench's readiness probe
-            await send({"type": "http.response.start", "status": 404, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+        if scope["type"] != "http" or scope["method"] != "POST":  # lifespan, readiness probe
+            await not_found(scope, receive, send)
             return
         body = b""
         while True:

@@ -14,6 +14,8 @@ import time
 
 from authai_embed.types import Receive, Scope, Send
 
+from .rig import not_found
+
 __all__ = ["floor_app"]
 
 
@@ -24,11 +26,8 @@ def floor_app() -> object:
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        if scope["method"] != "POST":  # the bench's readiness probe
-            await send({"type": "http.response.start", "status": 404, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+        if scope["type"] != "http" or scope["method"] != "POST":  # lifespan, readiness probe
+            await not_found(scope, receive, send)
             return
         while (await receive()).get("more_body", False):
             pass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,18 @@ def _record(version: int = 1, blob: bytes = b"sealed") -> Record:
     )
 
 
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """An open file store holding `_record()`."""
+    opened = SQLiteStore(tmp_path / "s.db")
+    await opened.open()
+    try:
+        await opened.put_record(_record())
+        yield opened
+    finally:
+        await opened.close()
+
+
 def _reading_threads(store: SQLiteStore) -> list[int]:
     """The threads that run a SELECT on `store`'s connections from now on."""
     seen: list[int] = []
@@ -54,17 +67,11 @@ def _reading_threads(store: SQLiteStore) -> list[int]:
     return seen
 
 
-async def test_a_point_read_runs_on_the_callers_thread(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    await store.open()
-    try:
-        await store.put_record(_record())
-        threads = _reading_threads(store)
-        assert (await store.get_record("rec-1")) == _record()
-        assert await store.get_record("missing") is None
-        assert threads == [threading.get_ident()] * 2
-    finally:
-        await store.close()
+async def test_a_point_read_runs_on_the_callers_thread(store: SQLiteStore) -> None:
+    threads = _reading_threads(store)
+    assert (await store.get_record("rec-1")) == _record()
+    assert await store.get_record("missing") is None
+    assert threads == [threading.get_ident()] * 2
 
 
 async def test_with_inline_reads_off_every_read_goes_to_the_stores_thread(
@@ -122,53 +129,41 @@ class _Refusing:
 
 
 async def test_a_read_that_would_wait_goes_to_the_thread_and_the_loop_runs_on(
-    tmp_path: Path,
+    store: SQLiteStore,
 ) -> None:
     """The point read answers "busy" at once instead of waiting on the loop; the store's
     thread then waits its turn (here, for the connection another thread holds) and reads the
     record; meanwhile the loop keeps running."""
-    store = SQLiteStore(tmp_path / "s.db")
-    await store.open()
-    try:
-        await store.put_record(_record())
-        threads = _reading_threads(store)
-        refusing = _Refusing(sqlite3.SQLITE_BUSY)
-        store._now = refusing  # type: ignore[assignment]
-        ticks = 0
+    threads = _reading_threads(store)
+    refusing = _Refusing(sqlite3.SQLITE_BUSY)
+    store._now = refusing  # type: ignore[assignment]
+    ticks = 0
 
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.005)
-                ticks += 1
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
 
-        with store._lock:  # another thread's transaction holds the store's connection
-            ticker = asyncio.create_task(tick())
-            read = asyncio.create_task(store.get_record("rec-1"))
-            await asyncio.sleep(0.3)
-            assert not read.done()
-            assert ticks >= 20  # the loop was never held by the waiting read
-        assert (await asyncio.wait_for(read, 5)) == _record()
-        ticker.cancel()
-        assert refusing.calls == 1  # tried here first
-        assert len(threads) == 1
-        assert threads[0] != threading.get_ident()
-    finally:
-        await store.close()
+    with store._lock:  # another thread's transaction holds the store's connection
+        ticker = asyncio.create_task(tick())
+        read = asyncio.create_task(store.get_record("rec-1"))
+        await asyncio.sleep(0.3)
+        assert not read.done()
+        assert ticks >= 20  # the loop was never held by the waiting read
+    assert (await asyncio.wait_for(read, 5)) == _record()
+    ticker.cancel()
+    assert refusing.calls == 1  # tried here first
+    assert len(threads) == 1
+    assert threads[0] != threading.get_ident()
 
 
-async def test_a_read_that_fails_otherwise_is_a_store_error_at_once(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    await store.open()
-    try:
-        await store.put_record(_record())
-        threads = _reading_threads(store)
-        store._now = _Refusing(sqlite3.SQLITE_IOERR)  # type: ignore[assignment]
-        with pytest.raises(StoreError, match="get_record failed: OperationalError"):
-            await store.get_record("rec-1")
-        assert threads == []  # not retried on the store's thread
-    finally:
-        await store.close()
+async def test_a_read_that_fails_otherwise_is_a_store_error_at_once(store: SQLiteStore) -> None:
+    threads = _reading_threads(store)
+    store._now = _Refusing(sqlite3.SQLITE_IOERR)  # type: ignore[assignment]
+    with pytest.raises(StoreError, match="get_record failed: OperationalError"):
+        await store.get_record("rec-1")
+    assert threads == []  # not retried on the store's thread
 
 
 async def test_a_closed_store_reads_nothing_and_a_reopened_one_reads_again(
