@@ -248,12 +248,20 @@ def _settle(emulator: Server) -> None:
 
 
 def measure_scale(levels: list[int], pacing: Pacing) -> ScaleResult:
-    """Run every level, direct then served; servers are stopped afterwards."""
+    """Run every level, direct then served, each level on servers of its own (stopped
+    afterwards), so that no level's memory figure starts from a heap a larger or earlier one
+    already grew."""
     raise_open_file_limit()
-    results: list[Level] = []
+    results = [_level(streams, pacing) for streams in levels]
+    # uvicorn alone, once the emulator and our app are stopped: nothing else of the bench runs
+    return ScaleResult(pacing, [replace(lv, floor=_floor(lv.streams, pacing)) for lv in results])
+
+
+def _level(streams: int, pacing: Pacing) -> Level:
+    """`streams` paced streams straight to a fresh emulator, then through a fresh app."""
     # Every open stream holds an upstream connection: the pool's default cap (256 per origin)
-    # would queue the rest, so it is raised past the largest level.
-    cap = {"AUTHAI_BENCH_UPSTREAM_CONNECTIONS": str(max(levels) + 64)}
+    # would queue the rest, so it is raised past the level.
+    cap = {"AUTHAI_BENCH_UPSTREAM_CONNECTIONS": str(streams + 64)}
     with (
         tempfile.TemporaryDirectory(prefix="authai-scale-") as name,
         serve_pair(Path(name), app_env=cap) as (emulator, app),
@@ -265,35 +273,32 @@ def measure_scale(levels: list[int], pacing: Pacing) -> ScaleResult:
             warm = {**specs[side], "host": host, "streams": 20, "ramp": 0.0, "timeout": 120}
             _run_streams(warm, emulator)
         _settle(emulator)
-        for streams in levels:
-            sides: dict[str, Side] = {}
-            emulator_cpu = 0.0
-            for side in ("direct", "served"):
-                watch = emulator if side == "direct" else app
-                spec = {
-                    **specs[side],
-                    "host": host,
-                    "streams": streams,
-                    "ramp": min(streams / 2000, pacing.seconds / 2),
-                    "timeout": pacing.seconds * 10 + 60,
-                }
-                before_rss = watch.rss_kib()
-                cpu_before = watch.cpu_seconds()
-                emulator_before = emulator.cpu_seconds()
-                report, peak = _run_streams(spec, watch)
-                sides[side] = Side(report, peak - before_rss, watch.cpu_seconds() - cpu_before)
-                if side == "served":
-                    emulator_cpu = emulator.cpu_seconds() - emulator_before
-                print(
-                    f"  scale {side} {streams}: {report['completed']}/{streams} complete,"
-                    f" errors {report['errors']}, delay p99 {report['delay_p99_ms']} ms,"
-                    f" peak open {report['peak_open']}",
-                    file=sys.stderr,
-                )
-                _settle(emulator)
-            results.append(Level(streams, sides["direct"], sides["served"], emulator_cpu))
-    # uvicorn alone, once the emulator and our app are stopped: nothing else of the bench runs
-    return ScaleResult(pacing, [replace(lv, floor=_floor(lv.streams, pacing)) for lv in results])
+        sides: dict[str, Side] = {}
+        emulator_cpu = 0.0
+        for side in ("direct", "served"):
+            watch = emulator if side == "direct" else app
+            spec = {
+                **specs[side],
+                "host": host,
+                "streams": streams,
+                "ramp": min(streams / 2000, pacing.seconds / 2),
+                "timeout": pacing.seconds * 10 + 60,
+            }
+            before_rss = watch.rss_kib()
+            cpu_before = watch.cpu_seconds()
+            emulator_before = emulator.cpu_seconds()
+            report, peak = _run_streams(spec, watch)
+            sides[side] = Side(report, peak - before_rss, watch.cpu_seconds() - cpu_before)
+            if side == "served":
+                emulator_cpu = emulator.cpu_seconds() - emulator_before
+            print(
+                f"  scale {side} {streams}: {report['completed']}/{streams} complete,"
+                f" errors {report['errors']}, delay p99 {report['delay_p99_ms']} ms,"
+                f" peak open {report['peak_open']}",
+                file=sys.stderr,
+            )
+            _settle(emulator)
+    return Level(streams, sides["direct"], sides["served"], emulator_cpu)
 
 
 def _ms(value: object) -> float | None:

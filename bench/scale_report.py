@@ -15,10 +15,11 @@ SCALE_HOW = """\
 - Each server in its own process on 127.0.0.1: the emulator (uvicorn, 1 worker) pacing every
   answer (`first_byte_delay`, `events_per_second`, `answer_events`, `stamp_events`: see
   [the emulator's pacing knobs](testing.md#pacing-a-long-answer)), and our app on one uvicorn
-  worker with a SQLite store. At each level the same number of streams goes straight to the
+  worker with a SQLite store, both started afresh for each level (no level starts from a heap
+  an earlier one grew). At each level the same number of streams goes straight to the
   emulator (direct), then through our app (ours), opened over up to half an answer's length.
   Every stream through our app holds an upstream connection, so the app's upstream pool is
-  raised past the largest level (`UpstreamTransport(max_connections=...)`; the default cap of
+  raised past the level (`UpstreamTransport(max_connections=...)`; the default cap of
   256 per origin would queue the rest).
 - The load comes from `bench/streams.py`: one process, raw asyncio sockets, one connection per
   stream; a stream counts as complete when its status is 200 and its last event (`[DONE]`,
