@@ -15,7 +15,6 @@ At each level the same streams also go to uvicorn alone serving a trivially pace
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import secrets
 import subprocess
@@ -42,6 +41,8 @@ from .served import (
     _sign_in_app,
     _start,
     _uvicorn,
+    uvicorn_loop,
+    uvicorn_options,
 )
 from .streams import raise_open_file_limit
 
@@ -119,8 +120,10 @@ def serve_pair(
         port = _free_port()
         issuer = f"http://127.0.0.1:{port}"
         args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
-        args += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-        args += ["--log-level", "warning", "--backlog", "8192"]
+        # The same loop and parser as our app's (`uvicorn_options`): uvicorn's `auto` would put
+        # the emulator alone on uvloop when it is installed.
+        args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options()]
+        args += ["--backlog", "8192"]
         env = {"AUTHAI_BENCH_ISSUER": issuer, **(emulator_env or {})}
         running.append(_start("emulator", args, env, port, 1))
         app_env = {
@@ -201,8 +204,8 @@ def _run_streams(spec: dict[str, Any], watch: Server) -> tuple[dict[str, Any], f
 
 
 def event_loop_name() -> str:
-    """The event loop uvicorn runs on here (its `auto` picks uvloop when installed)."""
-    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    """The event loop every server of the run is started on (`uvicorn_loop`)."""
+    return uvicorn_loop()
 
 
 def _floor(streams: int, pacing: Pacing) -> Side:

@@ -38,8 +38,11 @@ SCALE_HOW = """\
   ours). Its memory per open stream is uvicorn's own (connection, parser, request cycle, one
   task); "above uvicorn alone" is ours minus it. Its delay p99 is what the box allows at that
   level with almost no work per event: a target below it cannot be met here.
-- uvicorn runs on uvloop when it is installed (`--loop auto`), else on asyncio; the memory
-  row's note says which. uvloop's transports hold less per connection than asyncio's.
+- Every server (the emulator, our app, uvicorn alone) runs on the same event loop, named on
+  its command line: asyncio's own, or uvloop with `AUTHAI_BENCH_LOOP=uvloop`; the memory row's
+  note says which. Until 2026-12-06 the emulator was started with uvicorn's `auto` and so ran
+  on uvloop whenever it was installed while our app ran on asyncio: the runs of that day
+  before 04:30 carry that mix under a note that says uvloop.
 - On a machine whose cores are shared, every figure here is an upper bound: a stream's events
   wait for a core as well as for our code. At 1,000 streams of 50 events a second a worker
   handles 50,000 events a second; at about 15 µs an event it is busy three quarters of every
