@@ -65,8 +65,10 @@ class _Body(httpx.AsyncByteStream):
                     parser.eof()
                     break
                 payload = parser.feed(data)
+                del data
                 if payload:
                     yield payload
+                del payload  # neither is kept while the next read is awaited
         except ProtocolError as exc:
             await self.aclose()
             raise httpx.RemoteProtocolError(str(exc)) from None

@@ -278,6 +278,7 @@ class StreamingResponse:
             await send(start)
             async for chunk in self.chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                del chunk  # not kept while the next is awaited (most of a long stream's life)
             await send({"type": "http.response.body", "body": b""})
         finally:
             with anyio.CancelScope(shield=True):

@@ -129,7 +129,7 @@ async def held(upstream: httpx.Response, *, now: float) -> AsyncIterator[bytes]:
     a limit reported there raises its 429 `UpstreamError`, before any byte is sent, and closes
     the call. Pass the result as `chunks` to `relayed` or `translated`."""
     try:
-        return await hold_start(upstream.aiter_raw(), now)
+        return await hold_start(raw_chunks(upstream), now)
     except BaseException:
         await _close(upstream)
         raise
@@ -150,14 +150,16 @@ async def relayed(
     bytes when already started (`held`); `observe` sees each Responses event (the usage
     meter). A transport error ends the stream with `error_frame(exc)`; the call is closed
     either way."""
-    body = _first_noted(upstream.aiter_raw() if chunks is None else chunks)
+    body = _first_noted(raw_chunks(upstream) if chunks is None else chunks)
     try:
         if chat:
             async for chunk in body:
                 yield chunk
+                del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
         else:
             async for frame in checked_responses_stream(body, defaults, observe):
                 yield frame
+                del frame  # not kept while the next is awaited (`relay.raw_chunks`)
     except httpx.HTTPError as exc:
         # The stream may have broken off mid-frame: a blank line ends that frame first.
         yield b"\n\n" + error_frame(exc) + (DONE if chat else b"")
@@ -175,16 +177,38 @@ async def translated(
     """A Responses stream turned into Chat Completions frames, event by event (`chunks`: as in
     `relayed`). A failure ends the stream with `error_frame(exc)` and `[DONE]`; the call is
     closed either way."""
-    body = _first_noted(upstream.aiter_raw() if chunks is None else chunks)
+    body = _first_noted(raw_chunks(upstream) if chunks is None else chunks)
     try:
         async for piece in translate_stream(body, translator):
             yield piece
+            del piece  # not kept while the next is awaited (`relay.raw_chunks`)
         note_usage(translator.usage)
     except (UpstreamError, httpx.HTTPError) as exc:
         yield error_frame(exc)
         yield DONE
     finally:
         await _close(upstream)
+
+
+async def raw_chunks(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    """`upstream.aiter_raw()`, the body as the transport hands it over, but keeping no chunk
+    while the next one is awaited. A streamed answer spends most of its life waiting for its
+    next event, and every layer that keeps its last chunk meanwhile keeps it for each stream
+    open: with a backlog (the worker fell behind), a read of tens of kilobytes. Every layer of
+    the relay lets go of its chunk once it is passed on, for the same reason."""
+    if upstream.is_stream_consumed:
+        raise httpx.StreamConsumed()
+    if upstream.is_closed:
+        raise httpx.StreamClosed()
+    stream = upstream.stream
+    if not isinstance(stream, httpx.AsyncByteStream):
+        raise RuntimeError("raw_chunks needs an async response (an httpx.AsyncClient's)")
+    upstream.is_stream_consumed = True
+    async for chunk in stream:
+        if chunk:
+            yield chunk
+        del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
+    await upstream.aclose()
 
 
 async def _first_noted(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
@@ -198,6 +222,7 @@ async def _first_noted(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     del first  # not kept for the rest of a long stream
     async for chunk in source:
         yield chunk
+        del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
 
 
 async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
@@ -222,7 +247,7 @@ async def aggregated(upstream: httpx.Response, fold: EventFold, *, now: float) -
     generator between the bytes and the fold, since this runs for every event of every
     non-streamed answer."""
     async with _reading(upstream, broke_off="the provider's stream broke off"):
-        chunks = upstream.aiter_raw()
+        chunks = raw_chunks(upstream)
         try:
             await _fold(chunks, fold, now)
         finally:

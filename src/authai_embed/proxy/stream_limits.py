@@ -146,3 +146,4 @@ async def _replay(
         raise broke
     async for chunk in rest:
         yield chunk
+        del chunk  # not kept while the next is awaited (`relay.raw_chunks`)

@@ -167,10 +167,7 @@ def _makes_snapshot(codex: Mapping[str, str]) -> bool:
     return (
         _float(codex.get(_WINDOW_NAMES["primary"][0])) is not None
         or _float(codex.get(_WINDOW_NAMES["secondary"][0])) is not None
-        or (
-            _bool(codex.get(_HAS_CREDITS)) is not None
-            and _bool(codex.get(_UNLIMITED)) is not None
-        )
+        or (_bool(codex.get(_HAS_CREDITS)) is not None and _bool(codex.get(_UNLIMITED)) is not None)
     )
 
 

@@ -7,7 +7,7 @@ here. What each event becomes: docs/proxy.md.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any
 
 from authai_embed.proxy.translate.response_aggregate import (
@@ -23,6 +23,7 @@ from authai_embed.proxy.translate.sse import (
     DEFAULT_MAX_EVENT_BYTES,
     DONE,
     SSEDecoder,
+    SSEEvent,
     encode_data,
     json_bytes,
     json_string,
@@ -172,21 +173,31 @@ async def translate_stream(
     out: list[bytes] = []
     try:
         async for chunk in chunks:
-            for event in decoder.feed(chunk):
-                obj = parse_json_event(event)
-                if obj is not None:
-                    out += feed(obj)
+            _frames(decoder.feed(chunk), feed, out)
+            # Nothing of this chunk is kept while the next is awaited: a stream waits for
+            # most of its life, and its last read may be a backlog of many events.
+            del chunk
             if out:
                 piece = out[0] if len(out) == 1 else b"".join(out)
                 out = []
                 yield piece
-        for event in decoder.close():
-            obj = parse_json_event(event)
-            if obj is not None:
-                out += feed(obj)
+                del piece
+        _frames(decoder.close(), feed, out)
     except Exception:
         if out:
             yield b"".join(out)
         raise
     out += translator.finish()
     yield b"".join(out)
+
+
+def _frames(
+    events: list[SSEEvent], feed: Callable[[Mapping[str, Any]], list[bytes]], out: list[bytes]
+) -> None:
+    """Append the frames `events` make (through `feed`) to `out`, event by event, so that an
+    event that fails leaves the frames of those before it. A function of its own: nothing of
+    the events outlives it."""
+    for event in events:
+        obj = parse_json_event(event)
+        if obj is not None:
+            out.extend(feed(obj))
