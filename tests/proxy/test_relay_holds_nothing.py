@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,7 @@ def anyio_backend() -> str:
 
 def _opening_and_a_delta() -> bytes:
     response = {"id": "resp_1", "object": "response", "model": "gpt-5.4", "output": []}
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "response.created", "response": {**response, "status": "in_progress"}},
         {"type": "response.in_progress", "response": {**response, "status": "in_progress"}},
         {"type": "response.output_text.delta", "item_id": "m", "content_index": 0, "delta": "x"},
