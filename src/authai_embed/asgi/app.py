@@ -537,6 +537,7 @@ class AuthAI:
         slot = self._cap.slot()
         call = None if route is None else self._calls.begin(request.method, route.path)
         response: AnyResponse | None = None
+        who: tuple[str | None, str | None] = (None, None)  # the user and provider, once known
         try:
             try:
                 response = await self._dispatch(request, route, ok, slot)
@@ -549,6 +550,11 @@ class AuthAI:
             response.headers.extend(self._cors.response_headers(request.headers.get("origin")))
             if call is not None:
                 self._calls.sending(call, isinstance(response, StreamingResponse))
+            if request.session is not None:
+                # The answer is made: keep who it was for, not the session, which holds the
+                # user's opened tokens and record, for as long as a stream lasts.
+                who = _who(request.session)
+                request.session = None
             if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
                 await response.stream_to(send)  # the watch listens for a disconnect already
             else:
@@ -556,9 +562,9 @@ class AuthAI:
         finally:
             slot.release()
             if call is not None and response is not None:  # once the whole answer is sent
-                session = request.session
-                user, provider = (None, None) if session is None else _who(session)
-                self._calls.end(call, user, provider, response.status)
+                if request.session is not None:  # ended before the answer was made
+                    who = _who(request.session)
+                self._calls.end(call, *who, response.status)
         return response.status
 
     async def _dispatch(
