@@ -339,8 +339,7 @@ class SQLiteStore:
             )
         except sqlite3.Error as exc:
             raise self._error("open", exc) from exc
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")
+        try:  # `timeout=0` above is the busy timeout
             conn.execute("PRAGMA query_only = ON")
             conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         except sqlite3.Error as exc:

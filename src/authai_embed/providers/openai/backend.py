@@ -233,21 +233,20 @@ class CodexBackend:
         return parse_usage(answer.body, self._clock.now(), self._plan_type(credentials))
 
     def _note_usage(self, credentials: Credentials, headers: httpx.Headers) -> UsageSnapshot | None:
+        """`_note_usage_later`, the snapshot read at once (a refusal needs it); `None` when the
+        answer's headers make none."""
+        if not self._note_usage_later(credentials, headers):
+            return None
+        return self._usage.get(credentials.account_id)
+
+    def _note_usage_later(self, credentials: Credentials, headers: httpx.Headers) -> bool:
+        """Note what the answer's `x-codex-*` headers say about the plan's usage; the snapshot
+        is made when first asked for. Whether they said anything."""
         codex = codex_headers(headers)
         if not codex:  # most answers: no token to read
-            return None
+            return False
         plan_type = self._plan_type(credentials)
-        snapshot = UsageSnapshot.from_headers(codex, self._clock.now(), plan_type=plan_type)
-        if snapshot is not None:
-            self._usage.put(credentials.account_id, snapshot)
-        return snapshot
-
-    def _note_usage_later(self, credentials: Credentials, headers: httpx.Headers) -> None:
-        """`_note_usage` for an answer that goes on: its snapshot is made when asked for."""
-        codex = codex_headers(headers)
-        if codex:  # most answers: no token to read
-            plan_type = self._plan_type(credentials)
-            self._usage.put_headers(credentials.account_id, codex, self._clock.now(), plan_type)
+        return self._usage.put_headers(credentials.account_id, codex, self._clock.now(), plan_type)
 
     def _note_refusal(
         self, credentials: Credentials, noted: UsageSnapshot | None, wait: float | None

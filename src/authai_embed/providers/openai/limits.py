@@ -61,15 +61,12 @@ class UsageSnapshot:
         """The snapshot the `x-codex-*` headers give (`headers` must look names up without
         regard to case, as `httpx.Headers` does); `None` when they give no window and no
         credits. Unreadable values are skipped, never an error."""
-        primary = _window(headers, "primary", now)
-        secondary = _window(headers, "secondary", now)
-        credits = _credits(headers)
-        if primary is None and secondary is None and credits is None:
+        if not _makes_snapshot(headers):
             return None
         return cls(
-            primary=primary,
-            secondary=secondary,
-            credits=credits,
+            primary=_window(headers, "primary", now),
+            secondary=_window(headers, "secondary", now),
+            credits=_credits(headers),
             plan_type=plan_type,
             active_limit=short_text(headers.get(_ACTIVE_LIMIT)),
             seen_at=now,
@@ -162,8 +159,8 @@ def codex_headers(headers: httpx.Headers) -> dict[str, str]:
 
 
 def _makes_snapshot(codex: Mapping[str, str]) -> bool:
-    """Whether `UsageSnapshot.from_headers(codex, ...)` is not `None`: a window's used
-    percentage, or both credit flags, can be read."""
+    """Whether the headers give a snapshot (`UsageSnapshot.from_headers` is not `None`): a
+    window's used percentage, or both credit flags, can be read."""
     return (
         _float(codex.get(_WINDOW_NAMES["primary"][0])) is not None
         or _float(codex.get(_WINDOW_NAMES["secondary"][0])) is not None
