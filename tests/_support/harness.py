@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from authai_embed import AuthAI, AuthStore, Secrets, StreamingASGITransport, mount_authai
+from authai_embed import (
+    AuthAI,
+    AuthStore,
+    Secrets,
+    StreamingASGITransport,
+    mount_authai,
+    new_upstream_client,
+)
 from authai_embed.testing import Emulator, ManualClock
 
 ISSUER = "http://auth.emulator.test"
@@ -75,8 +82,11 @@ HarnessFactory = Callable[..., Awaitable[Harness]]
 
 
 def emulator_client(emulator: Emulator) -> httpx.AsyncClient:
-    """AuthAI's upstream client, reaching the emulator in-process and streaming."""
-    return httpx.AsyncClient(transport=StreamingASGITransport(emulator))
+    """AuthAI's upstream client (the one a mount makes for itself), reaching the emulator
+    in-process and streaming."""
+    return new_upstream_client(
+        httpx.Timeout(60.0, connect=10.0), transport=StreamingASGITransport(emulator)
+    )
 
 
 def build_harness(

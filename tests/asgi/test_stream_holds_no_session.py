@@ -1,5 +1,7 @@
-"""While a streamed answer is being sent, the mount keeps no session: the session holds the
-user's opened tokens and record, and a stream may stay open for minutes (thousands at once)."""
+"""While a streamed answer is being sent, the mount keeps no session, no decoded request headers
+or body, and no upstream request headers: the session holds the user's opened tokens and record,
+the request's headers the session token, the upstream request's the access token, and a stream
+may stay open for minutes (thousands at once)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import httpx
 import pytest
 
 from authai_embed import StreamingASGITransport
+from authai_embed.asgi.http import Request
 from authai_embed.auth.sessions import Session
 from tests._support.harness import Harness
 
@@ -18,6 +21,24 @@ pytestmark = pytest.mark.anyio
 def _sessions_alive() -> int:
     gc.collect()
     return sum(1 for o in gc.get_objects() if type(o) is Session)
+
+
+def _held_mid_stream() -> list[str]:
+    """What of the proxied call is still held: decoded headers or a body on the mount's request
+    (not the emulator's), the access token or the body on the upstream request."""
+    gc.collect()
+    held = []
+    for o in gc.get_objects():
+        if type(o) is Request and o.path.startswith("/v1/"):
+            if o._headers is not None or o._body is not None:
+                held.append(f"the request's headers or body ({o.path})")
+        elif (
+            type(o) is httpx.Request
+            and o.url.path == "/backend-api/codex/responses"
+            and ("authorization" in o.headers or o.content)
+        ):
+            held.append("the upstream request's headers or body")
+    return held
 
 
 async def test_no_session_is_alive_while_an_answer_streams(harness: Harness) -> None:
@@ -42,5 +63,6 @@ async def test_no_session_is_alive_while_an_answer_streams(harness: Harness) -> 
         first = await anext(chunks)
         assert b"chat.completion.chunk" in first
         assert _sessions_alive() == 0  # mid-stream: events are still to come
+        assert _held_mid_stream() == []
         rest = b"".join([chunk async for chunk in chunks])
     assert rest.endswith(b"data: [DONE]\n\n")

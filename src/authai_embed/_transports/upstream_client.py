@@ -20,7 +20,7 @@ import httpx
 
 from authai_embed._transports.upstream import UpstreamTransport
 
-__all__ = ["UpstreamClient", "new_upstream_client"]
+__all__ = ["UpstreamClient", "new_upstream_client", "sent_request"]
 
 
 class _NoCookies(CookieJar):
@@ -67,8 +67,8 @@ class UpstreamClient(httpx.AsyncClient):
         except httpx.RequestError as exc:
             exc.request = request
             raise
-        # A streamed answer may stay open for minutes: it keeps its request without a large body.
-        response.request = _without_large_body(request) if stream else request
+        # A streamed answer may stay open for minutes: it keeps its request's method and URL.
+        response.request = sent_request(request) if stream else request
         if not stream:
             try:
                 await response.aread()
@@ -78,22 +78,25 @@ class UpstreamClient(httpx.AsyncClient):
         return response
 
 
-_KEPT_BODY = 4096
-"""Sent request bodies up to this size stay on a streamed response's `request`."""
+_SENT_LIMIT = 64
+"""At most this many method-and-URL requests are shared (a mount calls a handful of URLs)."""
+
+_sent: dict[tuple[str, str], httpx.Request] = {}
 
 
-def _without_large_body(request: httpx.Request) -> httpx.Request:
-    """`request` once sent, without its body when that is large (a long conversation): the
-    response keeps its request for as long as it is open, and nothing reads the body again."""
-    try:
-        content = request.content
-    except httpx.RequestNotRead:
-        return request  # a streamed body: already read through, not kept
-    if len(content) <= _KEPT_BODY:
-        return request
-    return httpx.Request(
-        request.method, request.url, headers=request.headers, extensions=request.extensions
-    )
+def sent_request(request: httpx.Request) -> httpx.Request:
+    """What a streamed response keeps of its request once it is sent: the method and the URL,
+    without headers or body. The response keeps its request for as long as it is open (minutes,
+    thousands at once): the headers carry the user's access token, the body a whole
+    conversation, and nothing reads either again. One such request is shared per method and
+    URL without a query (building one costs about 9 µs, on every proxied call)."""
+    key = (request.method, str(request.url))
+    kept = _sent.get(key)
+    if kept is None:
+        kept = httpx.Request(request.method, request.url)
+        if len(_sent) < _SENT_LIMIT and not request.url.query:  # kept for good: no query
+            _sent[key] = kept
+    return kept
 
 
 def new_upstream_client(

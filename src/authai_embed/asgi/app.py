@@ -555,6 +555,8 @@ class AuthAI:
                 # user's opened tokens and record, for as long as a stream lasts.
                 who = _who(request.session)
                 request.session = None
+            if isinstance(response, StreamingResponse):
+                request.release()  # what the stream needs is made: its headers, body and JSON
             if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
                 await response.stream_to(send)  # the watch listens for a disconnect already
             else:

@@ -92,6 +92,13 @@ class Request:
             }
         return self._headers
 
+    def release(self) -> None:
+        """Let go of the decoded headers and the body read: a streamed answer keeps its request
+        for as long as it lasts (minutes, thousands at once), and both hold the session token or
+        the conversation. Headers asked for again are decoded again; the body cannot be."""
+        self._headers = None
+        self._body = None
+
     @property
     def query(self) -> dict[str, str]:
         """The query string's parameters (a repeated one keeps its last value)."""
