@@ -65,6 +65,13 @@ class Pacing:
     def seconds(self) -> float:
         return self.ttft + (self.events + 8) / self.rate
 
+    @property
+    def ramp(self) -> float:
+        """Over how many seconds a level's streams are opened: half an answer's length, so at
+        twice the rate that keeps that many answers of this length open (streams / seconds),
+        and all of them are open together before the first ends."""
+        return self.seconds / 2
+
     def knobs(self) -> dict[str, Any]:
         return {
             "first_byte_delay": self.ttft,
@@ -228,7 +235,7 @@ def _floor(streams: int, pacing: Pacing) -> Side:
         }
         _run_streams({**spec, "streams": 20, "ramp": 0.0}, server)  # warm, as the others
         before, cpu = server.rss_kib(), server.cpu_seconds()
-        spec |= {"streams": streams, "ramp": min(streams / 2000, pacing.seconds / 2)}
+        spec |= {"streams": streams, "ramp": pacing.ramp}
         report, peak = _run_streams(spec, server)
         side = Side(report, peak - before, server.cpu_seconds() - cpu)
     finally:
@@ -284,7 +291,7 @@ def _level(streams: int, pacing: Pacing) -> Level:
                 **specs[side],
                 "host": host,
                 "streams": streams,
-                "ramp": min(streams / 2000, pacing.seconds / 2),
+                "ramp": pacing.ramp,
                 "timeout": pacing.seconds * 10 + 60,
             }
             before_rss = watch.rss_kib()

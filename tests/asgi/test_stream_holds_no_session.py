@@ -1,7 +1,7 @@
 """While a streamed answer is being sent, the mount keeps no session, no decoded request headers
-or body, and no upstream request headers: the session holds the user's opened tokens and record,
-the request's headers the session token, the upstream request's the access token, and a stream
-may stay open for minutes (thousands at once)."""
+or body, no upstream request headers and no upstream answer headers: the session holds the
+user's opened tokens and record, the request's headers the session token, the upstream request's
+the access token, and a stream may stay open for minutes (thousands at once)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def _sessions_alive() -> int:
 
 def _held_mid_stream() -> list[str]:
     """What of the proxied call is still held: decoded headers or a body on the mount's request
-    (not the emulator's), the access token or the body on the upstream request."""
+    (not the emulator's), the access token or the body on the upstream request, the upstream
+    answer's headers."""
     gc.collect()
     held = []
     for o in gc.get_objects():
@@ -38,6 +39,13 @@ def _held_mid_stream() -> list[str]:
             and ("authorization" in o.headers or o.content)
         ):
             held.append("the upstream request's headers or body")
+        elif (
+            type(o) is httpx.Response
+            and o._request is not None
+            and o._request.url.path == "/backend-api/codex/responses"
+            and o.headers
+        ):
+            held.append("the upstream answer's headers")
     return held
 
 

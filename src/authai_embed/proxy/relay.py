@@ -129,10 +129,14 @@ async def held(upstream: httpx.Response, *, now: float) -> AsyncIterator[bytes]:
     a limit reported there raises its 429 `UpstreamError`, before any byte is sent, and closes
     the call. Pass the result as `chunks` to `relayed` or `translated`."""
     try:
-        return await hold_start(raw_chunks(upstream), now)
+        started = await hold_start(raw_chunks(upstream), now)
     except BaseException:
         await _close(upstream)
         raise
+    # Its headers are read (type, plan usage, limits): a stream open for minutes, thousands at
+    # once, need not keep them.
+    upstream.headers = httpx.Headers()
+    return started
 
 
 async def relayed(
