@@ -37,11 +37,11 @@ async def test_watched_returns_the_result_cancels_on_gone_and_raises_unwrapped()
     async def fails() -> int:
         raise ValueError("boom")
 
-    assert await watched(five, never) == (5, False)
+    assert await watched(five(), never) == (5, False)
     with anyio.fail_after(5):
-        assert await watched(slow, soon) == (None, True)
+        assert await watched(slow(), soon) == (None, True)
     with pytest.raises(ValueError, match="boom"):  # not an ExceptionGroup
-        await watched(fails, never)
+        await watched(fails(), never)
 
 
 async def test_the_upstream_client_falls_back_to_httpcore() -> None:

@@ -529,7 +529,7 @@ class AuthAI:
         watch = DisconnectWatch(request.receive)
         request.receive = watch.receive
         bodiless = request.method in ("GET", "HEAD")
-        return await watch.run(lambda: self._answer(request, send, route, ok), bodiless=bodiless)
+        return await watch.run(self._answer(request, send, route, ok), bodiless=bodiless)
 
     async def _answer(self, request: Request, send: Send, route: Route | None, ok: bool) -> int:
         # The user's place under the concurrency cap is held until the last byte is sent, and

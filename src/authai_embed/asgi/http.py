@@ -275,7 +275,7 @@ class StreamingResponse:
                 pass
             return True
 
-        await watched(lambda: self.stream_to(send), gone)
+        await watched(self.stream_to(send), gone)
 
     async def stream_to(self, send: Send) -> None:
         """Send the response without listening for a disconnect: for a caller that already

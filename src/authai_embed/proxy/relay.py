@@ -129,7 +129,7 @@ async def held(upstream: httpx.Response, *, now: float) -> AsyncIterator[bytes]:
     a limit reported there raises its 429 `UpstreamError`, before any byte is sent, and closes
     the call. Pass the result as `chunks` to `relayed` or `translated`."""
     try:
-        started = await hold_start(raw_chunks(upstream), now)
+        started = await hold_start(raw_chunks(upstream, note_first=True), now)
     except BaseException:
         await _close(upstream)
         raise
@@ -154,7 +154,7 @@ async def relayed(
     bytes when already started (`held`); `observe` sees each Responses event (the usage
     meter). A transport error ends the stream with `error_frame(exc)`; the call is closed
     either way."""
-    body = _first_noted(raw_chunks(upstream) if chunks is None else chunks)
+    body = raw_chunks(upstream, note_first=True) if chunks is None else chunks
     try:
         if chat:
             async for chunk in body:
@@ -181,7 +181,7 @@ async def translated(
     """A Responses stream turned into Chat Completions frames, event by event (`chunks`: as in
     `relayed`). A failure ends the stream with `error_frame(exc)` and `[DONE]`; the call is
     closed either way."""
-    body = _first_noted(raw_chunks(upstream) if chunks is None else chunks)
+    body = raw_chunks(upstream, note_first=True) if chunks is None else chunks
     try:
         async for piece in translate_stream(body, translator):
             yield piece
@@ -194,12 +194,14 @@ async def translated(
         await _close(upstream)
 
 
-async def raw_chunks(upstream: httpx.Response) -> AsyncIterator[bytes]:
+async def raw_chunks(upstream: httpx.Response, *, note_first: bool = False) -> AsyncIterator[bytes]:
     """`upstream.aiter_raw()`, the body as the transport hands it over, but keeping no chunk
     while the next one is awaited. A streamed answer spends most of its life waiting for its
     next event, and every layer that keeps its last chunk meanwhile keeps it for each stream
     open: with a backlog (the worker fell behind), a read of tens of kilobytes. Every layer of
-    the relay lets go of its chunk once it is passed on, for the same reason."""
+    the relay lets go of its chunk once it is passed on, for the same reason. `note_first`:
+    note the first chunk's arrival (`note_first_chunk`, a stream's time to first byte) here
+    rather than in a generator of its own, one less for every chunk of every stream to pass."""
     if upstream.is_stream_consumed:
         raise httpx.StreamConsumed()
     if upstream.is_closed:
@@ -210,23 +212,12 @@ async def raw_chunks(upstream: httpx.Response) -> AsyncIterator[bytes]:
     upstream.is_stream_consumed = True
     async for chunk in stream:
         if chunk:
+            if note_first:
+                note_first_chunk()
+                note_first = False
             yield chunk
         del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
     await upstream.aclose()
-
-
-async def _first_noted(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """`chunks`, noting when the first one arrives (the upstream's time to first byte)."""
-    source = aiter(chunks)
-    first = await anext(source, None)
-    if first is None:
-        return
-    note_first_chunk()
-    yield first
-    del first  # not kept for the rest of a long stream
-    async for chunk in source:
-        yield chunk
-        del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
 
 
 async def read_whole(upstream: httpx.Response) -> tuple[bytes, str]:
