@@ -556,7 +556,7 @@ class AuthAI:
                 who = _who(request.session)
                 request.session = None
             if isinstance(response, StreamingResponse):
-                request.release()  # what the stream needs is made: its headers, body and JSON
+                request.release()  # the stream has what it needs of the headers and body
             if route is not None and route.guards.watch and isinstance(response, StreamingResponse):
                 await response.stream_to(send)  # the watch listens for a disconnect already
             else:
