@@ -19,7 +19,7 @@ SCALE_HOW = """\
   an earlier one grew). At each level the same number of streams goes straight to the
   emulator (direct), then through our app (ours), opened evenly over half an answer's length:
   twice the rate at which new answers must come to keep that many of this length open, and all
-  of them are open together before the first ends. (Until 2026-12-06 10:00 they were opened at
+  of them are open together before the first ends. (Until 2026-12-06 09:30 they were opened at
   up to 2,000 a second, faster than one worker here answers requests at all: each level then
   also measured a queue of openings, its memory and delays included.)
   Every stream through our app holds an upstream connection, so the app's upstream pool is
