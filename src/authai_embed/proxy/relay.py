@@ -129,14 +129,10 @@ async def held(upstream: httpx.Response, *, now: float) -> AsyncIterator[bytes]:
     a limit reported there raises its 429 `UpstreamError`, before any byte is sent, and closes
     the call. Pass the result as `chunks` to `relayed` or `translated`."""
     try:
-        started = await hold_start(raw_chunks(upstream, note_first=True), now)
+        return await hold_start(raw_chunks(upstream, note_first=True), now)
     except BaseException:
         await _close(upstream)
         raise
-    # Its headers are read (type, plan usage, limits): a stream open for minutes, thousands at
-    # once, need not keep them.
-    upstream.headers = httpx.Headers()
-    return started
 
 
 async def relayed(
@@ -154,6 +150,7 @@ async def relayed(
     bytes when already started (`held`); `observe` sees each Responses event (the usage
     meter). A transport error ends the stream with `error_frame(exc)`; the call is closed
     either way."""
+    _forget_head(upstream)
     body = raw_chunks(upstream, note_first=True) if chunks is None else chunks
     try:
         if chat:
@@ -181,6 +178,7 @@ async def translated(
     """A Responses stream turned into Chat Completions frames, event by event (`chunks`: as in
     `relayed`). A failure ends the stream with `error_frame(exc)` and `[DONE]`; the call is
     closed either way."""
+    _forget_head(upstream)
     body = raw_chunks(upstream, note_first=True) if chunks is None else chunks
     try:
         async for piece in translate_stream(body, translator):
@@ -192,6 +190,13 @@ async def translated(
         yield DONE
     finally:
         await _close(upstream)
+
+
+def _forget_head(upstream: httpx.Response) -> None:
+    """Drop the answer's headers once it is being relayed: they were read when the call opened
+    (type, plan usage, limits), and a stream open for minutes, thousands at once, need not keep
+    them."""
+    upstream.headers = httpx.Headers()
 
 
 async def raw_chunks(upstream: httpx.Response, *, note_first: bool = False) -> AsyncIterator[bytes]:
