@@ -15,10 +15,10 @@ import pytest
 from authai_embed.errors import UpstreamError
 from authai_embed.providers._upstream import usage_wait
 from authai_embed.providers.openai.limits import LimitWindow, UsageSnapshot, UsageSnapshots
-from authai_embed.proxy import relay
+from authai_embed.proxy import relay, stream_limits
 from authai_embed.proxy.stream_limits import HOLD_BYTES, HOLD_EVENTS, _events, hold_start
 from authai_embed.proxy.translate.response_aggregate import ResponseAggregator
-from authai_embed.proxy.translate.sse import SSEDecoder, SSEEvent
+from authai_embed.proxy.translate.sse import SSEDecoder, SSEEvent, parse_json_event
 
 pytestmark = pytest.mark.anyio
 
@@ -55,6 +55,34 @@ async def test_a_limit_among_the_opening_events_raises_its_429() -> None:
         "rate_limit_exceeded",
         3,
     )
+
+
+async def test_unnamed_events_are_read_for_their_type() -> None:
+    unnamed = b"".join(b"data: " + piece.split(b"data: ", 1)[1] for piece in (OPENING,))
+    limit = b"data: " + failed("usage_limit_reached").split(b"data: ", 1)[1]
+    with pytest.raises(UpstreamError) as caught:
+        await hold_start(chunks(unnamed, limit), NOW)
+    assert (caught.value.status, caught.value.code) == (429, "usage_limit_reached")
+
+
+async def test_a_good_opening_is_held_by_its_event_names_without_a_json_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[SSEEvent] = []
+    parse = parse_json_event
+
+    def counting(event: SSEEvent) -> dict[str, Any] | None:
+        parsed.append(event)
+        return parse(event)
+
+    monkeypatch.setattr(stream_limits, "parse_json_event", counting)
+    delta = frame("response.output_text.delta", delta="Hi")
+    stream = await hold_start(chunks(OPENING, delta), NOW)
+    assert await drain(stream) == OPENING + delta
+    assert parsed == []  # the relay parses every event once; the hold adds no second parse
+    with pytest.raises(UpstreamError):  # a failure's data is still read
+        await hold_start(chunks(OPENING, failed("rate_limit_exceeded")), NOW)
+    assert [event.event for event in parsed] == ["response.failed"]
 
 
 async def test_the_first_output_event_ends_the_hold() -> None:

@@ -158,11 +158,12 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
         port = url.port or _DEFAULT_PORTS[scheme]
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         method = request.method.encode("ascii")
+        raw = request.headers.raw  # a list built on each access: once here
         try:
-            head = encode_request_head(method, url.raw_path, request.headers.raw)
+            head = encode_request_head(method, url.raw_path, raw)
         except ProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc)) from None
-        length = _declared_length(request)
+        length, asks_close = _framing(request, raw)
         key: Key = (scheme, url.host, port, loop)
         conn = await pool.acquire(
             key,
@@ -181,7 +182,7 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             parser.dispose()
             conn.close()
             raise
-        reusable = response_head.keeps_alive and not _asks_close(request)
+        reusable = response_head.keeps_alive and not asks_close
 
         def release(done: Connection, body: ResponseParser) -> None:
             ok = reusable and not body.excess and not body.close_delimited
@@ -204,16 +205,27 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             await self._fallback.aclose()
 
 
-def _declared_length(request: httpx.Request) -> int | None:
-    """The body length the request's head declares (0 without one), or None when chunked.
-    Framing the server could read another way than we send it is refused, and a body of known
-    size must match: a mismatch would let bytes pass as a second request."""
-    codings = request.headers.get_list("transfer-encoding")
-    lengths = request.headers.get_list("content-length")
+def _framing(request: httpx.Request, raw: list[tuple[bytes, bytes]]) -> tuple[int | None, bool]:
+    """The body length the request's head (`raw`, its headers) declares (0 without one), or
+    None when chunked; and whether it asks to close the connection afterwards. Framing the
+    server could read another way than we send it is refused, and a body of known size must
+    match: a mismatch would let bytes pass as a second request. One pass over the headers (it
+    runs once per model call)."""
+    codings: list[bytes] = []
+    lengths: list[bytes] = []
+    asks_close = False
+    for name, value in raw:
+        name = name.lower()
+        if name == b"content-length":
+            lengths.append(value)
+        elif name == b"transfer-encoding":
+            codings.append(value)
+        elif name == b"connection" and b"close" in value.lower():
+            asks_close = True
     if codings:
-        if lengths or [c.strip().lower() for c in codings] != ["chunked"]:
+        if lengths or [c.strip().lower() for c in codings] != [b"chunked"]:
             raise httpx.LocalProtocolError("the request's Transfer-Encoding cannot be sent")
-        return None
+        return None, asks_close
     if not lengths:
         declared = 0
     elif len(set(lengths)) == 1 and lengths[0].isascii() and lengths[0].isdigit():
@@ -223,10 +235,10 @@ def _declared_length(request: httpx.Request) -> int | None:
     try:
         content = request.content
     except httpx.RequestNotRead:
-        return declared  # a stream: counted while it is sent
+        return declared, asks_close  # a stream: counted while it is sent
     if len(content) != declared:
         raise httpx.LocalProtocolError("the request body does not match its Content-Length")
-    return declared
+    return declared, asks_close
 
 
 async def _send_request(
@@ -279,7 +291,3 @@ async def _read_head(
             return parser.head, exc
         if parser.head is not None:
             return parser.head, payload
-
-
-def _asks_close(request: httpx.Request) -> bool:
-    return "close" in request.headers.get("connection", "").lower()

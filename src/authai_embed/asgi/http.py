@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 
+from authai_embed._util.final_chunk import FinalChunk
 from authai_embed._util.json_text import loads
 from authai_embed.asgi.disconnect import watched
 from authai_embed.errors import InvalidRequest
@@ -283,7 +284,14 @@ class StreamingResponse:
         try:
             start = {"type": "http.response.start", "status": self.status, "headers": self.headers}
             await send(start)
-            async for chunk in self.chunks:
+            chunks = self.chunks
+            async for chunk in chunks:
+                if type(chunk) is FinalChunk:  # the body ends with it (`_util.final_chunk`)
+                    await send({"type": "http.response.body", "body": bytes(chunk)})
+                    del chunk
+                    async for _ in chunks:  # the producer finishes its call; nothing is sent
+                        pass
+                    return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 del chunk  # not kept while the next is awaited (most of a long stream's life)
             await send({"type": "http.response.body", "body": b""})

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
+from authai_embed._util.final_chunk import FinalChunk
 from authai_embed.auth.sessions import Session, Sessions
 from authai_embed.credentials import Credentials
 from authai_embed.errors import InvalidRequest, Unauthorized, UpstreamError
@@ -182,12 +183,12 @@ async def translated(
     body = raw_chunks(upstream, note_first=True) if chunks is None else chunks
     try:
         async for piece in translate_stream(body, translator):
+            if type(piece) is FinalChunk:  # the answer is whole: its usage counts even if the
+                note_usage(translator.usage)  # client leaves while the upstream is read to its end
             yield piece
             del piece  # not kept while the next is awaited (`relay.raw_chunks`)
-        note_usage(translator.usage)
     except (UpstreamError, httpx.HTTPError) as exc:
-        yield error_frame(exc)
-        yield DONE
+        yield FinalChunk(error_frame(exc) + DONE)
     finally:
         await _close(upstream)
 

@@ -27,6 +27,9 @@ OPENING_EVENTS: Final = frozenset(
     {"response.created", "response.in_progress", "response.queued", "codex.rate_limits"}
 )
 """Events that say nothing about the answer yet: held until the stream is known good."""
+_READ_HERE: Final = frozenset({"message", "error", "response.failed"})
+"""Event names whose data `_opening` reads: no name (`message`: the type is in the data) or a
+failure, which may be a limit."""
 HOLD_EVENTS: Final = 8
 """At most this many opening events are held; past it the stream is sent as it is."""
 HOLD_BYTES: Final = 256 * 1024
@@ -125,6 +128,14 @@ def _opening(events: Iterable[SSEEvent], now: float) -> int | None:
     count = 0
     for event in events:
         count += 1
+        # The event's name says enough (providers name every event by its type), so a good
+        # opening costs no JSON parse: the relay parses each event anyway. Only an unnamed event
+        # or a failure's is read here.
+        name = event.event
+        if name in OPENING_EVENTS:
+            continue
+        if name not in _READ_HERE:
+            return None
         obj = parse_json_event(event)
         if obj is None:
             continue

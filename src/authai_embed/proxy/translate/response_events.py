@@ -91,6 +91,12 @@ class ResponseEvents:
     # -- driving -----------------------------------------------------------------------------
 
     @property
+    def over(self) -> bool:
+        """The answer has ended (a terminal event, a failure, or `end()`): later events change
+        nothing."""
+        return self._closed
+
+    @property
     def tool_call_count(self) -> int:
         """Function calls seen so far."""
         return len(self._call_sent)

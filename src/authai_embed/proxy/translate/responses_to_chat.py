@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any
 
+from authai_embed._util.final_chunk import FinalChunk
 from authai_embed.proxy.translate.response_aggregate import (
     ChatCompletionAggregator,
     ResponseAggregator,
@@ -165,39 +166,53 @@ async def translate_stream(
 
     One piece per upstream chunk that produced frames (their concatenation), then the closing
     frames: a burst of upstream events costs the server one write, not one per frame, and nothing
-    waits for more. An `UpstreamError` from a malformed or oversized event is raised after the
-    frames the events before it produced have been handed over, as with one piece per frame.
+    waits for more. Once the answer is over (its terminal event came), the closing frames join
+    the last piece, a `FinalChunk`, and the rest of `chunks` is read without a look (events after
+    the terminal one change nothing). An `UpstreamError` from a malformed or oversized event is
+    raised after the frames the events before it produced have been handed over, as with one
+    piece per frame.
     """
     decoder = SSEDecoder(max_event_bytes=max_event_bytes)
     feed = translator.feed
     out: list[bytes] = []
     try:
         async for chunk in chunks:
-            _frames(decoder.feed(chunk), feed, out)
+            _frames(decoder.feed(chunk), feed, out, translator)
             # Nothing of this chunk is kept while the next is awaited: a stream waits for
             # most of its life, and its last read may be a backlog of many events.
             del chunk
+            if translator.over:
+                out += translator.finish()
+                yield FinalChunk(b"".join(out))
+                async for chunk in chunks:  # to the upstream's end, so that its connection
+                    del chunk  # can serve another call
+                return
             if out:
                 piece = out[0] if len(out) == 1 else b"".join(out)
                 out = []
                 yield piece
                 del piece
-        _frames(decoder.close(), feed, out)
+        _frames(decoder.close(), feed, out, translator)
     except Exception:
         if out:
             yield b"".join(out)
         raise
     out += translator.finish()
-    yield b"".join(out)
+    yield FinalChunk(b"".join(out))
 
 
 def _frames(
-    events: list[SSEEvent], feed: Callable[[Mapping[str, Any]], list[bytes]], out: list[bytes]
+    events: list[SSEEvent],
+    feed: Callable[[Mapping[str, Any]], list[bytes]],
+    out: list[bytes],
+    translator: ResponseEvents,
 ) -> None:
     """Append the frames `events` make (through `feed`) to `out`, event by event, so that an
-    event that fails leaves the frames of those before it. A function of its own: nothing of
-    the events outlives it."""
+    event that fails leaves the frames of those before it, and none after the answer is over
+    (not even parsed). A function of its own: nothing of the events outlives it."""
     for event in events:
+        if translator.over:
+            return
         obj = parse_json_event(event)
         if obj is not None:
             out.extend(feed(obj))
