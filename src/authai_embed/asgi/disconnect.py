@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import anyio
 
@@ -30,8 +30,10 @@ async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tu
 
     On asyncio the watcher is one bare task and the work runs in an `asyncio.timeout` scope that
     the watcher expires: a task group (or an anyio cancel scope) costs more, and this runs, and
-    stays for the whole stream, for every proxied request.
-    Elsewhere (trio) it is a task group.
+    stays for the whole stream, for every proxied request. The task starts only once the work
+    has run `WATCH_AFTER` seconds: most answers that are ready at once are sent before then,
+    and a client that left meanwhile is noticed as the watcher starts (a server keeps the
+    disconnect for the next `receive`). Elsewhere (trio) it is a task group, from the start.
     """
     loop = running_loop()
     if loop is None:
@@ -39,7 +41,7 @@ async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tu
     # The stdlib's own scope (a timeout that the watcher expires at once): lighter than an
     # anyio cancel scope, and it takes its cancellation back on the way out, as anyio's does.
     watcher = _Watcher(gone, asyncio.timeout(None))
-    task = loop.create_task(watcher.watch())
+    later = loop.call_later(WATCH_AFTER, watcher.start, loop)
     try:
         async with watcher.scope:
             result = await work
@@ -48,20 +50,33 @@ async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tu
             raise
         return None, True
     finally:
-        task.cancel()
+        later.cancel()
+        if watcher.task is not None:
+            watcher.task.cancel()
     return (None, True) if watcher.left else (result, False)
+
+
+WATCH_AFTER: Final = 0.02
+"""Seconds a request's work runs before `watched` starts listening for a disconnect (asyncio).
+A task per request costs about a tenth of a short proxied answer's CPU (docs/performance.md);
+noticing a client's leaving up to this much later costs nothing."""
 
 
 class _Watcher:
     """What the watcher task of `watched` shares with the work (asyncio): a slotted object, not
     closure cells, as it lives as long as the answer."""
 
-    __slots__ = ("gone", "left", "scope")
+    __slots__ = ("gone", "left", "scope", "task")
 
     def __init__(self, gone: Callable[[], Awaitable[bool]], scope: asyncio.Timeout) -> None:
         self.gone = gone
         self.scope = scope
         self.left = False
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start watching (a loop callback, `WATCH_AFTER` seconds into the work)."""
+        self.task = loop.create_task(self.watch())
 
     async def watch(self) -> None:
         with contextlib.suppress(Exception):  # a receive that fails is no disconnect

@@ -1,0 +1,79 @@
+"""`watched` (asyncio): the watcher starts only once the work has run `WATCH_AFTER` seconds, and
+a client that left before then is still noticed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+
+from authai_embed.asgi.disconnect import WATCH_AFTER, watched
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_an_answer_ready_at_once_starts_no_watcher() -> None:
+    asked: list[float] = []
+
+    async def gone() -> bool:
+        asked.append(time.monotonic())
+        await asyncio.Event().wait()
+        return False
+
+    async def work() -> str:
+        for _ in range(5):  # an answer's few awaits, each a turn of the loop
+            await asyncio.sleep(0)
+        return "answer"
+
+    assert await watched(work(), gone) == ("answer", False)
+    await asyncio.sleep(WATCH_AFTER * 3)  # the timer was cancelled with the work's end
+    assert asked == []
+
+
+async def test_a_client_that_left_before_the_watcher_started_is_noticed_as_it_starts() -> None:
+    closed = asyncio.Event()
+
+    async def gone() -> bool:  # the server kept the disconnect: the first receive returns it
+        return True
+
+    async def work() -> str:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            closed.set()
+        return "never"
+
+    began = time.monotonic()
+    assert await asyncio.wait_for(watched(work(), gone), 5) == (None, True)
+    assert time.monotonic() - began >= WATCH_AFTER * 0.9  # the loop's clock may round
+    assert closed.is_set()  # the work was cancelled, its `finally` ran
+
+
+async def test_a_client_leaving_later_cancels_the_work() -> None:
+    leave = asyncio.Event()
+    closed = asyncio.Event()
+
+    async def gone() -> bool:
+        await leave.wait()
+        return True
+
+    async def work() -> str:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            closed.set()
+        return "never"
+
+    task = asyncio.ensure_future(watched(work(), gone))
+    await asyncio.sleep(WATCH_AFTER * 3)
+    assert not task.done()
+    leave.set()
+    assert await asyncio.wait_for(task, 5) == (None, True)
+    assert closed.is_set()
