@@ -1,5 +1,5 @@
-"""`watched` (asyncio): the watcher starts only once the work has run `WATCH_AFTER` seconds, and
-a client that left before then is still noticed."""
+"""`watched` (asyncio): with `after` (the mount's `/v1` calls), the watcher starts only once the
+work has run that long, and a client that left before then is still noticed; without, at once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import time
 
 import pytest
-
 
 from authai_embed.asgi.disconnect import WATCH_AFTER, watched
 
@@ -32,7 +31,7 @@ async def test_an_answer_ready_at_once_starts_no_watcher() -> None:
             await asyncio.sleep(0)
         return "answer"
 
-    assert await watched(work(), gone) == ("answer", False)
+    assert await watched(work(), gone, after=WATCH_AFTER) == ("answer", False)
     await asyncio.sleep(WATCH_AFTER * 3)  # the timer was cancelled with the work's end
     assert asked == []
 
@@ -51,7 +50,7 @@ async def test_a_client_that_left_before_the_watcher_started_is_noticed_as_it_st
         return "never"
 
     began = time.monotonic()
-    assert await asyncio.wait_for(watched(work(), gone), 5) == (None, True)
+    assert await asyncio.wait_for(watched(work(), gone, after=WATCH_AFTER), 5) == (None, True)
     assert time.monotonic() - began >= WATCH_AFTER * 0.9  # the loop's clock may round
     assert closed.is_set()  # the work was cancelled, its `finally` ran
 
@@ -71,9 +70,22 @@ async def test_a_client_leaving_later_cancels_the_work() -> None:
             closed.set()
         return "never"
 
-    task = asyncio.ensure_future(watched(work(), gone))
+    task = asyncio.ensure_future(watched(work(), gone, after=WATCH_AFTER))
     await asyncio.sleep(WATCH_AFTER * 3)
     assert not task.done()
     leave.set()
     assert await asyncio.wait_for(task, 5) == (None, True)
     assert closed.is_set()
+
+
+async def test_without_a_delay_the_watcher_starts_at_once() -> None:
+    async def gone() -> bool:
+        return True
+
+    async def work() -> str:
+        await asyncio.sleep(60)
+        return "never"
+
+    began = time.monotonic()
+    assert await asyncio.wait_for(watched(work(), gone), 5) == (None, True)
+    assert time.monotonic() - began < WATCH_AFTER

@@ -22,7 +22,9 @@ __all__ = ["DisconnectWatch", "watched"]
 T = TypeVar("T")
 
 
-async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tuple[T | None, bool]:
+async def watched(
+    work: Awaitable[T], gone: Callable[[], Awaitable[bool]], *, after: float = 0.0
+) -> tuple[T | None, bool]:
     """`(await work, False)`, or `(None, True)` when `gone()` returns True first: `work` is
     then cancelled, so its `finally` blocks run. Exceptions from `work` propagate. `work` is
     an awaitable (a coroutine), not a function making one: a closure over the caller's locals
@@ -30,10 +32,11 @@ async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tu
 
     On asyncio the watcher is one bare task and the work runs in an `asyncio.timeout` scope that
     the watcher expires: a task group (or an anyio cancel scope) costs more, and this runs, and
-    stays for the whole stream, for every proxied request. The task starts only once the work
-    has run `WATCH_AFTER` seconds: most answers that are ready at once are sent before then,
-    and a client that left meanwhile is noticed as the watcher starts (a server keeps the
-    disconnect for the next `receive`). Elsewhere (trio) it is a task group, from the start.
+    stays for the whole stream, for every proxied request. With `after`, the task starts only
+    once the work has run that many seconds (the mount's `/v1` calls: `WATCH_AFTER`): most
+    answers that are ready at once are sent before then, and a client that left meanwhile is
+    noticed as the watcher starts (a server keeps the disconnect for the next `receive`).
+    Elsewhere (trio) it is a task group, from the start.
     """
     loop = running_loop()
     if loop is None:
@@ -41,7 +44,9 @@ async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tu
     # The stdlib's own scope (a timeout that the watcher expires at once): lighter than an
     # anyio cancel scope, and it takes its cancellation back on the way out, as anyio's does.
     watcher = _Watcher(gone, asyncio.timeout(None))
-    later = loop.call_later(WATCH_AFTER, watcher.start, loop)
+    later = loop.call_later(after, watcher.start, loop) if after > 0 else None
+    if later is None:
+        watcher.start(loop)
     try:
         async with watcher.scope:
             result = await work
@@ -50,16 +55,17 @@ async def watched(work: Awaitable[T], gone: Callable[[], Awaitable[bool]]) -> tu
             raise
         return None, True
     finally:
-        later.cancel()
+        if later is not None:
+            later.cancel()
         if watcher.task is not None:
             watcher.task.cancel()
     return (None, True) if watcher.left else (result, False)
 
 
 WATCH_AFTER: Final = 0.02
-"""Seconds a request's work runs before `watched` starts listening for a disconnect (asyncio).
-A task per request costs about a tenth of a short proxied answer's CPU (docs/performance.md);
-noticing a client's leaving up to this much later costs nothing."""
+"""Seconds a `/v1` call's work runs before `DisconnectWatch` listens for a disconnect
+(asyncio). A watcher task started for every call cost a short proxied answer several percent of
+its CPU (docs/performance.md); noticing a client's leaving this much later costs nothing."""
 
 
 class _Watcher:
@@ -75,7 +81,7 @@ class _Watcher:
         self.task: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start watching (a loop callback, `WATCH_AFTER` seconds into the work)."""
+        """Start watching (at once, or a loop callback `after` seconds into the work)."""
         self.task = loop.create_task(self.watch())
 
     async def watch(self) -> None:
@@ -163,7 +169,7 @@ class DisconnectWatch:
         body (GET, HEAD), so the watch may listen at once."""
         self._bodiless = bodiless
         try:
-            result, left = await watched(work, self._gone)
+            result, left = await watched(work, self._gone, after=WATCH_AFTER)
         except Exception:
             if self.disconnected:  # the failure is the client's leaving: nobody to answer
                 return None

@@ -305,6 +305,9 @@ async def _reading(upstream: httpx.Response, *, broke_off: str) -> AsyncIterator
 
 
 async def _close(upstream: httpx.Response) -> None:
-    """Close the upstream call, even when the client went away (the scope is cancelled)."""
+    """Close the upstream call, even when the client went away (the scope is cancelled). A call
+    read to its end closed itself: no shielded scope (a few µs) for it."""
+    if upstream.is_closed:
+        return
     with anyio.CancelScope(shield=True):
         await upstream.aclose()
