@@ -1,8 +1,10 @@
 """A streamed answer whose end is known early leaves with the body's end (`FinalChunk`).
 
 An ASGI server writes every body message on its own, the empty one that ends the body too. Once
-a Responses stream's terminal event has come, the translated answer's last piece carries the end
-of the body, and the upstream is read to its end afterwards without a byte more for the client.
+a Responses stream's terminal event has come, the answer's last piece (translated to Chat
+Completions or passed through) carries the end of the body, and the upstream is read to its end
+afterwards without a byte more for the client. The pass-through joins the frames of one upstream
+read into one piece, as the translation does.
 """
 
 from __future__ import annotations
@@ -193,3 +195,44 @@ async def test_a_failed_stream_ends_in_one_final_piece() -> None:
     pieces = [piece async for piece in _translated(stream, _translator())]
     assert pieces == [b"error\n\n" + DONE]
     assert type(pieces[-1]) is FinalChunk
+
+
+def _relayed(stream: _Upstream) -> AsyncIterator[bytes]:
+    upstream = httpx.Response(200, stream=stream, request=httpx.Request("POST", "http://x/"))
+    return relay.relayed(upstream, chat=False, error_frame=lambda e: b"error\n\n")
+
+
+async def test_a_passed_through_burst_leaves_in_one_piece_ending_the_body() -> None:
+    events = _answer()
+    late = encode_event("response.output_text.delta", {"type": "response.output_text.delta"})
+    stream = _Upstream([b"".join(events) + late])
+    with anyio.fail_after(5):
+        pieces = [await anext(_relayed(stream))]
+    assert type(pieces[0]) is FinalChunk  # one upstream read, one piece, the body's last
+    assert pieces[0].count(b"event: ") == len(events)  # not the one after the terminal event
+    assert b"event: response.completed" in pieces[0]
+    assert not stream.ended
+
+
+async def test_a_passed_through_stream_is_read_to_its_end_after_its_last_piece() -> None:
+    stream = _Upstream(_answer())
+    frames = _relayed(stream)
+    with anyio.fail_after(5):
+        pieces = [await anext(frames) for _ in range(3)]  # one upstream read each
+    assert [type(piece) for piece in pieces] == [bytes, bytes, FinalChunk]
+    stream.go.set()
+    assert [piece async for piece in frames] == []
+    assert stream.ended
+
+
+async def test_a_malformed_event_mid_burst_keeps_the_events_before_it() -> None:
+    events = _answer()
+    stream = _Upstream([events[0] + events[1] + b"event: response.output_text.delta\ndata: {x\n\n"])
+    stream.go.set()
+    pieces = [piece async for piece in _relayed(stream)]
+    assert len(pieces) == 1
+    assert type(pieces[0]) is FinalChunk
+    assert pieces[0].startswith(events[0].split(b"\ndata: ")[0])
+    assert b"event: response.output_text.delta\ndata: {" in pieces[0]  # the good delta
+    assert pieces[0].count(b"event: error") == 1
+    assert b"malformed" in pieces[0]

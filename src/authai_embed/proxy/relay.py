@@ -164,7 +164,7 @@ async def relayed(
                 del frame  # not kept while the next is awaited (`relay.raw_chunks`)
     except httpx.HTTPError as exc:
         # The stream may have broken off mid-frame: a blank line ends that frame first.
-        yield b"\n\n" + error_frame(exc) + (DONE if chat else b"")
+        yield FinalChunk(b"\n\n" + error_frame(exc) + (DONE if chat else b""))
     finally:
         await _close(upstream)
 

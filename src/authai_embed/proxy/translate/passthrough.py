@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
+from authai_embed._util.final_chunk import FinalChunk
 from authai_embed._util.logs import redact
 from authai_embed.errors import UpstreamError
 from authai_embed.proxy.translate.response_fill import ResponseDefaults, ResponseFiller
@@ -41,32 +42,59 @@ async def checked_responses_stream(
     defaults: ResponseDefaults | None = None,
     observe: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> AsyncIterator[bytes]:
-    """Re-emit each event of `chunks` as it is decoded; end with an `error` event when the
-    stream is malformed or stops before a terminal event. Transport errors propagate.
+    """Re-emit the events of `chunks` as they are decoded, the frames of one chunk joined into
+    one piece (a burst of events costs one write, as in `translate_stream`); end with an
+    `error` event when the stream is malformed or stops before a terminal event. Transport
+    errors propagate.
+
+    The terminal event's piece is a `FinalChunk`, and the rest of `chunks` is read without a
+    look: the answer is whole, and nothing after its terminal event is passed on.
 
     With `defaults`, every `response` object is completed (`ResponseFiller`): the final one
     carries the items the stream delivered when the upstream left its `output` empty.
     `observe`, when given, sees each decoded event first (the usage meter)."""
     decoder = SSEDecoder()
     filler = ResponseFiller(defaults) if defaults is not None else None
-    finished = False
+    out: list[bytes] = []
     try:
         async for chunk in chunks:
-            for event in decoder.feed(chunk):
-                frame, terminal = _checked(event, filler, observe)
-                finished = finished or terminal
-                if frame:
-                    yield frame
-        for event in decoder.close():
-            frame, terminal = _checked(event, filler, observe)
-            finished = finished or terminal
-            if frame:
-                yield frame
+            finished = _frames(decoder.feed(chunk), filler, observe, out)
+            del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
+            if finished:
+                yield FinalChunk(b"".join(out))
+                async for chunk in chunks:  # to the upstream's end, so that its connection
+                    del chunk  # can serve another call
+                return
+            if out:
+                piece = out[0] if len(out) == 1 else b"".join(out)
+                out = []
+                yield piece
+                del piece
+        finished = _frames(decoder.close(), filler, observe, out)
     except UpstreamError as exc:
-        yield stream_error_event(exc.message, exc.code)
+        out.append(stream_error_event(exc.message, exc.code))
+        yield FinalChunk(b"".join(out))
         return
     if not finished:
-        yield stream_error_event(CUT_MESSAGE, INCOMPLETE_STREAM)
+        out.append(stream_error_event(CUT_MESSAGE, INCOMPLETE_STREAM))
+    yield FinalChunk(b"".join(out))
+
+
+def _frames(
+    events: list[SSEEvent],
+    filler: ResponseFiller | None,
+    observe: Callable[[Mapping[str, Any]], None] | None,
+    out: list[bytes],
+) -> bool:
+    """Append the frames of `events` to `out` up to the first terminal one; whether it came.
+    An event that fails leaves the frames of those before it in `out`."""
+    for event in events:
+        frame, terminal = _checked(event, filler, observe)
+        if frame:
+            out.append(frame)
+        if terminal:
+            return True
+    return False
 
 
 def _checked(
