@@ -13,6 +13,15 @@ from authai_embed.asgi.disconnect import WATCH_AFTER, watched
 pytestmark = pytest.mark.anyio
 
 
+async def _endless(closed: asyncio.Event) -> str:
+    """Work that never ends by itself; `closed` is set when it is cancelled."""
+    try:
+        await asyncio.sleep(60)
+    finally:
+        closed.set()
+    return "never"
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -42,15 +51,11 @@ async def test_a_client_that_left_before_the_watcher_started_is_noticed_as_it_st
     async def gone() -> bool:  # the server kept the disconnect: the first receive returns it
         return True
 
-    async def work() -> str:
-        try:
-            await asyncio.sleep(60)
-        finally:
-            closed.set()
-        return "never"
-
     began = time.monotonic()
-    assert await asyncio.wait_for(watched(work(), gone, after=WATCH_AFTER), 5) == (None, True)
+    assert await asyncio.wait_for(watched(_endless(closed), gone, after=WATCH_AFTER), 5) == (
+        None,
+        True,
+    )
     assert time.monotonic() - began >= WATCH_AFTER * 0.9  # the loop's clock may round
     assert closed.is_set()  # the work was cancelled, its `finally` ran
 
@@ -63,14 +68,7 @@ async def test_a_client_leaving_later_cancels_the_work() -> None:
         await leave.wait()
         return True
 
-    async def work() -> str:
-        try:
-            await asyncio.sleep(60)
-        finally:
-            closed.set()
-        return "never"
-
-    task = asyncio.ensure_future(watched(work(), gone, after=WATCH_AFTER))
+    task = asyncio.ensure_future(watched(_endless(closed), gone, after=WATCH_AFTER))
     await asyncio.sleep(WATCH_AFTER * 3)
     assert not task.done()
     leave.set()
@@ -82,10 +80,8 @@ async def test_without_a_delay_the_watcher_starts_at_once() -> None:
     async def gone() -> bool:
         return True
 
-    async def work() -> str:
-        await asyncio.sleep(60)
-        return "never"
-
+    closed = asyncio.Event()
     began = time.monotonic()
-    assert await asyncio.wait_for(watched(work(), gone), 5) == (None, True)
+    assert await asyncio.wait_for(watched(_endless(closed), gone), 5) == (None, True)
     assert time.monotonic() - began < WATCH_AFTER
+    assert closed.is_set()

@@ -209,8 +209,9 @@ async def test_a_passed_through_burst_leaves_in_one_piece_ending_the_body() -> N
     with anyio.fail_after(5):
         pieces = [await anext(_relayed(stream))]
     assert type(pieces[0]) is FinalChunk  # one upstream read, one piece, the body's last
-    assert pieces[0].count(b"event: ") == len(events)  # not the one after the terminal event
-    assert b"event: response.completed" in pieces[0]
+    piece = bytes(pieces[0])
+    assert piece.count(b"event: ") == len(events)  # not the one after the terminal event
+    assert b"event: response.completed" in piece
     assert not stream.ended
 
 
@@ -232,7 +233,8 @@ async def test_a_malformed_event_mid_burst_keeps_the_events_before_it() -> None:
     pieces = [piece async for piece in _relayed(stream)]
     assert len(pieces) == 1
     assert type(pieces[0]) is FinalChunk
-    assert pieces[0].startswith(events[0].split(b"\ndata: ")[0])
-    assert b"event: response.output_text.delta\ndata: {" in pieces[0]  # the good delta
-    assert pieces[0].count(b"event: error") == 1
-    assert b"malformed" in pieces[0]
+    piece = bytes(pieces[0])
+    assert piece.startswith(events[0].split(b"\ndata: ")[0])
+    assert b"event: response.output_text.delta\ndata: {" in piece  # the good delta
+    assert piece.count(b"event: error") == 1
+    assert b"malformed" in piece
