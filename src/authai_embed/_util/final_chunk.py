@@ -10,7 +10,9 @@ instead of four (docs/performance.md).
 
 from __future__ import annotations
 
-__all__ = ["FinalChunk"]
+from collections.abc import AsyncIterable
+
+__all__ = ["FinalChunk", "read_to_end"]
 
 
 class FinalChunk(bytes):
@@ -19,3 +21,10 @@ class FinalChunk(bytes):
     more it yields is not sent."""
 
     __slots__ = ()
+
+
+async def read_to_end(chunks: AsyncIterable[bytes]) -> None:
+    """Run `chunks` out, keeping nothing: after a `FinalChunk`, the rest of an upstream answer is
+    read so that its connection can serve another call, and nothing more is sent."""
+    async for chunk in chunks:
+        del chunk

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from authai_embed._util.final_chunk import FinalChunk
+from authai_embed._util.final_chunk import FinalChunk, read_to_end
 from authai_embed._util.json_text import loads
 from authai_embed.asgi.disconnect import watched
 from authai_embed.errors import InvalidRequest
@@ -289,8 +289,7 @@ class StreamingResponse:
                 if type(chunk) is FinalChunk:  # the body ends with it (`_util.final_chunk`)
                     await send({"type": "http.response.body", "body": bytes(chunk)})
                     del chunk
-                    async for _ in chunks:  # the producer finishes its call; nothing is sent
-                        pass
+                    await read_to_end(chunks)  # the producer finishes its call; nothing is sent
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 del chunk  # not kept while the next is awaited (most of a long stream's life)

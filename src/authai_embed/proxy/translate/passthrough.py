@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
-from authai_embed._util.final_chunk import FinalChunk
+from authai_embed._util.final_chunk import FinalChunk, read_to_end
 from authai_embed._util.logs import redact
 from authai_embed.errors import UpstreamError
 from authai_embed.proxy.translate.response_fill import ResponseDefaults, ResponseFiller
@@ -62,8 +62,7 @@ async def checked_responses_stream(
             del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
             if finished:
                 yield FinalChunk(b"".join(out))
-                async for chunk in chunks:  # to the upstream's end, so that its connection
-                    del chunk  # can serve another call
+                await read_to_end(chunks)
                 return
             if out:
                 piece = out[0] if len(out) == 1 else b"".join(out)

@@ -7,10 +7,10 @@ here. What each event becomes: docs/proxy.md.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
-from authai_embed._util.final_chunk import FinalChunk
+from authai_embed._util.final_chunk import FinalChunk, read_to_end
 from authai_embed.proxy.translate.response_aggregate import (
     ChatCompletionAggregator,
     ResponseAggregator,
@@ -173,26 +173,25 @@ async def translate_stream(
     piece per frame.
     """
     decoder = SSEDecoder(max_event_bytes=max_event_bytes)
-    feed = translator.feed
     out: list[bytes] = []
     try:
         async for chunk in chunks:
-            _frames(decoder.feed(chunk), feed, out, translator)
+            over = _frames(decoder.feed(chunk), translator, out)
             # Nothing of this chunk is kept while the next is awaited: a stream waits for
             # most of its life, and its last read may be a backlog of many events.
             del chunk
-            if translator.over:
+            if over:
                 out += translator.finish()
                 yield FinalChunk(b"".join(out))
-                async for chunk in chunks:  # to the upstream's end, so that its connection
-                    del chunk  # can serve another call
+                out.clear()  # handed over: a failure reading the rest adds nothing to send
+                await read_to_end(chunks)
                 return
             if out:
                 piece = out[0] if len(out) == 1 else b"".join(out)
                 out = []
                 yield piece
                 del piece
-        _frames(decoder.close(), feed, out, translator)
+        _frames(decoder.close(), translator, out)
     except Exception:
         if out:
             yield b"".join(out)
@@ -201,18 +200,16 @@ async def translate_stream(
     yield FinalChunk(b"".join(out))
 
 
-def _frames(
-    events: list[SSEEvent],
-    feed: Callable[[Mapping[str, Any]], list[bytes]],
-    out: list[bytes],
-    translator: ResponseEvents,
-) -> None:
-    """Append the frames `events` make (through `feed`) to `out`, event by event, so that an
-    event that fails leaves the frames of those before it, and none after the answer is over
-    (not even parsed). A function of its own: nothing of the events outlives it."""
+def _frames(events: list[SSEEvent], translator: ChatStreamTranslator, out: list[bytes]) -> bool:
+    """Append the frames `events` make (through `translator`) to `out`, event by event, so that
+    an event that fails leaves the frames of those before it, and none after the answer is over
+    (not even parsed); whether it is over. A function of its own: nothing of the events
+    outlives it."""
+    feed = translator.feed
     for event in events:
         if translator.over:
-            return
+            return True
         obj = parse_json_event(event)
         if obj is not None:
             out.extend(feed(obj))
+    return translator.over
