@@ -16,7 +16,7 @@ import httpx
 from authai_embed import new_upstream_client
 from authai_embed.types import Receive, Scope, Send
 
-from .rig import not_found
+from .rig import not_found, tuned
 
 __all__ = ["relay_app"]
 
@@ -55,4 +55,4 @@ def relay_app() -> object:
         finally:
             await upstream.aclose()
 
-    return app
+    return tuned(app)

@@ -10,9 +10,10 @@ and body as the emulator recorded them, plus the user's access token).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -20,10 +21,20 @@ from authai_embed import AuthAI, AuthStore, Limits, MemoryStore, Rate, Secrets, 
 from authai_embed._transports.asgi import StreamingASGITransport
 from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed._util.clock import Clock
+from authai_embed.server.gc_tuning import tune_gc
 from authai_embed.testing import Emulator
 from authai_embed.types import Receive, Scope, Send
 
-__all__ = ["BENCH_LIMITS", "ISSUER", "MODEL", "InProcessRig", "chat_body", "open_rig", "sign_in"]
+__all__ = [
+    "BENCH_LIMITS",
+    "ISSUER",
+    "MODEL",
+    "InProcessRig",
+    "chat_body",
+    "open_rig",
+    "sign_in",
+    "tuned",
+]
 
 ISSUER = "http://auth.emulator.bench"
 MODEL = "gpt-5.4"
@@ -34,6 +45,20 @@ BENCH_LIMITS = Limits(v1=Rate(1_000_000_000, 60), auth_start=None, auth_poll=Non
 one: the default 120 a minute per user is a policy, not a cost. For the same reason the bench's
 mounts turn the per-user concurrency cap off (`max_concurrent_per_user=0`): one user drives
 every connection; `--fairness` measures the cap on its own."""
+
+
+T = TypeVar("T")
+
+
+def tuned(app: T) -> T:
+    """`app`, the collector tuned for serving once it is built (`authai-embed serve` does the
+    same), unless `AUTHAI_BENCH_GC=default`. Every served app of the bench goes through it (the
+    emulator, ours and the two floors), so that no side of a comparison runs with other
+    collector settings: a floor on CPython's defaults pays full collections the others skip,
+    30-40 ms each at a few thousand open streams."""
+    if os.environ.get("AUTHAI_BENCH_GC") != "default":
+        tune_gc()
+    return app
 
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:

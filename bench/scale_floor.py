@@ -14,7 +14,7 @@ import time
 
 from authai_embed.types import Receive, Scope, Send
 
-from .rig import not_found
+from .rig import not_found, tuned
 
 __all__ = ["floor_app"]
 
@@ -40,4 +40,4 @@ def floor_app() -> object:
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
-    return app
+    return tuned(app)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import asdict
-from typing import TypeVar
 
 import httpx
 
@@ -29,15 +28,12 @@ from authai_embed import (
     new_upstream_client,
 )
 from authai_embed.asgi.http import JSONResponse, Request, Response
-from authai_embed.server.gc_tuning import tune_gc
 from authai_embed.testing import Emulator
 from authai_embed.types import Receive, Scope, Send
 
-from .rig import BENCH_LIMITS, not_found
+from .rig import BENCH_LIMITS, not_found, tuned
 
 __all__ = ["authai_app", "authai_soak_app", "emulator_app"]
-
-T = TypeVar("T")
 
 _KNOBS = (
     "event_delay",
@@ -47,15 +43,6 @@ _KNOBS = (
     "answer_events",
     "stamp_events",
 )
-
-
-def _tuned(app: T) -> T:
-    """`app`, the collector tuned for serving once it is built (`authai-embed serve` does the
-    same), unless `AUTHAI_BENCH_GC=default`. Applied to the emulator as well as to our app, so
-    that both sides of a comparison run with the same collector settings."""
-    if os.environ.get("AUTHAI_BENCH_GC") != "default":
-        tune_gc()
-    return app
 
 
 def emulator_app() -> Emulator:
@@ -91,7 +78,7 @@ def emulator_app() -> Emulator:
     emulator.route("POST", "/bench/knobs", knobs)
     emulator.route("GET", "/bench/last", last)
     emulator.route("POST", "/bench/reset", reset)
-    return _tuned(emulator)
+    return tuned(emulator)
 
 
 def _upstream_client() -> httpx.AsyncClient | None:
@@ -124,7 +111,7 @@ def authai_app() -> AuthAI:
         else None,
     )
     assert isinstance(app, AuthAI)
-    return _tuned(app)
+    return tuned(app)
 
 
 async def _tasks_host(scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,4 +135,4 @@ def authai_soak_app() -> AuthAI:
         openai={"issuer": issuer, "api_base": f"{issuer}/backend-api/codex"},
     )
     assert isinstance(app, AuthAI)
-    return _tuned(app)
+    return tuned(app)

@@ -164,9 +164,18 @@ def test_the_request_head_is_one_block_and_refuses_injection() -> None:
         [(b"X-A", b"1\nX")],
         [(b"X A", b"1")],
         [(b"X-A", b"\0")],
+        # Names are checked one by one, however they are checked at once.
+        [(b"Host", b"h"), (b"X:A", b"1")],
+        [(b"Host", b"h"), (b"", b"1")],
+        [(b"X\nA", b"1"), (b"Host", b"h")],
+        [(b"Host", b"h"), (b"X-A", b"1"), (b"X-B", b"2\r")],
     ):
-        with pytest.raises(ProtocolError):
+        with pytest.raises(ProtocolError, match="invalid header"):
             encode_request_head(b"GET", b"/", bad)
+    # Any iterable of pairs, not only a list.
+    pairs = iter([(b"Host", b"h")])
+    assert encode_request_head(b"GET", b"/", pairs) == b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+    assert encode_request_head(b"GET", b"/", []) == b"GET / HTTP/1.1\r\n\r\n"
     with pytest.raises(ProtocolError):
         encode_request_head(b"GET", b"/ HTTP/1.1\r\nX: y", [])
     with pytest.raises(ProtocolError):

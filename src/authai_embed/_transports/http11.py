@@ -41,6 +41,8 @@ _MAX_FRAMING_RUN: Final = 64 * 1024
 refused (llhttp keeps no such bound, and httptools joins a field split across reads)."""
 
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKENS: Final = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*)?")
+"""Tokens joined by LF, or nothing."""
 _FORBIDDEN_IN_HEADERS: Final = re.compile(rb"[\r\n\0]")
 _FORBIDDEN_IN_TARGET: Final = re.compile(rb"[\x00-\x20\x7f]")
 _REASON: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # RFC 9112 §4; llhttp allows controls
@@ -82,13 +84,22 @@ def encode_request_head(
     sent."""
     if not _TOKEN.fullmatch(method) or not target or _FORBIDDEN_IN_TARGET.search(target):
         raise ProtocolError("invalid request line")
-    lines = [method + b" " + target + b" HTTP/1.1"]
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_HEADERS.search(value):
-            raise ProtocolError(f"invalid header {name[:40]!r}")
-        lines.append(name + b": " + value)
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines)
+    pairs = headers if isinstance(headers, list) else list(headers)
+    fields = [name + b": " + value for name, value in pairs]
+    # A few scans of the whole block, not two regular expressions per field (a model call
+    # has a dozen, one of them a long token): `in` is a memchr. With no CR, LF or NUL in any
+    # field, the names joined by LF are tokens exactly when each one is.
+    block = b"".join(fields)
+    if (
+        b"\r" in block
+        or b"\n" in block
+        or b"\0" in block
+        or not _TOKENS.fullmatch(b"\n".join([name for name, _ in pairs]))
+    ):
+        for name, value in pairs:
+            if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_HEADERS.search(value):
+                raise ProtocolError(f"invalid header {name[:40]!r}")
+    return b"\r\n".join([method + b" " + target + b" HTTP/1.1", *fields, b"\r\n"])
 
 
 def encode_chunk(data: bytes) -> bytes:
