@@ -35,18 +35,18 @@ from authai_embed._transports.upstream_client import new_upstream_client
 from authai_embed.testing import Emulator
 
 from .loadgen import LoadResult
-from .report import Row, Target, markdown_table
-from .rig import BENCH_LIMITS, ISSUER, MODEL, not_found
-from .served import (
+from .processes import (
     Server,
-    _direct_tokens,
-    _free_port,
-    _settle,
-    _sign_in_app,
-    _start,
-    _uvicorn,
+    direct_tokens,
+    free_port,
+    settle,
+    sign_in_app,
+    start_server,
+    start_uvicorn,
     uvicorn_options,
 )
+from .report import Row, Target, markdown_table
+from .rig import BENCH_LIMITS, ISSUER, MODEL, not_found
 from .served import Target as LoadTarget
 from .stats import percentile
 
@@ -204,11 +204,11 @@ async def measure_fairness(plan: FairnessPlan, rows: list[Row]) -> None:
 
 
 def _servers(tmp: Path) -> tuple[Server, Server]:
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
     args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options()]
-    emulator = _start("emulator", args, _issuer(issuer), port, 1)
+    emulator = start_server("emulator", args, _issuer(issuer), port, 1)
     env = {
         **_issuer(issuer),
         "AUTHAI_BENCH_DB": str(tmp / "authai.db"),
@@ -218,7 +218,7 @@ def _servers(tmp: Path) -> tuple[Server, Server]:
         "AUTH_AI_MAX_CONCURRENT_PER_USER": "0",
     }
     try:
-        return emulator, _uvicorn("authai 1w", "bench.servers:authai_app", env)
+        return emulator, start_uvicorn("authai 1w", "bench.servers:authai_app", env)
     except BaseException:
         emulator.stop()
         raise
@@ -229,13 +229,13 @@ def _issuer(issuer: str) -> dict[str, str]:
 
 
 def _targets(app: Server, emulator: Server) -> tuple[LoadTarget, LoadTarget]:
-    jwt = _sign_in_app(app, emulator)
+    jwt = sign_in_app(app, emulator)
     chat = {**CHAT, "stream": True}
     headers = {"authorization": f"Bearer {jwt}", "content-type": "application/json"}
     url = f"{app.url}/authai/v1/chat/completions"
     ours = LoadTarget("ours", url, headers, chat, "[DONE]")
     ours.check()
-    access, _, _ = asyncio.run(_direct_tokens(emulator))
+    access, _, _ = asyncio.run(direct_tokens(emulator))
     last = httpx.get(f"{emulator.url}/bench/last", timeout=60).json()
     hop = ("host", "content-length", "connection", "transfer-encoding")
     direct_headers = {k: v for k, v in last["headers"].items() if k not in hop}
@@ -288,13 +288,13 @@ def measure_bottleneck(plan: FairnessPlan, rows: list[Row]) -> None:
                 httpx.post(f"{emulator.url}/bench/knobs", json=knobs, timeout=10)
                 for target in (ours, direct):  # warm both paths at the measured concurrency
                     run_load(target.spec(c, 1.0))
-                    _settle(emulator)
+                    settle(emulator)
                 pairs: list[tuple[LoadResult, LoadResult]] = []
                 for n in range(plan.rounds):
                     measured: dict[str, LoadResult] = {}
                     for target in (ours, direct) if n % 2 == 0 else (direct, ours):
                         measured[target.name] = run_load(target.spec(c, plan.duration))
-                        _settle(emulator)
+                        settle(emulator)
                     mine, theirs = measured["ours"], measured["direct"]
                     pairs.append((mine, theirs))
                     print(

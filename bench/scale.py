@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -31,19 +30,20 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .report import Row, Target
-from .served import (
+from .processes import (
     ROOT,
     Server,
-    _direct_tokens,
-    _env,
-    _free_port,
-    _sign_in_app,
-    _start,
-    _uvicorn,
+    bench_env,
+    direct_tokens,
+    free_port,
+    settle,
+    sign_in_app,
+    start_server,
+    start_uvicorn,
     uvicorn_loop,
     uvicorn_options,
 )
+from .report import Row, Target
 from .streams import raise_open_file_limit
 
 __all__ = ["Level", "Pacing", "ScaleResult", "measure_scale", "scale_rows", "serve_pair"]
@@ -124,7 +124,7 @@ def serve_pair(
     """The emulator and our app on one uvicorn worker, stopped afterwards."""
     running: list[Server] = []
     try:
-        port = _free_port()
+        port = free_port()
         issuer = f"http://127.0.0.1:{port}"
         args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
         # The same loop and parser as our app's (`uvicorn_options`): uvicorn's `auto` would put
@@ -132,7 +132,7 @@ def serve_pair(
         args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options()]
         args += ["--backlog", "8192"]
         env = {"AUTHAI_BENCH_ISSUER": issuer, **(emulator_env or {})}
-        running.append(_start("emulator", args, env, port, 1))
+        running.append(start_server("emulator", args, env, port, 1))
         app_env = {
             **(app_env or {}),
             "AUTHAI_BENCH_ISSUER": issuer,
@@ -140,7 +140,7 @@ def serve_pair(
             "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
             "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
         }
-        running.append(_uvicorn("authai 1w", factory, app_env, 1))
+        running.append(start_uvicorn("authai 1w", factory, app_env, 1))
         yield running[0], running[1]
     finally:
         for server in running:
@@ -149,7 +149,7 @@ def serve_pair(
 
 def _specs(emulator: Server, app: Server) -> dict[str, dict[str, Any]]:
     """The served request (chat completions through our app) and its direct replay."""
-    jwt = _sign_in_app(app, emulator)
+    jwt = sign_in_app(app, emulator)
     chat = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
     auth = {"authorization": f"Bearer {jwt}"}
     served: dict[str, Any] = {
@@ -161,7 +161,7 @@ def _specs(emulator: Server, app: Server) -> dict[str, dict[str, Any]]:
     }
     with httpx.stream("POST", f"{app.url}{served['path']}", headers=auth, json=chat):
         pass
-    access, _, _ = asyncio.run(_direct_tokens(emulator))
+    access, _, _ = asyncio.run(direct_tokens(emulator))
     last = httpx.get(f"{emulator.url}/bench/last", timeout=60).json()
     skip = ("host", "content-length", "connection", "transfer-encoding", "content-type")
     headers = {k: v for k, v in last["headers"].items() if k not in skip}
@@ -196,7 +196,7 @@ def _run_streams(spec: dict[str, Any], watch: Server) -> tuple[dict[str, Any], f
             input=json.dumps(spec),
             capture_output=True,
             text=True,
-            env=_env({}),
+            env=bench_env({}),
             cwd=ROOT,
             timeout=float(spec["timeout"]) + float(spec["ramp"]) + 120,
             check=False,
@@ -222,7 +222,7 @@ def _floor(streams: int, pacing: Pacing) -> Side:
         "AUTHAI_BENCH_FLOOR_RATE": str(pacing.rate),
         "AUTHAI_BENCH_FLOOR_EVENTS": str(pacing.events),
     }
-    server = _uvicorn("uvicorn alone", "bench.scale_floor:floor_app", env, 1)
+    server = start_uvicorn("uvicorn alone", "bench.scale_floor:floor_app", env, 1)
     try:
         spec: dict[str, Any] = {
             "host": "127.0.0.1",
@@ -246,15 +246,6 @@ def _floor(streams: int, pacing: Pacing) -> Side:
         file=sys.stderr,
     )
     return side
-
-
-def _settle(emulator: Server) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        stats = httpx.post(f"{emulator.url}/bench/reset", timeout=60).json()
-        if stats.get("open_streams", 0) == 0:
-            return
-        time.sleep(0.2)
 
 
 def measure_scale(levels: list[int], pacing: Pacing) -> ScaleResult:
@@ -282,7 +273,7 @@ def _level(streams: int, pacing: Pacing) -> Level:
         for side in ("direct", "served"):  # warm both paths: first allocations are not per stream
             warm = {**specs[side], "host": host, "streams": 20, "ramp": 0.0, "timeout": 120}
             _run_streams(warm, emulator)
-        _settle(emulator)
+        settle(emulator, 60.0)
         sides: dict[str, Side] = {}
         emulator_cpu = 0.0
         for side in ("direct", "served"):
@@ -307,7 +298,7 @@ def _level(streams: int, pacing: Pacing) -> Level:
                 f" peak open {report['peak_open']}",
                 file=sys.stderr,
             )
-            _settle(emulator)
+            settle(emulator, 60.0)
     return Level(streams, sides["direct"], sides["served"], emulator_cpu)
 
 

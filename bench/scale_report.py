@@ -41,7 +41,11 @@ SCALE_HOW = """\
   stream (`bench/scale_floor.py`: as many small stamped events at the same rate, nothing of
   ours). Its memory per open stream is uvicorn's own (connection, parser, request cycle, one
   task); "above uvicorn alone" is ours minus it. Its delay p99 is what the box allows at that
-  level with almost no work per event: a target below it cannot be met here.
+  level with almost no work per event: a target below it cannot be met here. It runs with the
+  collector settings of every other server here (`authai-embed serve`'s); until 2026-12-06
+  23:00 it ran on CPython's defaults, whose full collections, 30-40 ms each, made most of its
+  p99 (36.6 ms at 1,000 streams at 21:10 that day; 19.9 ms on the same code tuned, on another
+  VM).
 - Every server (the emulator, our app, uvicorn alone) runs on the same event loop, named on
   its command line: asyncio's own, or uvloop with `AUTHAI_BENCH_LOOP=uvloop`; the memory row's
   note says which. Until 2026-12-06 the emulator was started with uvicorn's `auto` and so ran

@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,21 @@ from typing import Any
 
 import httpx
 
-from authai_embed._util.clock import SystemClock
-from authai_embed.providers.openai.signin import OpenAIProvider
-from authai_embed.settings import Settings
-
 from .loadgen import LoadResult, run_load
+from .processes import (
+    ROOT,
+    Server,
+    bench_env,
+    direct_tokens,
+    free_port,
+    settle,
+    sign_in_app,
+    start_server,
+    start_uvicorn,
+    uvicorn_http,
+    uvicorn_loop,
+    uvicorn_options,
+)
 from .rig import MODEL
 
 __all__ = [
@@ -43,10 +52,8 @@ __all__ = [
     "chatmock_installed",
     "run_served",
     "served_settings",
-    "uvicorn_options",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 METERED = "authai 1w metered"
 """The 1-worker app with the usage ledger and a quota on (the others have both off)."""
 RELAY = "bare relay"
@@ -58,175 +65,10 @@ def chatmock_installed() -> bool:
     return importlib.util.find_spec("chatmock") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def uvicorn_loop() -> str:
-    """The event loop every served process runs on: asyncio's own unless `AUTHAI_BENCH_LOOP`
-    names another (`uvloop`). Named on every command line, so that the emulator and our app
-    never differ in it, whatever happens to be installed (uvicorn's `auto` picks uvloop when
-    it is)."""
-    return os.environ.get("AUTHAI_BENCH_LOOP") or "asyncio"
-
-
-def uvicorn_http() -> str:
-    """The HTTP/1.1 parser of every served process: httptools when installed, else h11."""
-    chosen = os.environ.get("AUTHAI_BENCH_HTTP")
-    if chosen:
-        return chosen
-    return "httptools" if importlib.util.find_spec("httptools") else "h11"
-
-
-def uvicorn_options() -> list[str]:
-    """The uvicorn options every served process (the emulator's and ours) is started with: the
-    same loop and parser on both sides, no access log, warnings only."""
-    return [
-        "--loop",
-        uvicorn_loop(),
-        "--http",
-        uvicorn_http(),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-
-
 def served_settings() -> str:
     """The settings every served process shares, as the report states them."""
     gc = "CPython's defaults" if os.environ.get("AUTHAI_BENCH_GC") == "default" else "tuned"
     return f"uvicorn loop {uvicorn_loop()}, http {uvicorn_http()}, collector {gc}"
-
-
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
-    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Server:
-    """One server process on 127.0.0.1."""
-
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def pids(self) -> list[int]:
-        """The process and its children (uvicorn's workers)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
-        return [self.process.pid, *kids]
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time used so far by the process and its workers."""
-        total = 0
-        for pid in self.pids():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def rss_kib(self) -> int:
-        """Resident memory of the serving process (the worker when there is one), KiB."""
-        pid = self.pids()[-1]
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError(f"no VmRSS for {pid}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def _start(name: str, args: list[str], env: dict[str, str], port: int, workers: int) -> Server:
-    # The server's stderr goes to a file, never to an unread pipe: a server that logs a lot
-    # (asyncio warns on every write to a connection the load tool dropped) would fill the
-    # pipe and stop, mid-run, blocked on its own log line.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen(args, env=_env(env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-    server = Server(name, port, process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            err = log.read().decode(errors="replace")
-            raise RuntimeError(f"{name} exited: {err[-800:]}")
-        try:
-            httpx.get(f"{server.url}/", timeout=1)
-            if workers < 2 or len(server.pids()) > workers:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"{name} did not start in time")
-
-
-def _uvicorn(name: str, factory: str, env: dict[str, str], workers: int = 1) -> Server:
-    port = _free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "bench.uvicorn_nodelay",
-        "--factory",
-        factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        *uvicorn_options(),
-    ]
-    return _start(name, args, env, port, workers)
-
-
-def _approve(emulator: Server, user_code: str) -> None:
-    response = httpx.post(
-        f"{emulator.url}/codex/device", data={"user_code": user_code, "action": "approve"}
-    )
-    response.raise_for_status()
-
-
-def _sign_in_app(app: Server, emulator: Server) -> str:
-    """The browser-side device flow on our served app; returns the JWT."""
-    started = httpx.post(f"{app.url}/authai/auth/start", json={"provider": "openai"}).json()
-    _approve(emulator, started["userCode"])
-    polled = httpx.get(f"{app.url}/authai/auth/poll/{started['sessionId']}").json()
-    if polled.get("status") != "complete":
-        raise RuntimeError(f"sign-in did not complete: {polled}")
-    return str(polled["jwt"])
-
-
-async def _direct_tokens(emulator: Server) -> tuple[str, str, str]:
-    """A Codex CLI style sign-in straight at the emulator: (access, refresh, account id)."""
-    settings = Settings.build(openai={"issuer": emulator.url})
-    async with httpx.AsyncClient() as http:
-        provider = OpenAIProvider(
-            settings.openai, http, originator="codex_cli_rs", clock=SystemClock()
-        )
-        start = await provider.start_device_login()
-        _approve(emulator, start.user_code)
-        poll = await provider.poll_device_login(start.state)
-    creds = poll.credentials
-    if creds is None or creds.refresh is None:
-        raise RuntimeError(f"direct sign-in failed: {poll.status}")
-    return creds.access, creds.refresh, creds.account_id
 
 
 def _write_chatmock_auth(home: Path, access: str, refresh: str, account_id: str) -> None:
@@ -358,7 +200,7 @@ def _memory_per_stream(
             [sys.executable, "-m", "bench.loadgen"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=_env({}),
+            env=bench_env({}),
             cwd=ROOT,
         )
         assert load.stdin is not None
@@ -379,27 +221,13 @@ def _memory_per_stream(
     return (peak - before) / streams
 
 
-def _settle(emulator: Server, limit: float = 30.0) -> None:
-    """Wait until the emulator has no stream open (the previous run's stragglers are done, so
-    they do not slow the next one), and drop its request log."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            stats = httpx.post(f"{emulator.url}/bench/reset", timeout=limit * 2).json()
-        except httpx.HTTPError:
-            continue
-        if stats.get("open_streams", 0) == 0:
-            return
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
     running: dict[str, Server] = {}
     try:
-        port = _free_port()
+        port = free_port()
         issuer = f"http://127.0.0.1:{port}"
-        running["emulator"] = _start(
+        running["emulator"] = start_server(
             "emulator",
             [
                 sys.executable,
@@ -425,7 +253,7 @@ def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
                 "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
             }
             name = f"authai {workers}w"
-            running[name] = _uvicorn(name, "bench.servers:authai_app", env, workers)
+            running[name] = start_uvicorn(name, "bench.servers:authai_app", env, workers)
         env = {  # the usage ledger and a quota on, 1 worker: against "authai 1w"
             "AUTHAI_BENCH_ISSUER": issuer,
             "AUTHAI_BENCH_DB": str(tmp / "authai-metered.db"),
@@ -433,14 +261,14 @@ def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
             "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
             "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
         }
-        running[METERED] = _uvicorn(METERED, "bench.servers:authai_app", env, 1)
+        running[METERED] = start_uvicorn(METERED, "bench.servers:authai_app", env, 1)
         target = {"AUTHAI_BENCH_RELAY_TARGET": f"{issuer}/backend-api/codex/responses"}
-        running[RELAY] = _uvicorn(RELAY, "bench.relay_floor:relay_app", target, 1)
+        running[RELAY] = start_uvicorn(RELAY, "bench.relay_floor:relay_app", target, 1)
         if with_chatmock:
             home = tmp / "chatmock"
             home.mkdir()
-            port = _free_port()
-            running["chatmock"] = _start(
+            port = free_port()
+            running["chatmock"] = start_server(
                 "chatmock",
                 [sys.executable, "-m", "bench.chatmock_server", str(port)],
                 {
@@ -463,7 +291,7 @@ def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
     targets: dict[str, Target] = {}
     for name in ("authai 1w", "authai 2w", METERED):
         app = running[name]
-        jwt = _sign_in_app(app, emulator)
+        jwt = sign_in_app(app, emulator)
         targets[name] = Target(
             name,
             f"{app.url}/authai/v1/chat/completions",
@@ -472,7 +300,7 @@ def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
             "[DONE]",
         )
         targets[name].check()
-    access, refresh, account_id = asyncio.run(_direct_tokens(emulator))
+    access, refresh, account_id = asyncio.run(direct_tokens(emulator))
     last = httpx.get(f"{emulator.url}/bench/last", timeout=60).json()
     headers = {
         k: v
@@ -491,7 +319,7 @@ def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
     targets[RELAY] = replace(targets["direct"], name=RELAY, url=f"{running[RELAY].url}/relay")
     targets[RELAY].check()
     if "chatmock" in running:
-        access, refresh, account_id = asyncio.run(_direct_tokens(emulator))
+        access, refresh, account_id = asyncio.run(direct_tokens(emulator))
         _write_chatmock_auth(tmp / "chatmock", access, refresh, account_id)
         targets["chatmock"] = Target(
             "chatmock",
@@ -551,7 +379,7 @@ def run_served(
                             f" p50 {result.p50_ms:.1f} ms errors {result.errors}",
                             file=sys.stderr,
                         )
-                        _settle(emulator)
+                        settle(emulator)
                 for tname, measured in runs.items():
                     results.rounds.setdefault(tname, {})[concurrency] = [m[0] for m in measured]
                     result, cpu = sorted(measured, key=lambda m: m[0].rps)[len(measured) // 2]
@@ -562,5 +390,5 @@ def run_served(
                 results.alternating = alternate(
                     targets[METERED], targets["authai 1w"], alternating_pairs
                 )
-                _settle(emulator)
+                settle(emulator)
     return results

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
+from .processes import Server
 from .report import Row, Target
 from .scale import Pacing, serve_pair
-from .served import Server
 
 __all__ = ["SoakResult", "run_soak", "soak_rows"]
 
