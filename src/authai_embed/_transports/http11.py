@@ -40,8 +40,9 @@ _MAX_FRAMING_RUN: Final = 64 * 1024
 """Chunk size lines, extensions and trailers: this many bytes in a row without payload are
 refused (llhttp keeps no such bound, and httptools joins a field split across reads)."""
 
-_TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TOKENS: Final = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*)?")
+_TCHAR: Final = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"  # RFC 9110 §5.6.2
+_TOKEN: Final = re.compile(_TCHAR + rb"+")
+_TOKENS: Final = re.compile(rb"(?:%s+(?:\n%s+)*)?" % (_TCHAR, _TCHAR))
 """Tokens joined by LF, or nothing."""
 _FORBIDDEN_IN_HEADERS: Final = re.compile(rb"[\r\n\0]")
 _FORBIDDEN_IN_TARGET: Final = re.compile(rb"[\x00-\x20\x7f]")
