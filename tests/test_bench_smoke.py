@@ -84,3 +84,30 @@ def test_authai_embed_bench_hands_every_option_to_python_m_bench(
         cli_main(["bench", "--help"])
     assert exited.value.code == 0
     assert "usage: python -m bench" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "writes"),
+    [
+        (["--scale"], True),
+        (["--soak"], True),
+        (["--scale", "--streams", "400,600"], False),
+        (["--soak", "--soak-seconds", "30"], False),
+        (["--scale", "--quick"], False),
+        (["--scale", "--streams", "400", "--doc", "elsewhere.md"], True),
+    ],
+)
+def test_only_a_run_at_the_published_sizes_rewrites_the_performance_page_by_default(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], writes: bool
+) -> None:
+    import bench.__main__ as bench_main
+
+    seen: list[Path | None] = []
+
+    def run_extras(args: object, extras: list[str], doc: Path | None) -> int:
+        seen.append(doc)
+        return 0
+
+    monkeypatch.setattr(bench_main, "run_extras", run_extras)
+    assert main(argv) == 0
+    assert (seen[0] is not None) is writes
