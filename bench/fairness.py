@@ -38,12 +38,10 @@ from .loadgen import LoadResult
 from .processes import (
     Server,
     direct_tokens,
-    free_port,
     settle,
     sign_in_app,
-    start_server,
+    start_emulator,
     start_uvicorn,
-    uvicorn_options,
 )
 from .report import Row, Target, markdown_table
 from .rig import BENCH_LIMITS, ISSUER, MODEL, not_found
@@ -204,13 +202,9 @@ async def measure_fairness(plan: FairnessPlan, rows: list[Row]) -> None:
 
 
 def _servers(tmp: Path) -> tuple[Server, Server]:
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
-    args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options()]
-    emulator = start_server("emulator", args, _issuer(issuer), port, 1)
+    emulator = start_emulator()
     env = {
-        **_issuer(issuer),
+        "AUTHAI_BENCH_ISSUER": emulator.url,
         "AUTHAI_BENCH_DB": str(tmp / "authai.db"),
         "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
         "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
@@ -222,10 +216,6 @@ def _servers(tmp: Path) -> tuple[Server, Server]:
     except BaseException:
         emulator.stop()
         raise
-
-
-def _issuer(issuer: str) -> dict[str, str]:
-    return {"AUTHAI_BENCH_ISSUER": issuer}
 
 
 def _targets(app: Server, emulator: Server) -> tuple[LoadTarget, LoadTarget]:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "free_port",
     "settle",
     "sign_in_app",
+    "start_emulator",
     "start_server",
     "start_uvicorn",
     "uvicorn_http",
@@ -177,6 +179,18 @@ def start_uvicorn(name: str, factory: str, env: dict[str, str], workers: int = 1
         *uvicorn_options(),
     ]
     return start_server(name, args, env, port, workers)
+
+
+def start_emulator(env: dict[str, str] | None = None, extra: Sequence[str] = ()) -> Server:
+    """The emulator (`bench.servers:emulator_app`) on one uvicorn worker and a free port, its
+    issuer its own URL, with `env` added and `extra` uvicorn options. It runs on the loop and
+    parser of every served process (`uvicorn_options`): uvicorn's `auto` would put the emulator
+    alone on uvloop when that is installed."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
+    args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options(), *extra]
+    issuer = {"AUTHAI_BENCH_ISSUER": f"http://127.0.0.1:{port}"}
+    return start_server("emulator", args, {**issuer, **(env or {})}, port, 1)
 
 
 def approve(emulator: Server, user_code: str) -> None:

@@ -35,13 +35,11 @@ from .processes import (
     Server,
     bench_env,
     direct_tokens,
-    free_port,
     settle,
     sign_in_app,
-    start_server,
+    start_emulator,
     start_uvicorn,
     uvicorn_loop,
-    uvicorn_options,
 )
 from .report import Row, Target
 from .streams import raise_open_file_limit
@@ -124,18 +122,10 @@ def serve_pair(
     """The emulator and our app on one uvicorn worker, stopped afterwards."""
     running: list[Server] = []
     try:
-        port = free_port()
-        issuer = f"http://127.0.0.1:{port}"
-        args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
-        # The same loop and parser as our app's (`uvicorn_options`): uvicorn's `auto` would put
-        # the emulator alone on uvloop when it is installed.
-        args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options()]
-        args += ["--backlog", "8192"]
-        env = {"AUTHAI_BENCH_ISSUER": issuer, **(emulator_env or {})}
-        running.append(start_server("emulator", args, env, port, 1))
+        running.append(start_emulator(emulator_env, ["--backlog", "8192"]))
         app_env = {
             **(app_env or {}),
-            "AUTHAI_BENCH_ISSUER": issuer,
+            "AUTHAI_BENCH_ISSUER": running[0].url,
             "AUTHAI_BENCH_DB": str(tmp / "authai.db"),
             "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
             "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),

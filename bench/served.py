@@ -34,11 +34,11 @@ from .processes import (
     free_port,
     settle,
     sign_in_app,
+    start_emulator,
     start_server,
     start_uvicorn,
     uvicorn_http,
     uvicorn_loop,
-    uvicorn_options,
 )
 from .rig import MODEL
 
@@ -225,26 +225,8 @@ def _memory_per_stream(
 def _servers(tmp: Path, with_chatmock: bool) -> Iterator[dict[str, Server]]:
     running: dict[str, Server] = {}
     try:
-        port = free_port()
-        issuer = f"http://127.0.0.1:{port}"
-        running["emulator"] = start_server(
-            "emulator",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "bench.servers:emulator_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *uvicorn_options(),
-            ],
-            {"AUTHAI_BENCH_ISSUER": issuer},
-            port,
-            1,
-        )
+        running["emulator"] = start_emulator()
+        issuer = running["emulator"].url
         for workers in (1, 2):
             env = {
                 "AUTHAI_BENCH_ISSUER": issuer,
