@@ -20,7 +20,9 @@ import pytest
 
 from authai_embed._util.final_chunk import FinalChunk
 from authai_embed.asgi.http import StreamingResponse
+from authai_embed.errors import UpstreamError
 from authai_embed.proxy import relay
+from authai_embed.proxy.translate.passthrough import checked_responses_stream
 from authai_embed.proxy.translate.responses_to_chat import ChatStreamTranslator
 from authai_embed.proxy.translate.sse import DONE, encode_event
 from authai_embed.types import Message
@@ -238,3 +240,14 @@ async def test_a_malformed_event_mid_burst_keeps_the_events_before_it() -> None:
     assert b"event: response.output_text.delta\ndata: {" in piece  # the good delta
     assert piece.count(b"event: error") == 1
     assert b"malformed" in piece
+
+
+async def test_a_failure_reading_after_the_terminal_event_does_not_resend_the_answer() -> None:
+    async def source() -> AsyncIterator[bytes]:
+        yield b"".join(_answer())
+        raise UpstreamError("the rest broke off", status=502, code="upstream_error")
+
+    pieces = [piece async for piece in checked_responses_stream(source())]
+    assert type(pieces[0]) is FinalChunk
+    sent = b"".join(pieces)
+    assert sent.count(b"event: response.completed") == 1  # handed over once, not again

@@ -62,6 +62,7 @@ async def checked_responses_stream(
             del chunk  # not kept while the next is awaited (`relay.raw_chunks`)
             if finished:
                 yield FinalChunk(b"".join(out))
+                out.clear()  # handed over: a failure reading the rest adds nothing to send
                 await read_to_end(chunks)
                 return
             if out:
