@@ -119,8 +119,11 @@ async def test_the_element_in_cookie_mode_against_the_real_mount() -> None:
             page = await context.new_page()
             await page.goto(f"{base}/element")
             await page.get_by_role("button", name="Sign in with ChatGPT").click()
-            code = await page.locator('authai-signin [part="code"]').inner_text()
-            emulator.approve(code.strip())
+            # The code's span exists (empty, hidden) before /auth/start answers: wait until it
+            # is shown, which happens only once the code is in it.
+            code = page.locator('authai-signin [part="code"]')
+            await code.wait_for()
+            emulator.approve((await code.inner_text()).strip())
             await page.wait_for_selector('authai-signin[state="signed-in"]')
             token = await page.evaluate("document.querySelector('authai-signin').getToken()")
             assert token is None
