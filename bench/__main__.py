@@ -586,8 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         default=None,
         help="write the Markdown report here (default: docs/performance.md for "
-        "a full run of every section, or --scale/--soak at their default sizes; nothing "
-        "for --quick, --streams or --soak-seconds)",
+        "a full run of every section, or --scale/--soak/--instructions at their default "
+        "sizes; nothing for --quick, --streams or --soak-seconds)",
     )
     args = parser.parse_args(argv)
     args.argv = list(argv if argv is not None else sys.argv[1:])

@@ -1,6 +1,7 @@
-"""The runs that stand apart from the main table: `--scale` (open streams) and `--soak`
-(minutes of mixed traffic). Each prints its own table with PASS/FAIL and writes its own section
-of docs/performance.md. (`--fairness`, per-user concurrency under overload, belongs here too.)"""
+"""The runs that stand apart from the main table: `--scale` (open streams), `--soak`
+(minutes of mixed traffic) and `--instructions` (the CPU of a request counted by callgrind).
+Each prints its own table with PASS/FAIL and writes its own section of docs/performance.md.
+(`--fairness`, per-user concurrency under overload, belongs here too.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .instructions import INSTRUCTIONS_HOW, instruction_rows, measure_instructions
 from .report import Row, format_table, machine, verdict
 from .scale import Pacing, measure_scale, scale_rows, scale_series
 from .scale_report import SCALE_HOW, SOAK_HOW, plot_streams, write_section
@@ -17,13 +19,15 @@ from .soak import run_soak, soak_rows
 
 __all__ = ["EXTRA_RUNS", "add_extra_options", "run_extras"]
 
-EXTRA_RUNS = ("scale", "soak")
+EXTRA_RUNS = ("scale", "soak", "instructions")
 FULL_LEVELS = [1000, 5000]
 QUICK_LEVELS = [100, 300]
 FULL_PACING = Pacing(ttft=0.3, rate=50.0, events=250)
 QUICK_PACING = Pacing(ttft=0.3, rate=50.0, events=100)
 FULL_SOAK = (600.0, 60.0)
 QUICK_SOAK = (30.0, 5.0)
+FULL_COUNT = (100, 20)  # --instructions: requests counted, warm-up requests
+QUICK_COUNT = (10, 5)
 
 
 def _levels(text: str) -> list[int]:
@@ -31,7 +35,7 @@ def _levels(text: str) -> list[int]:
 
 
 def add_extra_options(parser: argparse.ArgumentParser) -> None:
-    """`--scale`, `--soak` and their sizes."""
+    """`--scale`, `--soak`, `--instructions` and their sizes."""
     parser.add_argument(
         "--scale", action="store_true", help="open streams: memory, delay, CPU per event"
     )
@@ -47,6 +51,11 @@ def add_extra_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="length of --soak (default 600; --quick: 30)",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instructions per proxied request under valgrind's callgrind (noise-free CPU)",
     )
 
 
@@ -67,10 +76,18 @@ def run_extras(args: argparse.Namespace, extras: list[str], doc: Path | None) ->
                 image = doc.with_name(doc.stem + "-streams.png")
                 if not plot_streams(scale_series(result), image):
                     image = None
-        else:
+        elif name == "soak":
             seconds, refresh = QUICK_SOAK if args.quick else FULL_SOAK
             seconds = args.soak_seconds or seconds
             rows, title, how = soak_rows(run_soak(seconds, refresh_every=refresh)), "Soak", SOAK_HOW
+        else:
+            requests, warmup = QUICK_COUNT if args.quick else FULL_COUNT
+            counts = measure_instructions(requests, warmup)
+            rows, title, how = (
+                instruction_rows(counts),
+                "Instructions per request",
+                INSTRUCTIONS_HOW,
+            )
         elapsed = time.perf_counter() - clock
         print(f"Machine: {where}")
         print(format_table(rows))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -97,6 +98,8 @@ class Server:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+    log: IO[bytes] | None = None
+    """Where the process's stderr goes; closed by `stop`."""
 
     @property
     def url(self) -> str:
@@ -132,10 +135,18 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not None:
+            self.log.close()
 
 
 def start_server(
-    name: str, args: list[str], env: dict[str, str], port: int, workers: int
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    *,
+    start_seconds: float = 60.0,
 ) -> Server:
     # The server's stderr goes to a file, never to an unread pipe: a server that logs a lot
     # (asyncio warns on every write to a connection the load tool dropped) would fill the
@@ -144,12 +155,13 @@ def start_server(
     process = subprocess.Popen(
         args, env=bench_env(env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
     )
-    server = Server(name, port, process)
-    deadline = time.monotonic() + 60
+    server = Server(name, port, process, log)
+    deadline = time.monotonic() + start_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
             err = log.read().decode(errors="replace")
+            log.close()
             raise RuntimeError(f"{name} exited: {err[-800:]}")
         try:
             httpx.get(f"{server.url}/", timeout=1)

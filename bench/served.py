@@ -44,6 +44,7 @@ from .rig import MODEL
 
 __all__ = [
     "METERED",
+    "PROMPT",
     "RELAY",
     "AlternatingResult",
     "MemoryResult",
@@ -59,6 +60,7 @@ METERED = "authai 1w metered"
 RELAY = "bare relay"
 """`bench.relay_floor` on one worker: a proxy with nothing of ours in it (the floor)."""
 PROMPT = "Tell me, in a sentence or two, what a benchmark of a streaming proxy should measure."
+"""The user's message of the served measurements' completion (and `--instructions`')."""
 
 
 def chatmock_installed() -> bool:

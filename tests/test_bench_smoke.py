@@ -91,6 +91,8 @@ def test_authai_embed_bench_hands_every_option_to_python_m_bench(
     [
         (["--scale"], True),
         (["--soak"], True),
+        (["--instructions"], True),
+        (["--instructions", "--quick"], False),
         (["--scale", "--streams", "400,600"], False),
         (["--soak", "--soak-seconds", "30"], False),
         (["--scale", "--quick"], False),
