@@ -4,7 +4,7 @@ relay and ours, each a uvicorn process of its own on loopback.
 
 Why: on a shared VM the CPU time of the same request moves by half from one minute to the next,
 so the "CPU per request" rows of the served table cannot tell a 3% change from the machine's
-mood. An instruction count is the same to within 1% run after run. It counts user space only
+mood. An instruction count is the same to about 1% run after run. It counts user space only
 (the system calls' kernel time is not in it) and says nothing of cache misses: it is the
 figure to compare two versions of the code with, not a latency.
 
@@ -61,11 +61,12 @@ INSTRUCTIONS_HOW = """\
   against the emulator answering the same request.
 - "Ours over the floor" is ours minus the bare relay: what the session, the vault, the
   translation and the rest of our own work cost a request.
-- The count repeats to within 1% run after run whatever the machine does (0.1-0.6% between
-  two runs of 100 requests), where CPU time moves by half on this VM: it is the figure to
-  compare two versions of the code with. It leaves out the kernel's share (the system calls:
-  ours makes two sockets' worth a request, the emulator one) and memory stalls, so CPU time a
-  request stays above it in proportion.
+- The count repeats to about 1% run after run whatever the machine does (three runs of 100
+  requests on 2026-12-07: ours 2,549-2,581 thousand, the emulator 2,176-2,188), where CPU time
+  moves by half on this VM: it is the figure to compare two versions of the code with. It
+  leaves out the kernel's share (the system calls) and what cache misses and mispredicted
+  branches cost, which weigh more on ours than on the emulator (see "Where the time goes"):
+  ours' CPU time over the emulator's stays above its instruction ratio.
 """
 
 
@@ -96,14 +97,16 @@ class _Target:
     expect: bytes
 
 
-def _counted(name: str, factory: str, out: Path, env: dict[str, str], module: str) -> Server:
-    """`factory` under uvicorn (`module`) under callgrind, counting nothing until told."""
-    port = free_port()
+def _counted(
+    name: str, module: str, factory: str, env: dict[str, str], tmp: Path, port: int
+) -> Server:
+    """`factory` under uvicorn (`module`) under callgrind on `port`, counting nothing until
+    told; its dumps go to `tmp / "<name>.out.<n>"`."""
     args = [
         "valgrind",
         "--tool=callgrind",
         "--instr-atstart=no",
-        f"--callgrind-out-file={out}",
+        f"--callgrind-out-file={tmp / f'{name}.out'}",
         sys.executable,
         "-m",
         module,
@@ -120,56 +123,44 @@ def _counted(name: str, factory: str, out: Path, env: dict[str, str], module: st
 
 @contextmanager
 def _servers(tmp: Path) -> Iterator[dict[str, Server]]:
+    """The emulator (its issuer its own URL), the bare relay and ours, each counted."""
     running: dict[str, Server] = {}
     try:
-        emulator_port = free_port()
-        issuer = f"http://127.0.0.1:{emulator_port}"
-        running["emulator"] = _emulator(tmp, emulator_port)
+        port = free_port()
+        issuer = f"http://127.0.0.1:{port}"
+        running["emulator"] = _counted(
+            "emulator",
+            "uvicorn",
+            "bench.servers:emulator_app",
+            {"AUTHAI_BENCH_ISSUER": issuer},
+            tmp,
+            port,
+        )
         running["relay"] = _counted(
             "relay",
-            "bench.relay_floor:relay_app",
-            tmp / "relay.out",
-            {"AUTHAI_BENCH_RELAY_TARGET": f"{issuer}/backend-api/codex/responses"},
             "bench.uvicorn_nodelay",
+            "bench.relay_floor:relay_app",
+            {"AUTHAI_BENCH_RELAY_TARGET": f"{issuer}/backend-api/codex/responses"},
+            tmp,
+            free_port(),
         )
         running["ours"] = _counted(
             "ours",
+            "bench.uvicorn_nodelay",
             "bench.servers:authai_app",
-            tmp / "ours.out",
             {
                 "AUTHAI_BENCH_ISSUER": issuer,
                 "AUTHAI_BENCH_DB": str(tmp / "authai.db"),
                 "AUTH_AI_JWT_SECRET": secrets.token_hex(32),
                 "AUTH_AI_IDENTITY_SECRET": secrets.token_hex(32),
             },
-            "bench.uvicorn_nodelay",
+            tmp,
+            free_port(),
         )
         yield running
     finally:
         for server in running.values():
             server.stop()
-
-
-def _emulator(tmp: Path, port: int) -> Server:
-    """The emulator under callgrind on `port` (its issuer is its own URL)."""
-    args = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        f"--callgrind-out-file={tmp / 'emulator.out'}",
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "bench.servers:emulator_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *uvicorn_options(),
-    ]
-    env = {"AUTHAI_BENCH_ISSUER": f"http://127.0.0.1:{port}"}
-    return start_server("emulator", args, env, port, 1, start_seconds=_START_SECONDS)
 
 
 def _targets(running: dict[str, Server]) -> dict[str, _Target]:
