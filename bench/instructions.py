@@ -15,13 +15,11 @@ taken then holds exactly those requests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,7 +29,14 @@ from pathlib import Path
 
 import httpx
 
-from .processes import Server, direct_tokens, free_port, sign_in_app, start_server, uvicorn_options
+from .processes import (
+    Server,
+    free_port,
+    sign_in_app,
+    start_server,
+    upstream_request,
+    uvicorn_command,
+)
 from .report import Row
 from .rig import MODEL
 from .served import PROMPT
@@ -102,22 +107,8 @@ def _counted(
 ) -> Server:
     """`factory` under uvicorn (`module`) under callgrind on `port`, counting nothing until
     told; its dumps go to `tmp / "<name>.out.<n>"`."""
-    args = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        f"--callgrind-out-file={tmp / f'{name}.out'}",
-        sys.executable,
-        "-m",
-        module,
-        "--factory",
-        factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *uvicorn_options(),
-    ]
+    args = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+    args += [f"--callgrind-out-file={tmp / f'{name}.out'}", *uvicorn_command(module, factory, port)]
     return start_server(name, args, env, port, 1, start_seconds=_START_SECONDS)
 
 
@@ -179,14 +170,8 @@ def _targets(running: dict[str, Server]) -> dict[str, _Target]:
         )
     }
     _request(targets["ours"])  # what ours sends upstream, for the other two to receive
-    last = httpx.get(f"{emulator.url}/bench/last", timeout=120).json()
-    headers = {
-        k: v
-        for k, v in last["headers"].items()
-        if k not in ("host", "content-length", "connection", "transfer-encoding")
-    }
-    headers["authorization"] = f"Bearer {asyncio.run(direct_tokens(emulator))[0]}"
-    body = json.dumps(last["body"]).encode()
+    headers, payload = upstream_request(emulator)
+    body = json.dumps(payload).encode()
     upstream = "/backend-api/codex/responses"
     expect = b"response.completed"
     targets["emulator"] = _Target(emulator, f"{emulator.url}{upstream}", headers, body, expect)

@@ -8,6 +8,7 @@ Every served process gets the same loop, parser and collector settings (`uvicorn
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import socket
@@ -18,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -38,6 +39,8 @@ __all__ = [
     "start_emulator",
     "start_server",
     "start_uvicorn",
+    "upstream_request",
+    "uvicorn_command",
     "uvicorn_http",
     "uvicorn_loop",
     "uvicorn_options",
@@ -174,22 +177,19 @@ def start_server(
     raise RuntimeError(f"{name} did not start in time")
 
 
+def uvicorn_command(module: str, factory: str, port: int, workers: int | None = None) -> list[str]:
+    """The command line of a served process: `python -m module` (uvicorn, or a launcher that
+    takes its options) serving `factory` on 127.0.0.1:`port`, with `uvicorn_options`."""
+    args = [sys.executable, "-m", module, "--factory", factory]
+    args += ["--host", "127.0.0.1", "--port", str(port)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    return [*args, *uvicorn_options()]
+
+
 def start_uvicorn(name: str, factory: str, env: dict[str, str], workers: int = 1) -> Server:
     port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "bench.uvicorn_nodelay",
-        "--factory",
-        factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        *uvicorn_options(),
-    ]
+    args = uvicorn_command("bench.uvicorn_nodelay", factory, port, workers)
     return start_server(name, args, env, port, workers)
 
 
@@ -199,8 +199,7 @@ def start_emulator(env: dict[str, str] | None = None, extra: Sequence[str] = ())
     parser of every served process (`uvicorn_options`): uvicorn's `auto` would put the emulator
     alone on uvloop when that is installed."""
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "--factory", "bench.servers:emulator_app"]
-    args += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_options(), *extra]
+    args = [*uvicorn_command("uvicorn", "bench.servers:emulator_app", port), *extra]
     issuer = {"AUTHAI_BENCH_ISSUER": f"http://127.0.0.1:{port}"}
     return start_server("emulator", args, {**issuer, **(env or {})}, port, 1)
 
@@ -236,6 +235,20 @@ async def direct_tokens(emulator: Server) -> tuple[str, str, str]:
     if creds is None or creds.refresh is None:
         raise RuntimeError(f"direct sign-in failed: {poll.status}")
     return creds.access, creds.refresh, creds.account_id
+
+
+def upstream_request(emulator: Server) -> tuple[dict[str, str], Any]:
+    """The last model call the emulator received (what our app sent upstream), to send it
+    straight to the emulator: its headers without the connection's own, a direct sign-in's
+    access token in place of the user's, and its JSON body."""
+    last = httpx.get(f"{emulator.url}/bench/last", timeout=120).json()
+    headers = {k: v for k, v in last["headers"].items() if k not in _HOP_HEADERS}
+    access, _, _ = asyncio.run(direct_tokens(emulator))
+    headers["authorization"] = f"Bearer {access}"
+    return headers, last["body"]
+
+
+_HOP_HEADERS = ("host", "content-length", "connection", "transfer-encoding")
 
 
 def settle(emulator: Server, limit: float = 30.0) -> None:

@@ -37,6 +37,7 @@ from .processes import (
     start_emulator,
     start_server,
     start_uvicorn,
+    upstream_request,
     uvicorn_http,
     uvicorn_loop,
 )
@@ -284,19 +285,12 @@ def _targets(running: dict[str, Server], tmp: Path) -> dict[str, Target]:
             "[DONE]",
         )
         targets[name].check()
-    access, refresh, account_id = asyncio.run(direct_tokens(emulator))
-    last = httpx.get(f"{emulator.url}/bench/last", timeout=60).json()
-    headers = {
-        k: v
-        for k, v in last["headers"].items()
-        if k not in ("host", "content-length", "connection", "transfer-encoding")
-    }
-    headers["authorization"] = f"Bearer {access}"
+    headers, body = upstream_request(emulator)
     targets["direct"] = Target(
         "direct",
         f"{emulator.url}/backend-api/codex/responses",
         headers,
-        last["body"],
+        body,
         "response.completed",
     )
     targets["direct"].check()
