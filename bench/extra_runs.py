@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .instructions import INSTRUCTIONS_HOW, instruction_rows, measure_instructions
+from .instructions import (
+    INSTRUCTIONS_HOW,
+    instruction_rows,
+    measure_instructions,
+    valgrind_missing,
+)
 from .report import Row, format_table, machine, verdict
 from .scale import Pacing, measure_scale, scale_rows, scale_series
 from .scale_report import SCALE_HOW, SOAK_HOW, plot_streams, write_section
@@ -60,7 +66,12 @@ def add_extra_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_extras(args: argparse.Namespace, extras: list[str], doc: Path | None) -> int:
-    """Run each selected extra, print its table and verdict, write its section of `doc`."""
+    """Run each selected extra, print its table and verdict, write its section of `doc`.
+    Return 2, having run nothing, when `--instructions` is asked for without valgrind."""
+    missing = valgrind_missing() if "instructions" in extras else None
+    if missing:
+        print(f"python -m bench --instructions needs valgrind: {missing}", file=sys.stderr)
+        return 2
     command = " ".join(["python -m bench", shlex.join(args.argv)]).strip()
     for name in extras:
         started, clock = datetime.now(UTC), time.perf_counter()

@@ -113,3 +113,17 @@ def test_only_a_run_at_the_published_sizes_rewrites_the_performance_page_by_defa
     monkeypatch.setattr(bench_main, "run_extras", run_extras)
     assert main(argv) == 0
     assert (seen[0] is not None) is writes
+
+
+def test_instructions_without_valgrind_says_so_and_runs_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bench.extra_runs as extra_runs
+
+    def measure(*args: object) -> object:
+        raise AssertionError("nothing runs without valgrind")
+
+    monkeypatch.setattr(extra_runs, "valgrind_missing", lambda: "valgrind not found")
+    monkeypatch.setattr(extra_runs, "measure_instructions", measure)
+    assert main(["--instructions", "--quick"]) == 2
+    assert "--instructions needs valgrind: valgrind not found" in capsys.readouterr().err
