@@ -169,7 +169,8 @@ def _targets(running: dict[str, Server]) -> dict[str, _Target]:
             b"[DONE]",
         )
     }
-    _request(targets["ours"])  # what ours sends upstream, for the other two to receive
+    with httpx.Client(timeout=120) as client:  # what ours sends upstream, for the other two
+        _request(client, targets["ours"])
     headers, payload = upstream_request(emulator)
     body = json.dumps(payload).encode()
     upstream = "/backend-api/codex/responses"
@@ -179,17 +180,11 @@ def _targets(running: dict[str, Server]) -> dict[str, _Target]:
     return targets
 
 
-def _request(target: _Target, client: httpx.Client | None = None) -> None:
-    own = client is None
-    http = client or httpx.Client(timeout=120)
-    try:
-        with http.stream("POST", target.url, headers=target.headers, content=target.body) as r:
-            data = r.read()
-        if r.status_code != 200 or target.expect not in data:
-            raise RuntimeError(f"{target.url}: {r.status_code} {data[:300]!r}")
-    finally:
-        if own:
-            http.close()
+def _request(client: httpx.Client, target: _Target) -> None:
+    with client.stream("POST", target.url, headers=target.headers, content=target.body) as r:
+        data = r.read()
+    if r.status_code != 200 or target.expect not in data:
+        raise RuntimeError(f"{target.url}: {r.status_code} {data[:300]!r}")
 
 
 def _control(server: Server, *flags: str) -> None:
@@ -201,11 +196,11 @@ def _count(target: _Target, out: Path, requests: int, warmup: int) -> float:
     """Instructions per request of `target`'s server over `requests` requests in turn."""
     with httpx.Client(timeout=120) as client:
         for _ in range(warmup):
-            _request(target, client)
+            _request(client, target)
         _control(target.server, "--zero")
         _control(target.server, "--instr=on")
         for _ in range(requests):
-            _request(target, client)
+            _request(client, target)
         _control(target.server, "--dump=measured")
         _control(target.server, "--instr=off")
     return _total(out) / requests

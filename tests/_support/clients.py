@@ -11,16 +11,15 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
-import pytest
 from pydantic import BaseModel
 
 from authai_embed.testing.codex.backend import CodexBackend
 from authai_embed.testing.model.script import CodexReply, FunctionCall
 from tests._support.harness import Harness
-from tests._support.services import REQUIRE_ENV
+from tests._support.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "clients" / "node"
@@ -93,11 +92,9 @@ class Mount:
         ]
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Skip the test for `reason`, or fail it when `AUTHAI_REQUIRE_SERVICES` is set (CI)."""
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{reason}, and {REQUIRE_ENV} is set", pytrace=False)
-    pytest.skip(f"{reason}; install tests/clients/requirements.txt or set {REQUIRE_ENV}=1")
+    unavailable(reason, fix="install tests/clients/requirements.txt")
 
 
 def require_module(name: str) -> None:
@@ -111,7 +108,6 @@ def require_executable(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         missing(f"the client program {name!r} is not installed")
-    assert found is not None
     return found
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +16,16 @@ REQUIRE_ENV = "AUTHAI_REQUIRE_SERVICES"
 POSTGRES_DSN = os.environ.get(
     "AUTHAI_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+def unavailable(reason: str, *, fix: str = "") -> NoReturn:
+    """Skip the test for `reason`, or fail it when `AUTHAI_REQUIRE_SERVICES` is set (CI): the one
+    rule for anything a test needs that this machine may lack. `fix` says how to get it."""
+    if os.environ.get(REQUIRE_ENV):
+        where = f": {fix}" if fix else ""
+        pytest.fail(f"{reason}, and {REQUIRE_ENV} is set{where}", pytrace=False)
+    either = f"{fix}, or " if fix else ""
+    pytest.skip(f"{reason}; {either}set {REQUIRE_ENV}=1 to make this a failure")
 
 
 def require_service(name: str, url: str, default_port: int) -> None:
@@ -27,9 +38,7 @@ def require_service(name: str, url: str, default_port: int) -> None:
             return
     except OSError as exc:
         reason = f"{name} is not reachable at {host}:{port} ({exc})"
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{reason}, and {REQUIRE_ENV} is set: start {name} or unset it", pytrace=False)
-    pytest.skip(f"{reason}; set {REQUIRE_ENV}=1 to make this a failure")
+    unavailable(reason, fix=f"start {name}")
 
 
 def require_postgres() -> str:

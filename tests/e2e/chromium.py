@@ -9,9 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
-from tests._support.services import REQUIRE_ENV
+from tests._support.services import unavailable
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncBrowser
@@ -34,9 +32,7 @@ def require_chromium() -> None:
         if os.access(CHROMIUM, os.X_OK):
             return
         reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{reason}, and {REQUIRE_ENV} is set", pytrace=False)
-    pytest.skip(f"{reason}; set {REQUIRE_ENV}=1 to make this a failure")
+    unavailable(reason)
 
 
 @contextmanager
